@@ -1,0 +1,231 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .models import Category, RelatedLink, Snapshot, Source
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+class RelatedLinkInline(admin.TabularInline):
+    model = RelatedLink
+    fk_name = "snapshot"
+    fields = ["position", "title", "excerpt", "date", "target", "url"]
+    autocomplete_fields = ["target"]
+    extra = 0
+    formfield_overrides = {
+        # A one-line excerpt box keeps the inline table readable.
+        RelatedLink._meta.get_field("excerpt").__class__: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 50})}
+    }
+
+
+class SnapshotAdminForm(forms.ModelForm):
+    """Editors choose between published and hidden; withholding belongs to moderation."""
+
+    class Meta:
+        model = Snapshot
+        fields = ["title", "category", "status", "is_featured"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "status" in self.fields:
+            self.fields["status"].choices = [
+                (value, label) for value, label in Snapshot.Status.choices if value in Snapshot.EDITOR_STATUSES
+            ]
+
+
+class CategoryChoiceForm(forms.Form):
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), label=_("Move to category"))
+
+
+CAPTURED_FIELDS = [
+    "key",
+    "source",
+    "reprinted_from",
+    "byline",
+    "published_at",
+    "captured_at",
+    "collected_by",
+    "original_url",
+    "content_hash",
+    "body_html",
+    "created_at",
+    "updated_at",
+]
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(SimpleHistoryAdmin):
+    form = SnapshotAdminForm
+    list_display = ["title", "category", "source", "published_at", "status", "is_featured"]
+    list_filter = [
+        "status",
+        "is_featured",
+        "category",
+        ("source", admin.RelatedOnlyFieldListFilter),
+        "published_at",
+        "captured_at",
+    ]
+    list_select_related = ["category", "source"]
+    search_fields = ["=key", "title"]
+    search_help_text = _("Search by title, or by the full 40-character key.")
+    date_hierarchy = "published_at"
+    show_full_result_count = False
+    autocomplete_fields = ["category"]
+    inlines = [RelatedLinkInline]
+    actions = ["publish", "hide", "move_to_category"]
+    fieldsets = [
+        (None, {"fields": ["title", "category", "status", "is_featured"]}),
+        (
+            _("Captured"),
+            {
+                "fields": [
+                    "key",
+                    "source",
+                    "reprinted_from",
+                    "byline",
+                    "published_at",
+                    "captured_at",
+                    "collected_by",
+                    "original_url",
+                    "body_html",
+                ]
+            },
+        ),
+        (_("Record"), {"fields": ["content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            return qs.defer("body")
+        return qs
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(CAPTURED_FIELDS)
+        if obj is not None and obj.pk and self._stored_status(obj) == Snapshot.Status.WITHHELD:
+            readonly.append("status")
+        return readonly
+
+    def has_add_permission(self, request):
+        # Snapshots arrive through `import_snapshots`; a capture cannot be typed in by hand.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Nothing is ever deleted: hide it, or let moderation withhold it.
+        return False
+
+    @admin.display(description=_("body"))
+    def body_html(self, obj):
+        # The body was sanitized when stored; format_html keeps it from being escaped twice.
+        return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))  # noqa: S308
+
+    @staticmethod
+    def _stored_status(obj):
+        return Snapshot.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+
+    def save_model(self, request, obj, form, change):
+        stored = self._stored_status(obj) if change else None
+        if Snapshot.Status.WITHHELD in (stored, obj.status) and stored != obj.status:
+            raise PermissionDenied("A withheld snapshot changes state only through the moderation workflow.")
+        if change:
+            services.snapshot_ensure_history(snapshot=obj)
+        super().save_model(request, obj, form, change)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST" and self._stored_status(Snapshot(pk=object_id)) == Snapshot.Status.WITHHELD:
+            self.message_user(
+                request,
+                _("This snapshot is withheld by a removal decision; it cannot be reverted here."),
+                messages.ERROR,
+            )
+            return redirect("admin:articles_snapshot_history", object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _report(self, request, result, done_message):
+        if result.changed:
+            self.message_user(request, done_message % {"count": result.changed}, messages.SUCCESS)
+        if result.unchanged:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d snapshot was already so.", "%(count)d snapshots were already so.", result.unchanged
+                )
+                % {"count": result.unchanged},
+                messages.INFO,
+            )
+        if result.refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d withheld snapshot was left alone: only the moderation workflow can change it.",
+                    "%(count)d withheld snapshots were left alone: only the moderation workflow can change them.",
+                    result.refused,
+                )
+                % {"count": result.refused},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Publish selected snapshots"), permissions=["change"])
+    def publish(self, request, queryset):
+        result = services.snapshot_set_status(
+            snapshot_ids=list(queryset.values_list("pk", flat=True)),
+            status=Snapshot.Status.PUBLISHED,
+            actor=request.user,
+        )
+        self._report(request, result, _("Published %(count)d snapshots."))
+
+    @admin.action(description=_("Hide selected snapshots"), permissions=["change"])
+    def hide(self, request, queryset):
+        result = services.snapshot_set_status(
+            snapshot_ids=list(queryset.values_list("pk", flat=True)),
+            status=Snapshot.Status.HIDDEN,
+            actor=request.user,
+        )
+        self._report(request, result, _("Hid %(count)d snapshots."))
+
+    @admin.action(description=_("Move selected snapshots to a category…"), permissions=["change"])
+    def move_to_category(self, request, queryset):
+        form = CategoryChoiceForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            result = services.snapshot_move_to_category(
+                snapshot_ids=list(queryset.values_list("pk", flat=True)),
+                category=form.cleaned_data["category"],
+                actor=request.user,
+            )
+            self._report(request, result, _("Moved %(count)d snapshots."))
+            return None
+        return TemplateResponse(
+            request,
+            "admin/articles/snapshot/move_to_category.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Move snapshots to a category"),
+                "opts": self.model._meta,
+                "form": form,
+                "snapshots": queryset.defer("body")[:100],
+                "count": queryset.count(),
+                "selected_ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "action_name": "move_to_category",
+            },
+        )

@@ -1,0 +1,55 @@
+from datetime import date, datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import Snapshot, Source
+
+
+class DateInput(forms.DateInput):
+    """A native date picker; browsers send ISO dates."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+# Dates outside these bounds cannot be news and would overflow when turned into instants.
+DATE_BOUNDS = [MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
+
+
+def start_of_day(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class SnapshotFilter(django_filters.FilterSet):
+    """Filters of category pages: publication dates from and until (inclusive days in the site's
+    time zone, compared as instants so the category index serves them) and a source."""
+
+    published_after = django_filters.DateFilter(
+        label=_("Published from"), method="filter_published_after", widget=DateInput, validators=DATE_BOUNDS
+    )
+    published_before = django_filters.DateFilter(
+        label=_("Published until"), method="filter_published_before", widget=DateInput, validators=DATE_BOUNDS
+    )
+    source = django_filters.ModelChoiceFilter(
+        queryset=Source.objects.all(), label=_("Source"), empty_label=_("All sources")
+    )
+
+    class Meta:
+        model = Snapshot
+        fields = ["published_after", "published_before", "source"]
+
+    def filter_published_after(self, queryset, name, value):
+        return queryset.filter(published_at__gte=start_of_day(value))
+
+    def filter_published_before(self, queryset, name, value):
+        return queryset.filter(published_at__lt=start_of_day(value + timedelta(days=1)))
+
+    @property
+    def is_filtering(self) -> bool:
+        return any(self.data.get(name) for name in self.filters)

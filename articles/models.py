@@ -1,0 +1,276 @@
+import hashlib
+import json
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Length
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .sanitize import sanitize_html
+
+models.CharField.register_lookup(Length)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+KEY_PATTERN = r"[0-9a-f]{40}"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """The form of an address that identifies a capture: scheme and host lower-cased, default port,
+    fragment and surrounding white space dropped, an empty path made `/`. Path and query are kept
+    as they are: on news sites they name the article."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    netloc = host
+    if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
+        netloc = f"{host}:{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def snapshot_key(*, original_url: str, source: str, title: str, published_at: datetime) -> str:
+    """A snapshot's public key: the SHA-1 of its canonical original URL or, with no URL, of
+    source, title and publication time (ISO 8601 in Asia/Shanghai), one per line."""
+    if original_url and original_url.strip():
+        basis = canonical_url(original_url)
+    else:
+        basis = "\n".join([source.strip(), title.strip(), published_at.astimezone(SHANGHAI).isoformat()])
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
+class SanitizedHTMLField(models.TextField):
+    """A TextField whose value is run through the sanitizer whenever it is written, including bulk_create."""
+
+    def pre_save(self, model_instance, add):
+        value = sanitize_html(getattr(model_instance, self.attname) or "")
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class CategoryManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    objects = CategoryManager()
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name, allow_unicode=True)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:category", kwargs={"slug": self.slug})
+
+
+class SourceManager(models.Manager):
+    def get_by_natural_key(self, name):
+        return self.get(name=name)
+
+
+class Source(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    objects = SourceManager()
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.name,)
+
+
+class SnapshotQuerySet(models.QuerySet):
+    def published(self):
+        """What readers may see: not hidden by an editor, not withheld by a decision."""
+        return self.filter(status=Snapshot.Status.PUBLISHED)
+
+    def newest_first(self):
+        """The order of every reader list: by the source's publication time, ties broken by id."""
+        return self.order_by("-published_at", "-id")
+
+    def for_listing(self):
+        """Rows for a list of titles: category and source joined, the body left in the database."""
+        return self.select_related("category", "source").defer("body")
+
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
+
+
+class SnapshotStatus(models.TextChoices):
+    PUBLISHED = "published", _("published")
+    HIDDEN = "hidden", _("hidden")
+    WITHHELD = "withheld", _("withheld")
+
+
+class Snapshot(models.Model):
+    Status = SnapshotStatus
+
+    # Editors may move a snapshot between these; WITHHELD belongs to the moderation workflow.
+    EDITOR_STATUSES = (Status.PUBLISHED, Status.HIDDEN)
+
+    key = models.CharField(
+        _("key"),
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(rf"^{KEY_PATTERN}$", _("A key is 40 lower-case hexadecimal digits."))],
+        help_text=_("SHA-1 of the canonical original URL, or of source, title and publication time."),
+    )
+    title = models.CharField(_("title"), max_length=500)
+    category = models.ForeignKey(Category, models.PROTECT, related_name="snapshots", verbose_name=_("category"))
+    source = models.ForeignKey(Source, models.PROTECT, related_name="snapshots", verbose_name=_("source"))
+    reprinted_from = models.CharField(_("reprinted from"), max_length=200, blank=True)
+    byline = models.CharField(_("byline"), max_length=300, blank=True)
+    body = SanitizedHTMLField(_("body"), blank=True)
+    published_at = models.DateTimeField(_("published at"), help_text=_("The source's publication time."))
+    captured_at = models.DateTimeField(_("captured at"), help_text=_("When the crawler took the snapshot."))
+    collected_by = models.CharField(_("collected by"), max_length=200, help_text=_("The crawler that captured it."))
+    original_url = models.URLField(_("original URL"), max_length=2000, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    is_featured = models.BooleanField(_("featured"), default=False)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = SnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
+        indexes = [
+            # Category pages: WHERE category_id = ? AND status = 'published' ORDER BY published_at DESC, id DESC.
+            models.Index(fields=["category", "status", "-published_at", "-id"], name="snapshot_category_page"),
+            # Home page, feeds and sitemap: every published snapshot, newest first.
+            models.Index(fields=["status", "-published_at", "-id"], name="snapshot_latest"),
+            # The admin changelist's default order over all states.
+            models.Index(fields=["-published_at", "-id"], name="snapshot_published"),
+            models.Index(fields=["source", "-published_at"], name="snapshot_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=SnapshotStatus.values), name="snapshot_status_valid"),
+            models.CheckConstraint(condition=models.Q(key__length=40), name="snapshot_key_40_chars"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self.key:
+            self.key = self.compute_key()
+        if not self.content_hash:
+            self.content_hash = self.compute_content_hash()
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (self.key,)
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", kwargs={"key": self.key})
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def compute_key(self) -> str:
+        return snapshot_key(
+            original_url=self.original_url,
+            source=self.source.name,
+            title=self.title,
+            published_at=self.published_at,
+        )
+
+    def compute_content_hash(self) -> str:
+        """SHA-256 of the captured content, to tell an unchanged re-capture from a changed one."""
+        captured = {
+            "title": self.title,
+            "category": self.category.name,
+            "source": self.source.name,
+            "reprinted_from": self.reprinted_from,
+            "byline": self.byline,
+            "body": sanitize_html(self.body),
+            "published_at": self.published_at.astimezone(SHANGHAI).isoformat(),
+            "captured_at": self.captured_at.astimezone(SHANGHAI).isoformat(),
+            "collected_by": self.collected_by,
+            "original_url": self.original_url,
+        }
+        return hashlib.sha256(json.dumps(captured, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+class RelatedLinkQuerySet(models.QuerySet):
+    def visible(self):
+        """Links a reader may see: external ones, and internal ones whose target is published.
+        A link to a hidden or withheld snapshot disappears with it."""
+        return self.filter(
+            models.Q(target__isnull=True) | models.Q(target__in=Snapshot.objects.published().values("pk"))
+        )
+
+    def get_by_natural_key(self, snapshot_key, position):
+        return self.get(snapshot__key=snapshot_key, position=position)
+
+
+class RelatedLink(models.Model):
+    snapshot = models.ForeignKey(
+        Snapshot, models.CASCADE, related_name="related_links", verbose_name=_("snapshot")
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    title = models.CharField(_("title"), max_length=500, blank=True)
+    excerpt = models.TextField(_("excerpt"), blank=True)
+    date = models.DateTimeField(_("date"), null=True, blank=True)
+    target = models.ForeignKey(
+        Snapshot,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="linked_from",
+        verbose_name=_("archived snapshot"),
+        help_text=_("The snapshot here that the link points to, when we hold it."),
+    )
+    url = models.URLField(_("URL"), max_length=2000, blank=True, help_text=_("The link's original address."))
+
+    history = HistoricalRecords()
+
+    objects = RelatedLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["snapshot", "position", "id"]
+        verbose_name = _("related link")
+        verbose_name_plural = _("related links")
+
+    def __str__(self):
+        return self.title or self.excerpt[:40]
+
+    def natural_key(self):
+        return (*self.snapshot.natural_key(), self.position)
+
+    natural_key.dependencies = ["articles.snapshot"]

@@ -1,0 +1,109 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView
+
+from .filters import SnapshotFilter
+from .models import Category, RelatedLink, Snapshot
+
+# The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
+TAKEDOWN_NEW_PATH = "/takedown/new/"
+MORE_IN_CATEGORY = 5
+
+
+@require_GET
+def healthz(request):
+    """For load balancers and as the benchmarks' baseline: no template, no query."""
+    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+
+
+class HomeView(ListView):
+    """The latest published snapshots across all categories, with what editors feature on top."""
+
+    template_name = "articles/snapshot_home.html"
+    context_object_name = "snapshots"
+
+    def get_paginate_by(self, queryset):
+        return settings.ARTICLES_PAGE_SIZE
+
+    def get_queryset(self):
+        return Snapshot.objects.published().for_listing().newest_first()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if context["page_obj"].number == 1:
+            context["featured"] = list(
+                Snapshot.objects.published().filter(is_featured=True).for_listing().newest_first()[:5]
+            )
+        return context
+
+
+class CategoryView(ListView):
+    """One category, newest first, paginated, filtered by publication dates and source."""
+
+    template_name = "articles/category_detail.html"
+    context_object_name = "snapshots"
+
+    def get_paginate_by(self, queryset):
+        return settings.ARTICLES_PAGE_SIZE
+
+    def get_queryset(self):
+        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        queryset = Snapshot.objects.published().filter(category=self.category).for_listing().newest_first()
+        self.filterset = SnapshotFilter(self.request.GET or None, queryset=queryset, request=self.request)
+        if self.filterset.is_bound and not self.filterset.is_valid():
+            # The form shows what is wrong; no results are better than unfiltered ones.
+            return queryset.none()
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(category=self.category, filter=self.filterset, **kwargs)
+
+
+def takedown_url(request, snapshot):
+    """The removal form pre-filled with this snapshot's address."""
+    try:
+        path = reverse("moderation:takedown_new")
+    except NoReverseMatch:
+        path = TAKEDOWN_NEW_PATH
+    return f"{path}?{urlencode({'url': request.build_absolute_uri(snapshot.get_absolute_url())})}"
+
+
+class SnapshotDetailView(DetailView):
+    """One snapshot, laid out as the seed page: everything captured, related links, more in its category."""
+
+    template_name = "articles/snapshot_detail.html"
+    context_object_name = "snapshot"
+
+    def get(self, request, *args, **kwargs):
+        if kwargs["key"] != kwargs["key"].lower():
+            return redirect("articles:detail", key=kwargs["key"].lower(), permanent=True)
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            Snapshot.objects.published().select_related("category", "source"), key=self.kwargs["key"]
+        )
+
+    def get_context_data(self, **kwargs):
+        snapshot = self.object
+        related_links = (
+            RelatedLink.objects.visible().filter(snapshot=snapshot).select_related("target").order_by("position", "id")
+        )
+        more = (
+            Snapshot.objects.published()
+            .filter(category_id=snapshot.category_id)
+            .exclude(pk=snapshot.pk)
+            .for_listing()
+            .newest_first()[:MORE_IN_CATEGORY]
+        )
+        return super().get_context_data(
+            related_links=related_links,
+            more_in_category=more,
+            takedown_url=takedown_url(self.request, snapshot),
+            **kwargs,
+        )

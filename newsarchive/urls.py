@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from articles.views import healthz
+
+admin.site.site_header = admin.site.site_title = "newsarchive"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("articles.urls")),
+]
