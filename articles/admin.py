@@ -167,9 +167,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         if result.unchanged:
             self.message_user(
                 request,
-                ngettext(
-                    "%(count)d snapshot was already so.", "%(count)d snapshots were already so.", result.unchanged
-                )
+                ngettext("%(count)d snapshot was already so.", "%(count)d snapshots were already so.", result.unchanged)
                 % {"count": result.unchanged},
                 messages.INFO,
             )

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class ArticlesConfig(AppConfig):
-    name = 'articles'
+    name = "articles"

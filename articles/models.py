@@ -43,7 +43,7 @@ def snapshot_key(*, original_url: str, source: str, title: str, published_at: da
         basis = canonical_url(original_url)
     else:
         basis = "\n".join([source.strip(), title.strip(), published_at.astimezone(SHANGHAI).isoformat()])
-    return hashlib.sha1(basis.encode("utf-8")).hexdigest()
+    return hashlib.sha1(basis.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 class SanitizedHTMLField(models.TextField):
@@ -64,18 +64,15 @@ class Category(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True, allow_unicode=True)
 
+    objects = CategoryManager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
 
-    objects = CategoryManager()
-
     def __str__(self):
         return self.name
-
-    def natural_key(self):
-        return (self.slug,)
 
     def save(self, *args, **kwargs):
         if not self.slug:
@@ -84,6 +81,9 @@ class Category(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:category", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class SourceManager(models.Manager):
@@ -94,12 +94,12 @@ class SourceManager(models.Manager):
 class Source(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
 
+    objects = SourceManager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("source")
         verbose_name_plural = _("sources")
-
-    objects = SourceManager()
 
     def __str__(self):
         return self.name
@@ -192,11 +192,11 @@ class Snapshot(models.Model):
             self.content_hash = self.compute_content_hash()
         super().save(*args, **kwargs)
 
-    def natural_key(self):
-        return (self.key,)
-
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"key": self.key})
+
+    def natural_key(self):
+        return (self.key,)
 
     @property
     def is_public(self) -> bool:
@@ -240,9 +240,7 @@ class RelatedLinkQuerySet(models.QuerySet):
 
 
 class RelatedLink(models.Model):
-    snapshot = models.ForeignKey(
-        Snapshot, models.CASCADE, related_name="related_links", verbose_name=_("snapshot")
-    )
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="related_links", verbose_name=_("snapshot"))
     position = models.PositiveIntegerField(_("position"), default=0)
     title = models.CharField(_("title"), max_length=500, blank=True)
     excerpt = models.TextField(_("excerpt"), blank=True)

@@ -1,0 +1,55 @@
+# The two commands a newcomer types: `make run` and `make test`. Both build .venv first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup lint format migrations-check bench clean
+
+# Python: the version in .python-version through pyenv when present, else python3.13/3.12 on PATH.
+$(PY):
+	@set -e; \
+	want=$$(cat .python-version); \
+	python=""; \
+	if command -v pyenv >/dev/null 2>&1 && pyenv which python >/dev/null 2>&1; then python=$$(pyenv which python); fi; \
+	for candidate in "$$python" python$$want python3.13 python3.12 python3; do \
+	  [ -n "$$candidate" ] || continue; \
+	  if command -v "$$candidate" >/dev/null 2>&1 && "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	    python=$$(command -v "$$candidate"); break; \
+	  fi; python=""; \
+	done; \
+	if [ -z "$$python" ]; then \
+	  echo "error: no Python 3.12+ found. Install Python $$want (e.g. 'pyenv install $$want') and run make again." >&2; exit 1; \
+	fi; \
+	echo "creating $(VENV) with $$python ($$($$python --version))"; \
+	"$$python" -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+setup: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py loaddata fixtures/seed.json
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+
+run: setup
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: $(VENV)/.installed
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
