@@ -26,8 +26,27 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class RelatedLinkFormSet(forms.BaseInlineFormSet):
+    """Each link keeps its own position: the page order, and half of a link's natural key."""
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            position = form.cleaned_data.get("position")
+            if position in seen:
+                raise forms.ValidationError(
+                    _("Two related links have position %(position)s; give each link its own position."),
+                    params={"position": position},
+                )
+            seen.add(position)
+
+
 class RelatedLinkInline(admin.TabularInline):
     model = RelatedLink
+    formset = RelatedLinkFormSet
     fk_name = "snapshot"
     fields = ["position", "title", "excerpt", "date", "target", "url"]
     autocomplete_fields = ["target"]
@@ -81,7 +100,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         "status",
         "is_featured",
         "category",
-        ("source", admin.RelatedOnlyFieldListFilter),
+        "source",
         "published_at",
         "captured_at",
     ]

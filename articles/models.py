@@ -1,9 +1,11 @@
 import hashlib
 import json
+import re
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Length
@@ -21,10 +23,15 @@ KEY_PATTERN = r"[0-9a-f]{40}"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+_ALREADY_CANONICAL = re.compile(r"^https?://[a-z0-9.\-]+/[^#\s]*$")
+
+
 def canonical_url(url: str) -> str:
     """The form of an address that identifies a capture: scheme and host lower-cased, default port,
     fragment and surrounding white space dropped, an empty path made `/`. Path and query are kept
     as they are: on news sites they name the article."""
+    if _ALREADY_CANONICAL.match(url):
+        return url  # the common case, and the import's hot path
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -40,19 +47,56 @@ def snapshot_key(*, original_url: str, source: str, title: str, published_at: da
     """A snapshot's public key: the SHA-1 of its canonical original URL or, with no URL, of
     source, title and publication time (ISO 8601 in Asia/Shanghai), one per line."""
     if original_url and original_url.strip():
-        basis = canonical_url(original_url)
-    else:
-        basis = "\n".join([source.strip(), title.strip(), published_at.astimezone(SHANGHAI).isoformat()])
-    return hashlib.sha1(basis.encode("utf-8"), usedforsecurity=False).hexdigest()
+        return _sha1(canonical_url(original_url))
+    return _sha1("\n".join([source.strip(), title.strip(), published_at.astimezone(SHANGHAI).isoformat()]))
+
+
+DETAIL_PATH = re.compile(rf"^/detail/({KEY_PATTERN})\.html$", re.IGNORECASE)
+
+
+def archive_hosts() -> set[str]:
+    """Host names under which this archive's own pages are reached."""
+    hosts = {host.lower() for host in settings.ALLOWED_HOSTS if host and not host.startswith(".") and host != "*"}
+    site_host = urlsplit(settings.SITE_URL).hostname
+    if site_host:
+        hosts.add(site_host.lower())
+    return hosts
+
+
+def archive_key(url: str) -> str | None:
+    """The key in an address of this archive's own snapshot pages (`/detail/<key>.html`), else None."""
+    if "/detail/" not in url:
+        return None
+    parts = urlsplit(url.strip())
+    match = DETAIL_PATH.match(parts.path)
+    if match and (parts.hostname or "").lower() in archive_hosts():
+        return match.group(1).lower()
+    return None
+
+
+def key_for_url(url: str) -> str:
+    """The key of the snapshot an address names: our own `/detail/<key>.html` pages name theirs,
+    any other address names the snapshot captured from it."""
+    return archive_key(url) or _sha1(canonical_url(url))
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 class SanitizedHTMLField(models.TextField):
-    """A TextField whose value is run through the sanitizer whenever it is written, including bulk_create."""
+    """A TextField whose value is run through the sanitizer on every way Django writes it: save(),
+    bulk_create(), bulk_update(), QuerySet.update() and loaddata's raw saves."""
 
     def pre_save(self, model_instance, add):
         value = sanitize_html(getattr(model_instance, self.attname) or "")
         setattr(model_instance, self.attname, value)
         return value
+
+    def get_db_prep_save(self, value, connection):
+        if isinstance(value, str):
+            value = sanitize_html(value)
+        return super().get_db_prep_save(value, connection)
 
 
 class CategoryManager(models.Manager):
@@ -211,20 +255,65 @@ class Snapshot(models.Model):
         )
 
     def compute_content_hash(self) -> str:
-        """SHA-256 of the captured content, to tell an unchanged re-capture from a changed one."""
-        captured = {
-            "title": self.title,
-            "category": self.category.name,
-            "source": self.source.name,
-            "reprinted_from": self.reprinted_from,
-            "byline": self.byline,
-            "body": sanitize_html(self.body),
-            "published_at": self.published_at.astimezone(SHANGHAI).isoformat(),
-            "captured_at": self.captured_at.astimezone(SHANGHAI).isoformat(),
-            "collected_by": self.collected_by,
-            "original_url": self.original_url,
-        }
-        return hashlib.sha256(json.dumps(captured, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        """The capture digest of this row and its stored related links (see `capture_digest`)."""
+        related = []
+        if self.pk:
+            related = [
+                {"title": link.title, "excerpt": link.excerpt, "date": link.date, "url": link.url}
+                for link in self.related_links.order_by("position", "id")
+            ]
+        return capture_digest(
+            title=self.title,
+            category=self.category.name,
+            source=self.source.name,
+            reprinted_from=self.reprinted_from,
+            byline=self.byline,
+            body=sanitize_html(self.body),
+            published_at=self.published_at,
+            captured_at=self.captured_at,
+            collected_by=self.collected_by,
+            original_url=self.original_url,
+            related=related,
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(SHANGHAI).isoformat() if moment else None
+
+
+def capture_digest(
+    *,
+    title: str,
+    category: str,
+    source: str,
+    reprinted_from: str,
+    byline: str,
+    body: str,
+    published_at: datetime,
+    captured_at: datetime,
+    collected_by: str,
+    original_url: str,
+    related: list[dict],
+) -> str:
+    """SHA-256 of a capture as the crawler delivered it (the body already sanitized): its fields
+    and its related links in page order. Re-importing an unchanged capture gives the same digest; editors' later changes do not
+    touch it, so they are never mistaken for a new capture."""
+    captured = {
+        "title": title,
+        "category": category,
+        "source": source,
+        "reprinted_from": reprinted_from,
+        "byline": byline,
+        "body": body,
+        "published_at": _iso(published_at),
+        "captured_at": _iso(captured_at),
+        "collected_by": collected_by,
+        "original_url": original_url,
+        "related": [
+            [link["title"] or "", link["excerpt"] or "", _iso(link["date"]), link["url"] or ""] for link in related
+        ],
+    }
+    return hashlib.sha256(json.dumps(captured, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
 class RelatedLinkQuerySet(models.QuerySet):
@@ -255,6 +344,9 @@ class RelatedLink(models.Model):
         help_text=_("The snapshot here that the link points to, when we hold it."),
     )
     url = models.URLField(_("URL"), max_length=2000, blank=True, help_text=_("The link's original address."))
+    # The key of the snapshot the URL names, kept so a link finds its target when that snapshot
+    # is imported later, and indexed so that lookup stays cheap.
+    target_key = models.CharField(_("target key"), max_length=40, blank=True, db_index=True, editable=False)
 
     history = HistoricalRecords()
 
@@ -267,6 +359,15 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return self.title or self.excerpt[:40]
+
+    def save(self, *args, **kwargs):
+        if self.url:
+            self.target_key = key_for_url(self.url)
+        elif self.target_id is not None:
+            self.target_key = Snapshot.objects.filter(pk=self.target_id).values_list("key", flat=True).first() or ""
+        else:
+            self.target_key = ""
+        super().save(*args, **kwargs)
 
     def natural_key(self):
         return (*self.snapshot.natural_key(), self.position)

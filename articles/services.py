@@ -1,12 +1,18 @@
 """Writes with rules on snapshots. The admin and management commands call these, never `update()` directly."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.text import slugify
 from simple_history.utils import bulk_update_with_history
 
-from .models import Category, Snapshot
+from .importing import Capture, Rejection
+from .models import Category, RelatedLink, Snapshot, Source
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ def snapshot_set_status(*, snapshot_ids: list[int], status: str, actor: Abstract
     """Publish or hide snapshots as an editor. Withheld snapshots are refused and left alone:
     they return only through the moderation workflow."""
     if status not in Snapshot.EDITOR_STATUSES:
-        raise ValueError(f"Editors may only set {', '.join(Snapshot.EDITOR_STATUSES)}, not {status!r}.")
+        raise ValueError(f"Editors may only set {' or '.join(Snapshot.EDITOR_STATUSES)}, not '{status}'.")
     snapshots = list(Snapshot.objects.select_for_update().filter(pk__in=snapshot_ids).order_by("pk"))
     refused = [s for s in snapshots if s.status == Snapshot.Status.WITHHELD]
     to_change = [s for s in snapshots if s.status not in (Snapshot.Status.WITHHELD, status)]
@@ -75,3 +81,245 @@ def snapshot_move_to_category(*, snapshot_ids: list[int], category: Category, ac
         to_change, Snapshot, ["category"], default_user=actor, default_change_reason=f"category: {category.name}"
     )
     return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change), refused=0)
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportStats:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged + self.rejected
+
+    def add(self, other: "ImportStats") -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+
+CAPTURED_FIELDS = [
+    "title",
+    "category",
+    "source",
+    "reprinted_from",
+    "byline",
+    "body",
+    "published_at",
+    "captured_at",
+    "collected_by",
+    "original_url",
+    "content_hash",
+    "updated_at",
+]
+
+
+def _ids_by_name(model, names: set[str]) -> dict[str, int]:
+    """Ids of categories or sources by name, creating those seen for the first time."""
+    found = dict(model.objects.filter(name__in=names).values_list("name", "id"))
+    for name in sorted(names - found.keys()):
+        if model is Category:
+            found[name] = _create_category(name).pk
+        else:
+            found[name] = model.objects.create(name=name).pk
+    return found
+
+
+def _create_category(name: str) -> Category:
+    limit = Category._meta.get_field("slug").max_length
+    base = (slugify(name, allow_unicode=True) or "category")[:limit]
+    slug, n = base, 1
+    while Category.objects.filter(slug=slug).exists():
+        n += 1
+        suffix = f"-{n}"
+        slug = base[: limit - len(suffix)] + suffix
+    return Category.objects.create(name=name, slug=slug)
+
+
+def _link_rows(snapshot_id: int, capture: Capture, targets: dict[str, int]) -> list[dict]:
+    return [
+        {
+            "snapshot_id": snapshot_id,
+            "position": position,
+            "title": link.title,
+            "excerpt": link.excerpt,
+            "date": link.date,
+            "url": link.stored_url,
+            "target_key": link.target_key,
+            "target_id": targets.get(link.target_key),
+        }
+        for position, link in enumerate(capture.related, start=1)
+    ]
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """INSERT validated, already-sanitized rows in one executemany. The import writes a million rows
+    at a time; the ORM's per-field bookkeeping in bulk_create costs more than the database does."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    columns = list(rows[0])
+    fields = [model._meta.get_field(name) for name in columns]
+    adapters = [
+        connection.ops.adapt_datetimefield_value if field.get_internal_type() == "DateTimeField" else None
+        for field in fields
+    ]
+    # Identifiers come from the model's own metadata; every value is a parameter.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        connection.ops.quote_name(model._meta.db_table),
+        ", ".join(connection.ops.quote_name(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    values = [
+        [
+            adapt(row[name]) if adapt and row[name] is not None else row[name]
+            for name, adapt in zip(columns, adapters, strict=True)
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+@transaction.atomic
+def snapshots_import_batch(
+    *, captures: list[Capture], dry_run: bool = False, simulated: dict[str, str] | None = None
+) -> ImportStats:
+    """Write one batch of valid captures, whole records only: new keys are created, changed captures
+    update their snapshot (the earlier version stays in its history), unchanged ones are left alone.
+    A snapshot's status is never touched, so an import cannot publish what an editor hid or a
+    moderator withheld. Related links find their archived targets, in either direction."""
+    stats = ImportStats()
+    by_key = {capture.key: capture for capture in captures}
+    if len(by_key) != len(captures):
+        raise ValueError("a batch must not hold the same key twice")
+    existing = {
+        key: (pk, content_hash)
+        for key, pk, content_hash in Snapshot.objects.filter(key__in=by_key).values_list("key", "pk", "content_hash")
+    }
+    hashes = {key: capture.content_hash for key, capture in by_key.items()}
+    if simulated is not None:
+        # A dry run writes nothing, so what earlier batches "wrote" is remembered here instead.
+        for key in by_key:
+            if key in simulated:
+                existing[key] = (None, simulated[key])
+            simulated[key] = hashes[key]
+    new_keys = [key for key in by_key if key not in existing]
+    changed_keys = [key for key in by_key if key in existing and existing[key][1] != hashes[key]]
+    stats.new, stats.updated = len(new_keys), len(changed_keys)
+    stats.unchanged = len(by_key) - stats.new - stats.updated
+    if dry_run or not (new_keys or changed_keys):
+        return stats
+
+    written = [by_key[key] for key in new_keys + changed_keys]
+    categories = _ids_by_name(Category, {c.category for c in written})
+    sources = _ids_by_name(Source, {c.source for c in written})
+    now = timezone.now()
+
+    def captured_values(capture: Capture, key: str) -> dict:
+        return {
+            "title": capture.title,
+            "category_id": categories[capture.category],
+            "source_id": sources[capture.source],
+            "reprinted_from": capture.reprinted_from,
+            "byline": capture.byline,
+            "body": capture.body,
+            "published_at": capture.published_at,
+            "captured_at": capture.captured_at,
+            "collected_by": capture.collected_by,
+            "original_url": capture.original_url,
+            "content_hash": hashes[key],
+            "updated_at": now,
+        }
+
+    if new_keys:
+        _insert(
+            Snapshot,
+            [
+                {"key": key, "created_at": now, "status": Snapshot.Status.PUBLISHED, "is_featured": False}
+                | captured_values(by_key[key], key)
+                for key in new_keys
+            ],
+        )
+    snapshot_ids = dict(Snapshot.objects.filter(key__in=new_keys).values_list("key", "pk")) if new_keys else {}
+
+    if changed_keys:
+        changed = list(Snapshot.objects.select_for_update().filter(key__in=changed_keys))
+        _ensure_history_baseline(changed)
+        for snapshot in changed:
+            for name, value in captured_values(by_key[snapshot.key], snapshot.key).items():
+                setattr(snapshot, name, value)
+            snapshot_ids[snapshot.key] = snapshot.pk
+        bulk_update_with_history(
+            changed, Snapshot, CAPTURED_FIELDS, default_change_reason="import: the capture changed"
+        )
+        RelatedLink.objects.filter(snapshot__in=changed).delete()
+
+    wanted = {link.target_key for capture in written for link in capture.related if link.target_key}
+    targets = dict(Snapshot.objects.filter(key__in=wanted).values_list("key", "pk")) if wanted else {}
+    _insert(
+        RelatedLink,
+        [row for key in new_keys + changed_keys for row in _link_rows(snapshot_ids[key], by_key[key], targets)],
+    )
+    if new_keys:
+        # Links imported earlier that were waiting for one of these snapshots now point at it.
+        RelatedLink.objects.filter(target__isnull=True, target_key__in=new_keys).update(
+            target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
+        )
+    return stats
+
+
+def snapshots_import(
+    *,
+    records: Iterable[Capture | Rejection],
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    on_rejection: Callable[[Rejection], None] = lambda rejection: None,
+    on_batch: Callable[[ImportStats], None] = lambda stats: None,
+) -> ImportStats:
+    """Import a stream of records batch by batch (see `snapshots_import_batch`). A rejected record is
+    reported and skipped; the good ones around it are still written. A batch the database refuses
+    as a whole is retried record by record, so only the offending record is rejected."""
+    batch_size = batch_size or settings.IMPORT_BATCH_SIZE
+    stats = ImportStats()
+    # Only a dry run needs this memory (a key and a hash per snapshot seen); a real run asks the database.
+    simulated: dict[str, str] | None = {} if dry_run else None
+    batch: dict[str, Capture] = {}
+
+    def reject(rejection: Rejection) -> None:
+        stats.rejected += 1
+        on_rejection(rejection)
+
+    def flush() -> None:
+        if not batch:
+            return
+        captures = list(batch.values())
+        batch.clear()
+        try:
+            stats.add(snapshots_import_batch(captures=captures, dry_run=dry_run, simulated=simulated))
+        except DatabaseError:
+            for capture in captures:
+                try:
+                    stats.add(snapshots_import_batch(captures=[capture], dry_run=dry_run, simulated=simulated))
+                except DatabaseError as error:
+                    reject(Rejection(capture.origin, f"the database refused it: {error}".strip()))
+        on_batch(stats)
+
+    for record in records:
+        if isinstance(record, Rejection):
+            reject(record)
+            continue
+        if record.key in batch:
+            # The same snapshot twice in a row of input: write the first before reading the second.
+            flush()
+        batch[record.key] = record
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return stats

@@ -2,6 +2,11 @@
 
 import itertools
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 
 from articles.models import SHANGHAI, Category, RelatedLink, Snapshot, Source
 
@@ -39,3 +44,25 @@ def make_related_link(snapshot: Snapshot, **fields) -> RelatedLink:
     fields.setdefault("excerpt", "相关摘要")
     fields.setdefault("date", datetime(2024, 2, 1, 9, 30, tzinfo=SHANGHAI))
     return RelatedLink.objects.create(snapshot=snapshot, **fields)
+
+
+def make_superuser(username: str = "admin") -> User:
+    return User.objects.create_superuser(username, f"{username}@example.org", password=None)
+
+
+def make_editor(username: str = "editor") -> User:
+    """A staff user whose only permissions come from the Editors group the migrations create."""
+    user = User.objects.create_user(username, f"{username}@example.org", password=None, is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+# The demo data `make setup` loads, and the page it reproduces as a reader saw it on the source site
+# (a copy of DESIGN.md's seed page, kept here so the tests run from a checkout alone).
+SEED_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "seed.json"
+SEED_PAGE = Path(__file__).parent / "data" / "seed_page.txt"
+
+
+def load_seed() -> Snapshot:
+    call_command("loaddata", str(SEED_FIXTURE), verbosity=0)
+    return Snapshot.objects.get(key=SEED_KEY)

@@ -1,0 +1,98 @@
+import itertools
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from articles.importing import Input, Rejection, expand_paths
+from articles.services import ImportStats, snapshots_import
+
+
+class Progress:
+    """A bar redrawn in place on a terminal; a plain line every few seconds anywhere else."""
+
+    PLAIN_INTERVAL = 5.0
+
+    def __init__(self, stream, inputs: list[Input], enabled: bool):
+        self.stream = stream
+        self.inputs = inputs
+        self.enabled = enabled
+        self.tty = enabled and hasattr(stream, "isatty") and stream.isatty()
+        self.started = time.monotonic()
+        self.last_plain = self.started
+
+    def rate(self, done: int) -> float:
+        return done / max(time.monotonic() - self.started, 1e-9)
+
+    def update(self, stats: ImportStats) -> None:
+        if not self.enabled:
+            return
+        sizes = [i.size for i in self.inputs]
+        fraction = None
+        if all(size is not None for size in sizes) and sum(sizes):
+            fraction = min(sum(i.bytes_read for i in self.inputs) / sum(sizes), 1.0)
+        counts = f"{stats.total:,} records ({self.rate(stats.total):,.0f}/s), {stats.rejected:,} rejected"
+        if self.tty:
+            bar = ""
+            if fraction is not None:
+                filled = int(fraction * 30)
+                bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:6.1%} "
+            self.stream.write(f"\r{bar}{counts}\033[K", ending="")
+            self.stream.flush()
+        elif time.monotonic() - self.last_plain >= self.PLAIN_INTERVAL:
+            self.last_plain = time.monotonic()
+            percent = f"{fraction:.1%} " if fraction is not None else ""
+            self.stream.write(f"progress: {percent}{counts}")
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("")
+
+
+class Command(BaseCommand):
+    help = (
+        "Import crawled snapshots from JSON Lines files or saved snapshot pages (chosen by content). "
+        "PATH may be a file, a folder (read recursively) or - for standard input. Importing the same "
+        "input again changes nothing; a changed capture updates its snapshot and keeps the old version "
+        "in its history. Exits with status 1 when any record was rejected."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
+        parser.add_argument("--batch-size", type=int, default=None, help="Records written per transaction.")
+
+    def handle(self, *args, paths, dry_run, batch_size, verbosity, **options):
+        if batch_size is not None and batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        inputs = [Input(name) for name in expand_paths(paths)]
+        progress = Progress(self.stderr, inputs, enabled=verbosity > 0)
+        rejections = 0
+
+        def report(rejection: Rejection) -> None:
+            nonlocal rejections
+            rejections += 1
+            if progress.tty:
+                self.stderr.write("\r\033[K", ending="")
+            self.stderr.write(f"rejected {rejection}")
+
+        started = time.monotonic()
+        stats = snapshots_import(
+            records=itertools.chain.from_iterable(i.records() for i in inputs),
+            dry_run=dry_run,
+            batch_size=batch_size,
+            on_rejection=report,
+            on_batch=progress.update,
+        )
+        progress.finish()
+        elapsed = time.monotonic() - started
+        accepted = stats.new + stats.updated + stats.unchanged
+        summary = (
+            f"{'dry run, nothing written: ' if dry_run else ''}"
+            f"new {stats.new:,}, updated {stats.updated:,}, unchanged {stats.unchanged:,}, "
+            f"rejected {stats.rejected:,} in {elapsed:.1f} s ({accepted / max(elapsed, 1e-9):,.0f} snapshots/s)"
+        )
+        self.stdout.write(summary)
+        if stats.rejected:
+            raise CommandError(f"{stats.rejected:,} record(s) rejected; see the lines above.", returncode=1)
+        sys.stdout.flush()

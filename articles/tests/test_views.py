@@ -1,0 +1,586 @@
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from django.test import TestCase, override_settings
+from django.urls import reverse
+
+from articles.models import SHANGHAI, RelatedLink, Snapshot
+
+from .helpers import (
+    SEED_KEY,
+    SEED_PAGE,
+    load_seed,
+    make_category,
+    make_related_link,
+    make_snapshot,
+    make_source,
+)
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+EN = {"Accept-Language": "en"}
+DATE_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+# --- reading pages as a reader sees them ---------------------------------------------------------
+
+
+class _Page(HTMLParser):
+    """The visible text of a page (head left out) and its links with their text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text_parts: list[str] = []
+        self.links: list[tuple[str, dict]] = []
+        self._in_head = False
+        self._link: tuple[list[str], dict] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "head":
+            self._in_head = True
+        elif tag == "a":
+            self._link = ([], dict(attrs))
+
+    def handle_endtag(self, tag):
+        if tag == "head":
+            self._in_head = False
+        elif tag == "a" and self._link is not None:
+            parts, attrs = self._link
+            self.links.append(("".join(parts).strip(), attrs))
+            self._link = None
+
+    def handle_data(self, data):
+        if self._in_head:
+            return
+        self.text_parts.append(data)
+        if self._link is not None:
+            self._link[0].append(data)
+
+
+@dataclass
+class Page:
+    html: str
+    text: str
+    links: list[tuple[str, dict]]
+
+    def link(self, text: str) -> dict:
+        """The attributes of the one link whose text is `text`."""
+        found = [attrs for link_text, attrs in self.links if link_text == text]
+        assert len(found) == 1, f"{len(found)} links with text {text!r}"
+        return found[0]
+
+    def section(self, css_class: str) -> str:
+        match = re.search(rf'<section class="{css_class}"[^>]*>(.*?)</section>', self.html, re.S)
+        assert match, f"no section {css_class!r}"
+        return match.group(1)
+
+
+def read_page(response) -> Page:
+    assert response.status_code == 200, response.status_code
+    content = response.content.decode()
+    parser = _Page()
+    parser.feed(content)
+    parser.close()
+    return Page(html=content, text="".join(parser.text_parts), links=parser.links)
+
+
+def strip_tags(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def titles_in_order(page: Page, titles: list[str]) -> list[str]:
+    """The given titles in the order the page shows them (absent ones left out)."""
+    return sorted((t for t in titles if t in page.text), key=page.text.index)
+
+
+# --- the seed page as the source site showed it --------------------------------------------------
+
+
+@dataclass
+class SeedPage:
+    nav: list[str]
+    title: str
+    meta: tuple[str, str, str]
+    reprinted_from: str
+    paragraphs: list[str]
+    byline: str
+    notice: str
+    captured: str
+    takedown: str
+    original_url: str
+    related: list[tuple[str, str, str]]  # (title or "", "...excerpt", date)
+    more: str
+
+
+def read_seed_page() -> SeedPage:
+    lines = [line.strip() for line in SEED_PAGE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    notice_at = next(i for i, line in enumerate(lines) if line.startswith("以上内容为资讯信息快照"))
+    paragraphs = lines[5:notice_at]
+    last_paragraph, byline = re.fullmatch(r"(.*)(\([^()]*\))", paragraphs[-1]).groups()
+    related, title, excerpt = [], "", ""
+    for line in lines[notice_at + 4 : -1]:
+        if DATE_LINE.fullmatch(line):
+            related.append((title, excerpt, line))
+            title = ""
+        elif line.startswith("..."):
+            excerpt = line
+        else:
+            title = line
+    return SeedPage(
+        nav=[line.removeprefix("•").strip() for line in lines[:2]],
+        title=lines[2],
+        meta=re.fullmatch(r"(类别:\S+)\s(发布时间:\S+ \S+)\s(来源:\S+)", lines[3]).groups(),
+        reprinted_from=lines[4],
+        paragraphs=[*paragraphs[:-1], last_paragraph],
+        byline=byline,
+        notice=lines[notice_at],
+        captured=lines[notice_at + 1],
+        takedown=lines[notice_at + 2],
+        original_url=lines[notice_at + 3],
+        related=related,
+        more=lines[-1].removesuffix(":"),
+    )
+
+
+SEED = read_seed_page()
+SEED_PATH = f"/detail/{SEED_KEY}.html"
+
+
+class SeedPageTests(TestCase):
+    """The seed snapshot, loaded from the demo fixture, reads like the page the source site served."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.snapshot = load_seed()
+
+    def setUp(self):
+        self.page = read_page(self.client.get(SEED_PATH, headers=ZH))
+
+    def assert_in_order(self, text: str, needles: list[str]) -> None:
+        position = 0
+        for needle in needles:
+            found = text.find(needle, position)
+            self.assertNotEqual(
+                found, -1, f"{needle!r} is missing or out of order; it should follow {text[:position][-80:]!r}"
+            )
+            position = found + len(needle)
+
+    def test_the_seed_page_was_read_completely(self):
+        # Guards the parsing above: a seed page read wrongly would make the checks below vacuous.
+        self.assertEqual(SEED.nav, ["我的订阅", "财经"])
+        self.assertEqual(SEED.meta, ("类别:财经", "发布时间:2023-09-14 11:24:00", "来源:人民资讯"))
+        self.assertEqual(len(SEED.paragraphs), 6)
+        self.assertEqual(SEED.byline, "(孙安琪 王燕)")
+        self.assertEqual(len(SEED.related), 9)
+        self.assertEqual(sum(1 for title, _, _ in SEED.related if title), 4)
+        self.assertEqual(SEED.more, "更多关于财经的资讯")
+
+    def test_every_element_of_the_seed_page_appears_in_the_seed_order(self):
+        related = [
+            part for title, excerpt, date in SEED.related for part in ([title] if title else []) + [excerpt, date]
+        ]
+        self.assert_in_order(
+            self.page.text,
+            [
+                *SEED.nav,
+                SEED.title,
+                *SEED.meta,
+                SEED.reprinted_from,
+                *SEED.paragraphs,
+                SEED.byline,
+                SEED.notice,
+                SEED.captured,
+                SEED.takedown,
+                SEED.original_url,
+                *related,
+                SEED.more,
+            ],
+        )
+
+    def test_body_paragraphs_are_exactly_the_seed_paragraphs(self):
+        body = re.search(r'<div class="snapshot-body">(.*?)</div>', self.page.html, re.S).group(1)
+        self.assertEqual([strip_tags(p) for p in re.findall(r"<p>(.*?)</p>", body, re.S)], SEED.paragraphs)
+        self.assertIn(f'<p class="byline">{SEED.byline}</p>', self.page.html)
+
+    def test_notice_names_the_crawler_and_the_capture_time(self):
+        self.assertIn("以上内容为资讯信息快照,由td.fyun.cc爬虫进行采集并收录", self.page.text)
+        self.assertIn("快照生成时间:2023-09-14 14:45:04", self.page.text)
+
+    def test_related_excerpts_show_their_dates_and_titles_as_the_seed_does(self):
+        items = re.findall(r"<li>(.*?)</li>", self.page.section("related"), re.S)
+        shown = []
+        for item in items:
+            title = re.search(r"<h3>(.*?)</h3>", item, re.S)
+            excerpt = re.search(r'<p class="excerpt">(.*?)</p>', item, re.S)
+            date = re.search(r'<p class="date">(.*?)</p>', item, re.S)
+            shown.append(
+                (strip_tags(title.group(1)) if title else "", strip_tags(excerpt.group(1)), strip_tags(date.group(1)))
+            )
+        self.assertEqual(shown, SEED.related)
+
+    def test_removal_link_prefills_the_form_with_this_pages_absolute_address(self):
+        link = self.page.link("如有侵权请联系我们进行删除")
+        self.assertEqual(link["href"], "/takedown/new/?" + urlencode({"url": f"http://testserver{SEED_PATH}"}))
+        self.assertEqual(link["href"], "/takedown/new/?url=http%3A%2F%2Ftestserver%2Fdetail%2F" + SEED_KEY + ".html")
+        self.assertIn("nofollow", link["rel"])
+
+    def test_category_links_lead_to_the_category_page(self):
+        category_url = reverse("articles:category", kwargs={"slug": "财经"})
+        self.assertEqual(self.page.link("更多关于财经的资讯")["href"], category_url)
+        breadcrumbs = re.search(r'<nav class="breadcrumbs".*?</nav>', self.page.html, re.S).group(0)
+        self.assertIn(f'<a href="{category_url}">财经</a>', breadcrumbs)
+        self.assertIn("我的订阅", breadcrumbs)
+
+    def test_page_declares_simplified_chinese(self):
+        self.assertIn('<html lang="zh-Hans">', self.page.html)
+        self.assertIn(f"<title>{SEED.title} · newsarchive</title>", self.page.html)
+
+    def test_simplified_chinese_is_the_default_without_accept_language(self):
+        page = read_page(self.client.get(SEED_PATH))
+        self.assertIn('<html lang="zh-Hans">', page.html)
+        self.assertIn("快照生成时间:", page.text)
+
+    def test_english_reader_sees_english_labels(self):
+        page = read_page(self.client.get(SEED_PATH, headers=EN))
+        self.assertIn('<html lang="en">', page.html)
+        self.assert_in_order(
+            page.text,
+            [
+                "My subscriptions",
+                SEED.title,
+                "Category:财经",
+                "Published:2023-09-14 11:24:00",
+                "Source:人民资讯",
+                "Reprinted from:人民网-山东频道",
+                SEED.paragraphs[0],
+                "collected and archived by the td.fyun.cc crawler",
+                "Snapshot taken:2023-09-14 14:45:04",
+                "If this infringes your rights, contact us to have it removed",
+                "Original address:",
+                "More news about 财经",
+            ],
+        )
+        self.assertNotIn("快照生成时间", page.text)
+
+
+# --- one snapshot page ---------------------------------------------------------------------------
+
+
+class DetailPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.snapshot = make_snapshot(title="正在阅读的快照")
+        cls.hidden = make_snapshot(title="编辑隐藏的快照", status=Snapshot.Status.HIDDEN)
+        cls.withheld = make_snapshot(title="被屏蔽的快照", status=Snapshot.Status.WITHHELD)
+        cls.published_target = make_snapshot(title="本站收录的目标")
+        make_related_link(cls.snapshot, title="指向公开快照", target=cls.published_target)
+        make_related_link(cls.snapshot, title="指向隐藏快照", target=cls.hidden)
+        make_related_link(cls.snapshot, title="指向屏蔽快照", target=cls.withheld)
+        make_related_link(cls.snapshot, excerpt="站外摘要", url="https://www.example.com/news/1.html")
+        make_related_link(
+            cls.snapshot, title="站外标题", excerpt="站外标题摘要", url="https://www.example.com/news/2.html"
+        )
+
+    def get(self, snapshot, **kwargs):
+        return self.client.get(f"/detail/{snapshot.key}.html", **kwargs)
+
+    def test_hidden_and_withheld_snapshots_are_not_found(self):
+        for snapshot in [self.hidden, self.withheld]:
+            with self.subTest(snapshot.title):
+                response = self.get(snapshot)
+                self.assertEqual(response.status_code, 404)
+                self.assertNotIn(snapshot.title, response.content.decode())
+
+    def test_related_links_to_hidden_or_withheld_snapshots_disappear(self):
+        page = read_page(self.get(self.snapshot))
+        self.assertIn("指向公开快照", page.text)
+        self.assertNotIn("指向隐藏快照", page.text)
+        self.assertNotIn("指向屏蔽快照", page.text)
+
+    def test_related_link_disappears_once_its_target_is_withheld(self):
+        Snapshot.objects.filter(pk=self.published_target.pk).update(status=Snapshot.Status.WITHHELD)
+        page = read_page(self.get(self.snapshot))
+        self.assertNotIn("指向公开快照", page.text)
+        self.assertNotIn(self.published_target.key, page.html)
+
+    def test_related_link_to_a_published_snapshot_leads_to_its_page_here(self):
+        link = read_page(self.get(self.snapshot)).link("指向公开快照")
+        self.assertEqual(link["href"], f"/detail/{self.published_target.key}.html")
+        self.assertNotIn("rel", link)
+
+    def test_external_related_links_are_nofollow(self):
+        page = read_page(self.get(self.snapshot))
+        for text, href in [
+            ("...站外摘要", "https://www.example.com/news/1.html"),
+            ("站外标题", "https://www.example.com/news/2.html"),
+        ]:
+            with self.subTest(text):
+                link = page.link(text)
+                self.assertEqual(link["href"], href)
+                self.assertIn("nofollow", link["rel"].split())
+
+    def test_upper_case_key_redirects_permanently_to_the_lower_case_address(self):
+        response = self.client.get(f"/detail/{self.snapshot.key.upper()}.html")
+        self.assertEqual(response.status_code, 301)
+        self.assertEqual(response["Location"], f"/detail/{self.snapshot.key}.html")
+
+    def test_malformed_or_unknown_keys_are_not_found(self):
+        for key in [self.snapshot.key[:39], self.snapshot.key + "0", "g" * 40, "0" * 40, "-" + self.snapshot.key[1:]]:
+            with self.subTest(key=key):
+                self.assertEqual(self.client.get(f"/detail/{key}.html").status_code, 404)
+
+    def test_more_in_category_lists_other_published_snapshots_only(self):
+        more = read_page(self.get(self.snapshot)).section("more")
+        self.assertIn("本站收录的目标", more)
+        self.assertNotIn("正在阅读的快照", more)
+        self.assertNotIn("编辑隐藏的快照", more)
+        self.assertNotIn("被屏蔽的快照", more)
+
+    def test_original_address_is_linked_nofollow_when_recorded(self):
+        snapshot = make_snapshot(original_url="https://sd.people.com.cn/n2/2023/0914/c1.html")
+        link = read_page(self.get(snapshot)).link("https://sd.people.com.cn/n2/2023/0914/c1.html")
+        self.assertIn("nofollow", link["rel"].split())
+
+
+# --- home and category pages ---------------------------------------------------------------------
+
+
+class ListingTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.category = make_category("财经")
+        cls.other_category = make_category("科技")
+        cls.source = make_source("人民资讯")
+        cls.other_source = make_source("新华网")
+        day = datetime(2024, 3, 1, 9, 0, tzinfo=SHANGHAI)
+        cls.oldest = make_snapshot(title="最早的", category=cls.category, published_at=day)
+        cls.newest = make_snapshot(title="最新的", category=cls.category, published_at=day + timedelta(days=2))
+        cls.middle = make_snapshot(
+            title="中间的", category=cls.category, source=cls.other_source, published_at=day + timedelta(days=1)
+        )
+        cls.elsewhere = make_snapshot(title="另一类别的", category=cls.other_category, published_at=day)
+        cls.hidden = make_snapshot(
+            title="隐藏的", category=cls.category, status=Snapshot.Status.HIDDEN, is_featured=True
+        )
+        cls.withheld = make_snapshot(title="屏蔽的", category=cls.category, status=Snapshot.Status.WITHHELD)
+        cls.featured = make_snapshot(title="推荐的", category=cls.other_category, is_featured=True, published_at=day)
+        cls.category_url = cls.category.get_absolute_url()
+
+    def test_home_lists_published_snapshots_of_all_categories_newest_first(self):
+        page = read_page(self.client.get("/"))
+        latest = re.search(r'<h2 id="latest-heading">.*?</section>', page.html, re.S).group(0)
+        shown = [strip_tags(t) for t in re.findall(r"<h3>(.*?)</h3>", latest, re.S)]
+        # Same publication time: the one added last comes first.
+        self.assertEqual(shown, ["最新的", "中间的", "推荐的", "另一类别的", "最早的"])
+
+    def test_category_page_lists_its_published_snapshots_newest_first(self):
+        page = read_page(self.client.get(self.category_url))
+        self.assertEqual(
+            titles_in_order(page, ["最早的", "最新的", "中间的", "另一类别的", "隐藏的", "屏蔽的"]),
+            ["最新的", "中间的", "最早的"],
+        )
+
+    def test_hidden_and_withheld_snapshots_are_absent_from_home_and_category_pages(self):
+        for url in ["/", self.category_url]:
+            with self.subTest(url=url):
+                page = read_page(self.client.get(url))
+                self.assertNotIn("隐藏的", page.text)
+                self.assertNotIn("屏蔽的", page.text)
+                self.assertNotIn(self.hidden.key, page.html)
+                self.assertNotIn(self.withheld.key, page.html)
+
+    def test_featured_snapshots_are_shown_on_the_home_page(self):
+        page = read_page(self.client.get("/"))
+        featured = re.search(r'<h2 id="featured-heading">.*?</section>', page.html, re.S).group(0)
+        self.assertIn(f'<a href="/detail/{self.featured.key}.html">推荐的</a>', featured)
+        self.assertNotIn("最新的", featured)
+        self.assertNotIn("隐藏的", featured)
+
+    def test_unknown_category_is_not_found(self):
+        self.assertEqual(self.client.get("/category/不存在/").status_code, 404)
+
+    @override_settings(ARTICLES_PAGE_SIZE=2)
+    def test_pages_past_the_end_or_not_numbers_are_not_found(self):
+        # Three published snapshots in the category make two pages; five across the site make three.
+        for url, last_page in [(self.category_url, 2), ("/", 3)]:
+            self.assertEqual(self.client.get(url, {"page": last_page}).status_code, 200)
+            for page in [str(last_page + 1), "abc", "0", "-1", "1.5"]:
+                with self.subTest(url=url, page=page):
+                    self.assertEqual(self.client.get(url, {"page": page}).status_code, 404)
+
+    def test_malformed_filter_values_are_explained_not_failed(self):
+        cases = {
+            "published_after=notadate": "发布日期自: 输入一个有效的日期。",
+            "source=999999": "来源: 选择一个有效的选项： 该选择不在可用的选项中。",
+            "source=abc": "来源: 选择一个有效的选项： 该选择不在可用的选项中。",
+            "published_before=99999-01-01": "发布日期至: 输入一个有效的日期。",
+            "published_after=0001-01-01": "发布日期自: 确保该值大于或等于1900-01-01。",
+            "published_before=9999-12-31": "发布日期至: 确保该值小于或等于2999-12-31。",
+        }
+        for query, message in cases.items():
+            with self.subTest(query=query):
+                page = read_page(self.client.get(f"{self.category_url}?{query}", headers=ZH))
+                self.assertIn("请修正筛选条件:", page.text)
+                self.assertIn(message, page.text)
+                self.assertIn("没有符合条件的快照。", page.text)
+
+    def test_filter_errors_are_in_english_for_english_readers(self):
+        page = read_page(self.client.get(f"{self.category_url}?published_after=notadate", headers=EN))
+        self.assertIn("Published from: Enter a valid date.", page.text)
+
+    def test_source_filter_shows_only_that_sources_snapshots(self):
+        page = read_page(self.client.get(self.category_url, {"source": self.other_source.pk}))
+        self.assertEqual(titles_in_order(page, ["最早的", "最新的", "中间的"]), ["中间的"])
+
+    def test_date_range_includes_both_days_whole_in_shanghai_time(self):
+        category = make_category("日期")
+        at = {
+            "前一天 23:59": datetime(2024, 3, 9, 23, 59, tzinfo=SHANGHAI),
+            "首日 00:00": datetime(2024, 3, 10, 0, 0, tzinfo=SHANGHAI),
+            "首日 00:00 (UTC 前一天)": datetime(2024, 3, 9, 16, 0, 30, tzinfo=UTC),
+            "末日 23:59": datetime(2024, 3, 12, 23, 59, tzinfo=SHANGHAI),
+            "末日 23:59:59 (UTC 当天)": datetime(2024, 3, 12, 15, 59, 59, tzinfo=UTC),
+            "次日 00:00": datetime(2024, 3, 13, 0, 0, tzinfo=SHANGHAI),
+            "次日 00:30 (UTC 末日)": datetime(2024, 3, 12, 16, 30, tzinfo=UTC),
+        }
+        for title, published_at in at.items():
+            make_snapshot(title=title, category=category, published_at=published_at)
+        page = read_page(
+            self.client.get(
+                category.get_absolute_url(), {"published_after": "2024-03-10", "published_before": "2024-03-12"}
+            )
+        )
+        self.assertCountEqual(
+            titles_in_order(page, list(at)),
+            ["首日 00:00", "首日 00:00 (UTC 前一天)", "末日 23:59", "末日 23:59:59 (UTC 当天)"],
+        )
+
+    @override_settings(ARTICLES_PAGE_SIZE=2)
+    def test_pagination_links_keep_the_filters(self):
+        category = make_category("分页")
+        for n in range(5):
+            make_snapshot(
+                title=f"分页快照{n}",
+                category=category,
+                source=self.source,
+                published_at=datetime(2024, 6, 1 + n, tzinfo=SHANGHAI),
+            )
+        filters = {"source": str(self.source.pk), "published_after": "2024-06-01", "published_before": "2024-06-30"}
+        url = category.get_absolute_url()
+
+        first = read_page(self.client.get(url, filters))
+        next_link = next(attrs for _, attrs in first.links if attrs.get("rel") == "next")
+        self.assertEqual(urlsplit(next_link["href"]).path, "")
+        self.assertEqual(
+            parse_qs(urlsplit(next_link["href"]).query), {**{k: [v] for k, v in filters.items()}, "page": ["2"]}
+        )
+        self.assertEqual(titles_in_order(first, [f"分页快照{n}" for n in range(5)]), ["分页快照4", "分页快照3"])
+
+        second = read_page(self.client.get(url, {**filters, "page": "2"}))
+        prev_link = next(attrs for _, attrs in second.links if attrs.get("rel") == "prev")
+        self.assertEqual(
+            parse_qs(urlsplit(prev_link["href"]).query), {**{k: [v] for k, v in filters.items()}, "page": ["1"]}
+        )
+        next_link = next(attrs for _, attrs in second.links if attrs.get("rel") == "next")
+        self.assertEqual(parse_qs(urlsplit(next_link["href"]).query)["page"], ["3"])
+        self.assertEqual(titles_in_order(second, [f"分页快照{n}" for n in range(5)]), ["分页快照2", "分页快照1"])
+
+
+class HealthzTests(TestCase):
+    def test_healthz_answers_ok_without_touching_the_database(self):
+        with self.assertNumQueries(0):
+            response = self.client.get("/healthz")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, b"ok")
+        self.assertEqual(response["Content-Type"], "text/plain; charset=utf-8")
+
+
+# --- query counts of reader pages: the same at any size ------------------------------------------
+
+# Measured, then pinned. A count that grows with the data is an N+1 bug, not a number to raise.
+QUERIES = {
+    "home": 4,
+    "category": 5,
+    "category_filtered": 6,
+    "detail": 4,
+}
+
+
+class _ReaderPageQueryCounts:
+    """Pinned query counts; each subclass builds an archive of a different size."""
+
+    def test_home_page_query_count(self):
+        with self.assertNumQueries(QUERIES["home"]):
+            response = self.client.get("/")
+        self.assertContains(response, self.featured.title)
+
+    def test_category_page_query_count(self):
+        with self.assertNumQueries(QUERIES["category"]):
+            response = self.client.get(self.category.get_absolute_url())
+        self.assertContains(response, self.subject.title)
+
+    def test_filtered_category_page_query_count(self):
+        filters = {"source": self.subject.source_id, "published_after": "2024-01-01", "published_before": "2024-12-31"}
+        with self.assertNumQueries(QUERIES["category_filtered"]):
+            response = self.client.get(self.category.get_absolute_url(), filters)
+        self.assertContains(response, self.subject.title)
+        self.assertNotContains(response, "请修正筛选条件")
+
+    def test_detail_page_query_count(self):
+        with self.assertNumQueries(QUERIES["detail"]):
+            response = self.client.get(self.subject.get_absolute_url())
+        self.assertContains(response, self.subject.title)
+        self.assertContains(response, 'class="excerpt"', count=self.visible_links)
+
+
+class SmallArchiveQueryCountTests(_ReaderPageQueryCounts, TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.category = make_category("财经")
+        cls.subject = make_snapshot(category=cls.category, is_featured=True)
+        cls.featured = cls.subject
+        make_snapshot(category=cls.category)
+        make_related_link(cls.subject, target=make_snapshot(category=cls.category))
+        cls.visible_links = 1
+
+
+class LargeArchiveQueryCountTests(_ReaderPageQueryCounts, TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        categories = [make_category(name) for name in ["财经", "科技", "体育", "国际"]]
+        sources = [make_source(name) for name in ["人民资讯", "新华网", "央视新闻", "澎湃新闻"]]
+        statuses = [Snapshot.Status.PUBLISHED] * 3 + [Snapshot.Status.HIDDEN, Snapshot.Status.WITHHELD]
+        snapshots = [
+            make_snapshot(
+                category=categories[n % 4],
+                source=sources[n % 3 if n % 8 else 3],
+                status=statuses[n % 5] if n % 4 else Snapshot.Status.PUBLISHED,
+                is_featured=n % 6 == 0,
+            )
+            for n in range(40)
+        ]
+        links = []
+        for n, snapshot in enumerate(snapshots):
+            for position in range(1, 13):
+                target = snapshots[(n + position * 3) % 40] if position % 3 else None
+                url = f"https://www.example.com/{n}/{position}.html" if position % 4 == 0 else ""
+                links.append(
+                    RelatedLink(
+                        snapshot=snapshot,
+                        position=position,
+                        title=f"相关 {n}-{position}" if position % 2 else "",
+                        excerpt=f"摘要 {n}-{position}",
+                        date=datetime(2024, 2, position, tzinfo=SHANGHAI),
+                        target=target,
+                        url=url,
+                    )
+                )
+        RelatedLink.objects.bulk_create(links)
+        cls.category = categories[0]
+        cls.subject = snapshots[0]
+        cls.featured = Snapshot.objects.published().filter(is_featured=True).latest("published_at")
+        cls.visible_links = RelatedLink.objects.visible().filter(snapshot=cls.subject).count()
+        assert 4 <= cls.visible_links < 12, cls.visible_links  # some links point at hidden or withheld targets

@@ -1,0 +1,158 @@
+"""Import speed against the floor of plain sqlite3, and the importer's peak memory.
+
+    python bench/import_bench.py [--records 100000] [--memory-records 100000 1000000]
+
+For each run: a fresh SQLite database migrated to the current schema.
+- import: `manage.py import_snapshots FILE` on N generated JSON Lines records (bench/generate_jsonl.py),
+  timed as a whole process, peak RSS from the kernel's accounting of the child.
+- floor: the least any importer must do to get those rows in: read the lines, json.loads them,
+  then executemany the snapshot and related-link rows with plain sqlite3 in one transaction, into
+  the same schema (same indexes). Also reported: executemany alone, rows built beforehand.
+Writes bench/results/import-sqlite.json and prints a table.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+
+
+def generate(count: int) -> Path:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"snapshots-{count}.jsonl"
+    if not path.exists():
+        with path.open("w", encoding="utf-8") as out:
+            subprocess.run([PYTHON, str(ROOT / "bench" / "generate_jsonl.py"), str(count)], stdout=out, check=True)
+    return path
+
+
+def fresh_database() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="newsarchive-bench-")) / "db.sqlite3"
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{path}"}
+    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    return path
+
+
+def run_import(db: Path, jsonl: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS in KiB of one import_snapshots process."""
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{db}"}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [PYTHON, "manage.py", "import_snapshots", str(jsonl), "-v0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"import_snapshots failed with status {status}")
+    return elapsed, usage.ru_maxrss
+
+
+def utc(value: str) -> str:
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def floor(db: Path, jsonl: Path) -> dict:
+    """Read, decode and executemany the same rows; time with and without the reading and decoding."""
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    snapshots, links = [], []
+    categories, sources = {}, {}
+    with jsonl.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            record = json.loads(line)
+            category = categories.setdefault(record["category"], len(categories) + 1)
+            source = sources.setdefault(record["source"], len(sources) + 1)
+            key = hashlib.sha1(record["url"].encode(), usedforsecurity=False).hexdigest()
+            snapshots.append(
+                (number, key, record["title"], category, source, record["reprinted_from"] or "",
+                 record["byline"] or "", record["body_html"], utc(record["published_at"]),
+                 utc(record["captured_at"]), record["collected_by"], record["url"], key + key[:24],
+                 "published", False, "2026-01-01 00:00:00", "2026-01-01 00:00:00")
+            )  # fmt: skip
+            for position, link in enumerate(record["related"], start=1):
+                links.append(
+                    (number, position, link["title"] or "", link["excerpt"], utc(link["date"]), link["url"] or "",
+                     hashlib.sha1(link["url"].encode(), usedforsecurity=False).hexdigest() if link["url"] else "")
+                )  # fmt: skip
+    built = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany(
+        "INSERT INTO articles_category (id, name, slug) VALUES (?, ?, ?)",
+        [(i, name, f"c{i}") for name, i in categories.items()],
+    )
+    connection.executemany(
+        "INSERT INTO articles_source (id, name) VALUES (?, ?)", [(i, name) for name, i in sources.items()]
+    )
+    connection.executemany(
+        "INSERT INTO articles_snapshot (id, key, title, category_id, source_id, reprinted_from, byline, body, "
+        "published_at, captured_at, collected_by, original_url, content_hash, status, is_featured, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        snapshots,
+    )
+    connection.executemany(
+        "INSERT INTO articles_relatedlink (snapshot_id, position, title, excerpt, date, url, target_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        links,
+    )
+    connection.execute("COMMIT")
+    done = time.perf_counter()
+    connection.close()
+    return {"seconds": done - started, "insert_only_seconds": done - built, "related_links": len(links)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--memory-records", type=int, nargs="*", default=[100_000, 1_000_000])
+    args = parser.parse_args()
+
+    jsonl = generate(args.records)
+    imported_seconds, imported_rss = run_import(fresh_database(), jsonl)
+    floor_result = floor(fresh_database(), jsonl)
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "sqlite": sqlite3.sqlite_version,
+        "records": args.records,
+        "related_links": floor_result["related_links"],
+        "import_seconds": round(imported_seconds, 2),
+        "import_rate": round(args.records / imported_seconds),
+        "floor_seconds": round(floor_result["seconds"], 2),
+        "floor_rate": round(args.records / floor_result["seconds"]),
+        "floor_insert_only_rate": round(args.records / floor_result["insert_only_seconds"]),
+        "ratio_to_floor": round(floor_result["seconds"] / imported_seconds, 3),
+        "peak_memory_mib": {},
+    }
+    for count in args.memory_records:
+        seconds, rss = run_import(fresh_database(), generate(count))
+        result["peak_memory_mib"][str(count)] = round(rss / 1024, 1)
+        result[f"import_rate_{count}"] = round(count / seconds)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "import-sqlite.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{'':28}{'seconds':>10}{'records/s':>12}")
+    print(f"{'import_snapshots':28}{result['import_seconds']:>10}{result['import_rate']:>12,}")
+    print(f"{'floor: sqlite3 executemany':28}{result['floor_seconds']:>10}{result['floor_rate']:>12,}")
+    print(
+        f"ratio import/floor: {result['ratio_to_floor']}  (insert-only floor: {result['floor_insert_only_rate']:,}/s)"
+    )
+    for count, mib in result["peak_memory_mib"].items():
+        print(f"peak memory importing {int(count):,} records: {mib} MiB")
+
+
+if __name__ == "__main__":
+    main()
