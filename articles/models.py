@@ -157,6 +157,11 @@ class SnapshotQuerySet(models.QuerySet):
         """What readers may see: not hidden by an editor, not withheld by a decision."""
         return self.filter(status=Snapshot.Status.PUBLISHED)
 
+    def with_page(self):
+        """Snapshots whose address answers: published ones, and withheld ones, whose page is only a
+        removal notice (HTTP 451). Hidden ones are not found. Never for lists: use published()."""
+        return self.filter(status__in=[Snapshot.Status.PUBLISHED, Snapshot.Status.WITHHELD])
+
     def newest_first(self):
         """The order of every reader list: by the source's publication time, ties broken by id."""
         return self.order_by("-published_at", "-id")

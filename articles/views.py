@@ -2,10 +2,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView
+
+from moderation.selectors import public_record_url
+from moderation.services import withholding_request
 
 from .filters import SnapshotFilter
 from .models import Category, RelatedLink, Snapshot
@@ -73,6 +76,27 @@ def takedown_url(request, snapshot):
     return f"{path}?{urlencode({'url': request.build_absolute_uri(snapshot.get_absolute_url())})}"
 
 
+def withheld_response(request, snapshot):
+    """HTTP 451 (RFC 7725) for a snapshot withheld by a removal decision: a notice naming the
+    request, the date, the public record and how to dispute it. Nothing of the snapshot's content
+    is shown, not even its title (the title itself may be what the decision is about)."""
+    decision = withholding_request(snapshot)
+    if decision is not None:
+        record_url = public_record_url(decision.reference)
+    else:
+        record_url = reverse("moderation:transparency")
+    page_url = request.build_absolute_uri(snapshot.get_absolute_url())
+    counter_url = f"{reverse('moderation:counter')}?{urlencode({'url': page_url})}"
+    response = render(
+        request,
+        "articles/snapshot_withheld.html",
+        {"snapshot": snapshot, "decision": decision, "record_url": record_url, "counter_url": counter_url},
+        status=451,
+    )
+    response["Link"] = f'<{request.build_absolute_uri(record_url)}>; rel="blocked-by"'
+    return response
+
+
 class SnapshotDetailView(DetailView):
     """One snapshot, laid out as the seed page: everything captured, related links, more in its category."""
 
@@ -82,11 +106,14 @@ class SnapshotDetailView(DetailView):
     def get(self, request, *args, **kwargs):
         if kwargs["key"] != kwargs["key"].lower():
             return redirect("articles:detail", key=kwargs["key"].lower(), permanent=True)
-        return super().get(request, *args, **kwargs)
+        self.object = self.get_object()
+        if not self.object.is_public:
+            return withheld_response(request, self.object)
+        return self.render_to_response(self.get_context_data(object=self.object))
 
     def get_object(self, queryset=None):
         return get_object_or_404(
-            Snapshot.objects.published().select_related("category", "source"), key=self.kwargs["key"]
+            Snapshot.objects.with_page().select_related("category", "source"), key=self.kwargs["key"]
         )
 
     def get_context_data(self, **kwargs):

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "articles",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Local memory by default (one process); in production point DJANGO_CACHE_URL at Redis
+# (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "newsarchive"}}
+if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["DJANGO_CACHE_URL"]}
+
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,8 +148,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Evidence attached to removal requests: private files, outside STATIC_ROOT and any served URL;
+# moderators download them through the admin only.
+EVIDENCE_ROOT = Path(os.environ.get("DJANGO_EVIDENCE_ROOT", BASE_DIR / "private" / "evidence"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": EVIDENCE_ROOT, "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -209,3 +223,16 @@ SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/"
 # Imports: the largest body accepted, in bytes of UTF-8, and the records written per transaction.
 IMPORT_MAX_BODY_BYTES = int(os.environ.get("IMPORT_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "1000"))
+
+# Removal requests: hours until a decision is due (24: the Chinese regulator's figure for prompt
+# removal), days a dispute waits before the snapshots come back (0: at once, 条例 art. 17),
+# URLs per request, evidence files, and requests per address per hour (form and API together).
+TAKEDOWN_DUE_HOURS = int(os.environ.get("TAKEDOWN_DUE_HOURS", "24"))
+TAKEDOWN_RESTORE_AFTER_DAYS = int(os.environ.get("TAKEDOWN_RESTORE_AFTER_DAYS", "15"))
+TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
+TAKEDOWN_MAX_FILES = 5
+TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
+TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))
+TAKEDOWN_RATE_WINDOW_SECONDS = 3600
+# Where moderators are reached, named in decisions and on the transparency page.
+MODERATION_CONTACT_EMAIL = os.environ.get("MODERATION_CONTACT_EMAIL", "takedown@localhost")

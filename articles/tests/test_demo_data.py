@@ -1,0 +1,160 @@
+"""The demo_data command: N clearly synthetic snapshots with valid keys, linked to each other."""
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from articles.management.commands.demo_data import COLLECTED_BY, PUBLISHED_FROM, PUBLISHED_UNTIL, URL_PREFIX
+from articles.models import KEY_PATTERN, RelatedLink, Snapshot, key_for_url, snapshot_key
+from articles.sanitize import sanitize_html
+
+pytestmark = pytest.mark.django_db
+
+N = 50
+
+
+def demo_data(n: int = N, **options) -> str:
+    out = StringIO()
+    call_command("demo_data", snapshots=n, stdout=out, **{"verbosity": 0, **options})
+    return out.getvalue()
+
+
+def test_adds_n_snapshots_with_valid_unique_keys():
+    demo_data()
+
+    keys = list(Snapshot.objects.values_list("key", flat=True))
+    assert len(keys) == N
+    assert len(set(keys)) == N
+    assert all(re.fullmatch(KEY_PATTERN, key) for key in keys)
+
+
+def test_snapshots_are_marked_synthetic_and_keyed_by_their_demo_url():
+    demo_data()
+
+    for snapshot in Snapshot.objects.all():
+        assert snapshot.title.startswith(("【演示】", "[demo] "))
+        assert snapshot.collected_by == COLLECTED_BY
+        assert snapshot.body.startswith(("<p>【演示数据】", "<p>[demo data]"))
+        assert snapshot.original_url.startswith(URL_PREFIX)
+        assert snapshot.key == snapshot_key(
+            original_url=snapshot.original_url, source="", title="", published_at=snapshot.published_at
+        )
+
+
+def test_snapshots_are_published_or_hidden_never_withheld():
+    demo_data(200)
+
+    statuses = set(Snapshot.objects.values_list("status", flat=True))
+    assert statuses <= {Snapshot.Status.PUBLISHED, Snapshot.Status.HIDDEN}
+    assert Snapshot.objects.published().count() > 180
+
+
+def test_snapshots_spread_over_categories_and_sources():
+    demo_data()
+
+    assert Snapshot.objects.values("category").distinct().count() >= 5
+    assert Snapshot.objects.values("source").distinct().count() >= 10
+
+
+def test_categories_option_limits_the_categories_used():
+    demo_data(categories=3)
+
+    assert set(Snapshot.objects.values_list("category__name", flat=True)) <= {"财经", "科技", "体育"}
+
+
+def test_publication_and_capture_times_are_aware_and_a_few_hours_apart():
+    demo_data()
+
+    for snapshot in Snapshot.objects.all():
+        assert PUBLISHED_FROM <= snapshot.published_at < PUBLISHED_UNTIL
+        assert timedelta(minutes=30) <= snapshot.captured_at - snapshot.published_at <= timedelta(hours=8)
+
+
+def test_related_links_point_to_stored_snapshots_across_batches():
+    demo_data(batch_size=16)
+
+    links = list(RelatedLink.objects.select_related("target"))
+    assert links
+    internal = [link for link in links if link.target_id is not None]
+    external = [link for link in links if link.target_id is None]
+    assert len(internal) > len(external) > 0
+    for link in internal:
+        assert link.target.collected_by == COLLECTED_BY
+        assert link.target_id != link.snapshot_id
+        assert link.url == link.target.original_url
+        assert link.target_key == link.target.key
+        assert link.date == link.target.published_at
+    for link in external:
+        assert link.url.startswith("https://")
+        assert link.target_key == key_for_url(link.url)
+    assert any(link.title for link in links)
+    assert any(not link.title for link in links)
+
+
+def test_related_links_number_zero_to_nine_in_page_order():
+    demo_data()
+
+    for snapshot in Snapshot.objects.prefetch_related("related_links"):
+        positions = [link.position for link in snapshot.related_links.all()]
+        assert positions == list(range(1, len(positions) + 1))
+        assert len(positions) <= 9
+
+
+def test_content_hash_is_what_the_model_computes_from_the_stored_rows():
+    demo_data()
+
+    for snapshot in Snapshot.objects.select_related("category", "source"):
+        assert sanitize_html(snapshot.body) == snapshot.body
+        assert snapshot.compute_content_hash() == snapshot.content_hash
+
+
+def test_second_run_adds_n_more_without_key_collisions():
+    demo_data()
+    demo_data()
+
+    assert Snapshot.objects.count() == 2 * N
+    assert Snapshot.objects.values("key").distinct().count() == 2 * N
+    assert Snapshot.objects.order_by("original_url").last().original_url == f"{URL_PREFIX}{2 * N:09d}.html"
+
+
+def test_same_seed_on_an_empty_database_gives_the_same_snapshots():
+    demo_data(seed=7)
+    first = list(Snapshot.objects.order_by("key").values_list("key", "title", "published_at", "content_hash"))
+    RelatedLink.objects.all().delete()
+    Snapshot.objects.all().delete()
+
+    demo_data(seed=7)
+
+    assert list(Snapshot.objects.order_by("key").values_list("key", "title", "published_at", "content_hash")) == first
+
+
+def test_no_related_option_adds_no_links():
+    demo_data(no_related=True)
+
+    assert Snapshot.objects.count() == N
+    assert not RelatedLink.objects.exists()
+
+
+def test_demo_data_writes_no_history():
+    demo_data()
+
+    assert not Snapshot.history.exists()
+    assert not RelatedLink.history.exists()
+
+
+def test_reports_each_batch_and_a_summary_unless_quiet():
+    output = demo_data(batch_size=20, verbosity=1)
+
+    lines = output.splitlines()
+    assert [line.split(" ")[0] for line in lines[:3]] == ["20/50", "40/50", "50/50"]
+    assert all("snapshots/s" in line for line in lines)
+    assert lines[-1].startswith("Added 50 demo snapshots")
+    assert demo_data(verbosity=0) == ""
+
+
+def test_rejects_a_negative_count():
+    with pytest.raises(CommandError):
+        demo_data(-1)

@@ -1,0 +1,472 @@
+"""The public forms of the removal workflow. The JSON API builds `TakedownForm` from its body, so the
+form and the API apply exactly the same checks (see `views.api_takedown`)."""
+
+import codecs
+import re
+from urllib.parse import urlsplit
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from articles.models import Snapshot, archive_key
+
+from . import services
+from .models import TakedownItem, TakedownRequest
+
+# The longest address a listed URL may have (TakedownItem.url) and generous caps on free text, so
+# that no input reaches the database only to be refused there.
+MAX_URL_LENGTH = TakedownItem._meta.get_field("url").max_length
+MAX_SHORT_TEXT = 5_000
+MAX_LONG_TEXT = 20_000
+
+PDF, PNG, JPEG, TEXT = "application/pdf", "image/png", "image/jpeg", "text/plain"
+MAGIC = [(b"%PDF-", PDF), (b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG)]
+# Text a browser could take for HTML, SVG or XML is refused even when it is valid UTF-8 (the
+# WHATWG sniffing patterns, plus XML): evidence is read by moderators, never rendered.
+MARKUP_START = re.compile(r"\s*<(?:!doctype|!--|\?xml|[a-z])", re.IGNORECASE)
+MARKUP_ANYWHERE = re.compile(r"<(?:script|html|body|iframe|svg|object|embed)\b", re.IGNORECASE)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def sniff_content_type(upload) -> str | None:
+    """The type of an uploaded file judged by its content alone (never its name or the type the
+    browser claimed): PDF, PNG, JPEG or plain UTF-8 text. None for anything else."""
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for magic, content_type in MAGIC:
+        if head.startswith(magic):
+            return content_type
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    first, tail = True, ""
+    try:
+        for chunk in upload.chunks():
+            text = decoder.decode(chunk)
+            if first and text and MARKUP_START.match(text):
+                return None
+            first = first and not text.strip()
+            # The end of the previous chunk too, so that a tag split between chunks is still seen.
+            if CONTROL_CHARACTERS.search(text) or MARKUP_ANYWHERE.search(tail + text):
+                return None
+            tail = text[-16:]
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    finally:
+        upload.seek(0)
+    return TEXT
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class EvidenceFilesField(forms.FileField):
+    """Any number of files (up to TAKEDOWN_MAX_FILES), each size-capped and typed by its content.
+    Each file accepted gets `checked_content_type`, which the service stores."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = [d for d in (data if isinstance(data, list | tuple) else [data]) if d]
+        errors = []
+        limit = settings.TAKEDOWN_MAX_FILES
+        if len(uploads) > limit:
+            raise ValidationError(
+                ngettext("Attach at most %(limit)d file.", "Attach at most %(limit)d files.", limit) % {"limit": limit},
+                code="too_many_files",
+            )
+        for upload in uploads:
+            if upload.size == 0:
+                errors.append(ValidationError(_("“%(name)s” is empty."), code="empty", params={"name": upload.name}))
+            elif upload.size > settings.TAKEDOWN_MAX_FILE_BYTES:
+                errors.append(
+                    ValidationError(
+                        _("“%(name)s” is %(size)s; a file may be at most %(limit)s."),
+                        code="too_large",
+                        params={
+                            "name": upload.name,
+                            "size": filesizeformat(upload.size),
+                            "limit": filesizeformat(settings.TAKEDOWN_MAX_FILE_BYTES),
+                        },
+                    )
+                )
+            else:
+                content_type = sniff_content_type(upload)
+                if content_type is None:
+                    errors.append(
+                        ValidationError(
+                            _("“%(name)s” is not a PDF, PNG, JPEG or plain text file (judged by its content)."),
+                            code="file_type",
+                            params={"name": upload.name},
+                        )
+                    )
+                else:
+                    upload.checked_content_type = content_type
+        if errors:
+            raise ValidationError(errors)
+        return uploads
+
+
+def url_line_error(index: int, line: int, message: str) -> ValidationError:
+    """An error about one listed address. The form shows “line N”; the API keys it `urls.<index>`."""
+    return ValidationError(
+        _("Line %(line)d: %(detail)s"), code="url_line", params={"line": line, "index": index, "detail": message}
+    )
+
+
+def _text(label, max_length: int, required_message, **kwargs) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, error_messages={"required": required_message}, **kwargs)
+
+
+def _textarea(label, max_length: int, required_message, rows: int = 4, **kwargs) -> forms.CharField:
+    return _text(label, max_length, required_message, widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
+
+
+class TakedownForm(forms.Form):
+    """Every element a valid notice needs: 条例 art. 14, 民法典 art. 1195, DMCA §512(c)(3)(A) and
+    DSA art. 16(2). `urls` is one address per line; `url_lines` keeps each accepted address's line
+    number so that errors about an address name its line."""
+
+    name = _text(
+        _("Your name"),
+        200,
+        _("Give your full name."),
+        help_text=_("Your real name (民法典 art. 1195). It is never published."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    organisation = _text(
+        _("Organisation (optional)"),
+        200,
+        None,
+        required=False,
+        help_text=_(
+            "The company or body you act for. Published on the transparency page; leave it empty if you "
+            "act as an individual."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    role = forms.ChoiceField(
+        label=_("You are"),
+        choices=TakedownRequest.Role.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Say whether you are the rights holder or an agent.")},
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        error_messages={"required": _("Give an email address: the receipt and the decision are sent there.")},
+        help_text=_("The receipt, any question and the decision are sent here. Never published."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = _text(
+        _("Phone"),
+        50,
+        _("Give a phone number."),
+        help_text=_("Never published."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    address = _textarea(
+        _("Postal address"),
+        1000,
+        _("Give your postal address."),
+        rows=3,
+        help_text=_("Never published."),
+    )
+    work = _textarea(
+        _("The work"),
+        MAX_SHORT_TEXT,
+        _("Describe the work whose rights you hold."),
+        help_text=_("Its title, author and where it was first published."),
+    )
+    work_date = forms.DateField(
+        label=_("Date of the work (optional)"),
+        required=False,
+        help_text=_("When the work was first published, if you know it (YYYY-MM-DD)."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    urls = forms.CharField(
+        label=_("Snapshot addresses"),
+        strip=False,
+        error_messages={"required": _("List at least one snapshot address.")},
+        help_text=_("The address of each snapshot page on this site (…/detail/<key>.html), one per line."),
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
+    )
+    explanation = _textarea(
+        _("Why it infringes"),
+        MAX_LONG_TEXT,
+        _("Explain why the snapshots infringe your rights."),
+        rows=6,
+        help_text=_("A substantiated explanation: what in each snapshot is yours and why it may not be shown here."),
+    )
+    evidence = _textarea(
+        _("Proof of your rights"),
+        MAX_LONG_TEXT,
+        _("Give preliminary proof of your rights."),
+        help_text=_(
+            "For example a copyright registration number, the original publication with its date, or a licence."
+        ),
+    )
+    files = EvidenceFilesField(
+        label=_("Evidence files (optional)"),
+        help_text=_(
+            "Up to %(count)d PDF, PNG, JPEG or plain text files of at most %(size)s each. Only moderators can "
+            "open them."
+        ),
+    )
+    good_faith = forms.BooleanField(
+        label_suffix="",
+        label=_(
+            "I have a good faith belief that the use of the material described above is not authorised by the "
+            "rights holder, its agent or the law, and I submit this notice in good faith."
+        ),
+        error_messages={"required": _("Confirm the good-faith statement.")},
+    )
+    accurate_and_authorised = forms.BooleanField(
+        label_suffix="",
+        label=_(
+            "I believe in good faith that the information and allegations in this notice are accurate and "
+            "complete, and, under penalty of perjury, that I am the rights holder or authorised to act on behalf "
+            "of the rights holder."
+        ),
+        error_messages={"required": _("Confirm the statement of accuracy and authority.")},
+    )
+    signature = _text(
+        _("Signature"),
+        200,
+        _("Sign the notice by typing your full name."),
+        help_text=_("Type your full name; it serves as your electronic signature."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.url_lines: list[int] = []
+        self.fields["files"].help_text = self.fields["files"].help_text % {
+            "count": settings.TAKEDOWN_MAX_FILES,
+            "size": filesizeformat(settings.TAKEDOWN_MAX_FILE_BYTES),
+        }
+        self.fields["files"].widget.attrs["accept"] = (
+            ".pdf,.png,.jpg,.jpeg,.txt,application/pdf,image/png,image/jpeg,text/plain"
+        )
+
+    def clean_work_date(self):
+        work_date = self.cleaned_data["work_date"]
+        if work_date and work_date > timezone.localdate():
+            raise ValidationError(_("The date of the work cannot be in the future."), code="future")
+        return work_date
+
+    def clean_urls(self):
+        """One address per line, blank lines ignored. Each must name a snapshot page here; the
+        service checks again (and more) when the request is filed."""
+        lines = self.cleaned_data["urls"].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        urls, self.url_lines = [], []
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                urls.append(line.strip())
+                self.url_lines.append(number)
+        if not urls:
+            raise ValidationError(_("List at least one snapshot address."), code="required")
+        limit = settings.TAKEDOWN_MAX_URLS
+        if len(urls) > limit:
+            raise ValidationError(
+                _("At most %(limit)d addresses per request; send the rest in another."),
+                code="too_many",
+                params={"limit": limit},
+            )
+        errors, resolvable = [], []
+        for index, url in enumerate(urls):
+            problem = _address_problem(url)
+            if problem:
+                errors.append(url_line_error(index, self.url_lines[index], problem))
+            else:
+                resolvable.append(index)
+        _snapshots, found_errors = services.resolve_urls([urls[i] for i in resolvable])
+        for position, index in enumerate(resolvable):
+            for message in found_errors.get(f"urls.{position}", []):
+                errors.append(url_line_error(index, self.url_lines[index], message))
+        if errors:
+            raise ValidationError(sorted(errors, key=lambda error: error.params["line"]))
+        return urls
+
+    def add_submission_errors(self, errors: dict[str, list[str]]) -> None:
+        """Show the service's refusal (SubmissionError.errors) on the fields it names."""
+        for key, messages in errors.items():
+            field, _dot, index = key.partition(".")
+            for message in messages:
+                if field == "urls" and index.isdigit() and int(index) < len(self.url_lines):
+                    self.add_error("urls", url_line_error(int(index), self.url_lines[int(index)], message))
+                elif field in self.fields:
+                    self.add_error(field, message)
+                else:
+                    self.add_error(None, message)
+
+    def submission(self, *, ip: str | None) -> services.Submission:
+        data = self.cleaned_data
+        return services.Submission(
+            name=data["name"],
+            organisation=data["organisation"],
+            role=data["role"],
+            email=data["email"],
+            phone=data["phone"],
+            address=data["address"],
+            work=data["work"],
+            work_date=data["work_date"],
+            urls=data["urls"],
+            explanation=data["explanation"],
+            evidence=data["evidence"],
+            good_faith=data["good_faith"],
+            accurate_and_authorised=data["accurate_and_authorised"],
+            signature=data["signature"],
+            files=data["files"],
+            ip=ip,
+        )
+
+
+def _address_problem(url: str) -> str | None:
+    """What is wrong with a line before looking it up: too long, or not a web address at all."""
+    if len(url) > MAX_URL_LENGTH:
+        return str(_("The address is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH})
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return str(_("%(url)s is not a web address (https://…).") % {"url": url})
+    return None
+
+
+class WithdrawForm(forms.Form):
+    confirm = forms.BooleanField(
+        label_suffix="",
+        label=_("I withdraw this request. It will not be decided."),
+        error_messages={"required": _("Tick the box to confirm that you withdraw the request.")},
+    )
+    note = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=MAX_SHORT_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Your answer"),
+        max_length=MAX_LONG_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": _("Write your answer.")},
+    )
+
+
+class LawsuitForm(forms.Form):
+    note = forms.CharField(
+        label=_("The lawsuit or complaint"),
+        max_length=MAX_SHORT_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Where and when it was filed: the court or authority, the case number and the date."),
+        error_messages={"required": _("Say where and when the lawsuit or complaint was filed.")},
+    )
+
+
+class CounterNoticeForm(forms.Form):
+    """The elements of 条例 art. 16 and DMCA §512(g)(3). `url` must name a snapshot withheld by a
+    decision that can still be disputed; `snapshot` and `withholding` are set when it does."""
+
+    url = forms.CharField(
+        label=_("Address of the withheld snapshot"),
+        max_length=MAX_URL_LENGTH,
+        error_messages={"required": _("Give the address of the withheld snapshot.")},
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
+    )
+    name = _text(_("Your name"), 200, _("Give your full name."), widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        error_messages={"required": _("Give an email address.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = _text(
+        _("Phone"), 50, _("Give a phone number."), widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
+    )
+    address = _textarea(_("Postal address"), 1000, _("Give your postal address."), rows=3)
+    explanation = _textarea(
+        _("Why the removal was a mistake"),
+        MAX_LONG_TEXT,
+        _("Explain why the removal was a mistake."),
+        rows=6,
+        help_text=_(
+            "Your preliminary proof that the snapshot does not infringe: for example a licence, or why the law allows it."
+        ),
+    )
+    good_faith = forms.BooleanField(
+        label_suffix="",
+        label=_(
+            "Under penalty of perjury, I have a good faith belief that the material was removed as a result of "
+            "mistake or misidentification."
+        ),
+        error_messages={"required": _("Confirm the good-faith statement.")},
+    )
+    consent_to_jurisdiction = forms.BooleanField(
+        label_suffix="",
+        label=_(
+            "I consent to the jurisdiction of the court for the district where my address is (or, outside the "
+            "United States, any district where this service may be found), and I will accept service of process "
+            "from the person who sent the removal request or their agent."
+        ),
+        error_messages={"required": _("Consent to the jurisdiction, or the counter-notice is not complete.")},
+    )
+    signature = _text(
+        _("Signature"),
+        200,
+        _("Sign the counter-notice by typing your full name."),
+        help_text=_("Type your full name; it serves as your electronic signature."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.snapshot: Snapshot | None = None
+        self.withholding: TakedownRequest | None = None
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        self.snapshot, self.withholding, problem = disputable_snapshot(url)
+        if problem:
+            raise ValidationError(problem, code="not_disputable")
+        return url
+
+
+def disputable_snapshot(url: str) -> tuple[Snapshot | None, TakedownRequest | None, str | None]:
+    """The withheld snapshot an address names and the approved request that withholds it, or a
+    message saying why no counter-notice can be sent against it."""
+    try:
+        key = archive_key(url) if url else None
+    except ValueError:
+        key = None
+    snapshot = Snapshot.objects.filter(key=key).first() if key else None
+    if snapshot is None or snapshot.status == Snapshot.Status.HIDDEN:
+        return None, None, str(_("This address does not name a snapshot page of this site."))
+    if snapshot.status != Snapshot.Status.WITHHELD:
+        return snapshot, None, str(_("This snapshot is not withheld: there is nothing to dispute."))
+    withholding = services.withholding_request(snapshot)
+    if withholding is None:
+        return snapshot, None, str(_("This snapshot is withheld, but not by a decision that can still be disputed."))
+    if withholding.status == TakedownRequest.Status.DISPUTED:
+        return (
+            snapshot,
+            withholding,
+            str(
+                _("A counter-notice against %(reference)s has already been received; the dispute is under way.")
+                % {"reference": withholding.reference}
+            ),
+        )
+    return snapshot, withholding, None

@@ -1,0 +1,198 @@
+"""The removal workflow from the command line, for operations and scripts.
+
+    manage.py takedown list [--state S]
+    manage.py takedown show REF
+    manage.py takedown review|ask|approve|reject|uphold|restore REF --by USERNAME --reason TEXT
+        approve: [--ground G] [--refuse ITEM_POSITION]...   reject: [--ground G]
+
+The moves call the same services as the admin; a move they refuse exits non-zero with the reason.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from moderation import services
+from moderation.admin import listed_urls, status_label
+from moderation.models import TakedownRequest
+
+Status = TakedownRequest.Status
+Ground = TakedownRequest.Ground
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+class Command(BaseCommand):
+    help = "List, show and decide removal requests through the workflow's services."
+
+    MOVES = {
+        "review": "Take a submitted request into review.",
+        "ask": "Ask the requester for information (the reason is the question).",
+        "approve": "Approve: withhold the pending URLs, except those refused with --refuse.",
+        "reject": "Reject: refuse every pending URL.",
+        "uphold": "End a dispute by keeping the snapshots withheld.",
+        "restore": "End a dispute by restoring the snapshots now.",
+    }
+
+    def add_arguments(self, parser):
+        subcommands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+        listing = subcommands.add_parser("list", help="Open requests by deadline, or those in one state.")
+        listing.add_argument("--state", choices=Status.values, help="Only requests in this state (default: open ones).")
+        show = subcommands.add_parser("show", help="Everything about one request.")
+        show.add_argument("reference", metavar="REF")
+        for name, help_text in self.MOVES.items():
+            move = subcommands.add_parser(name, help=help_text)
+            move.add_argument("reference", metavar="REF")
+            move.add_argument("--by", required=True, metavar="USERNAME", help="The moderator making the move.")
+            move.add_argument(
+                "--reason",
+                required=name != "review",
+                default="",
+                help="The statement of reasons (for ask: the question; for review: an optional note).",
+            )
+            if name == "approve":
+                move.add_argument(
+                    "--ground", choices=[g for g in Ground.values if g != Ground.NONE], default=Ground.COPYRIGHT
+                )
+                move.add_argument(
+                    "--refuse",
+                    type=int,
+                    action="append",
+                    default=[],
+                    metavar="ITEM_POSITION",
+                    help="Refuse the URL at this position (1 is the first listed); repeatable.",
+                )
+            elif name == "reject":
+                move.add_argument("--ground", choices=Ground.values, default=Ground.NONE)
+
+    def handle(self, *args, subcommand, **options):
+        if subcommand == "list":
+            return self.list_requests(options["state"])
+        req = self.get_request(options["reference"])
+        if subcommand == "show":
+            return self.show(req)
+        moderator = self.get_moderator(options["by"])
+        try:
+            self.move(subcommand, req, moderator, options)
+        except services.TransitionError as error:
+            raise CommandError(str(error)) from None
+        req.refresh_from_db()
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("%(reference)s is now %(status)s.") % {"reference": req.reference, "status": req.get_status_display()}
+            )
+        )
+
+    def get_request(self, reference: str) -> TakedownRequest:
+        try:
+            return TakedownRequest.objects.get(reference=reference.strip().upper())
+        except TakedownRequest.DoesNotExist:
+            raise CommandError(_("There is no removal request %(reference)s.") % {"reference": reference}) from None
+
+    def get_moderator(self, username: str):
+        User = get_user_model()
+        try:
+            user = User.objects.get(**{User.USERNAME_FIELD: username})
+        except User.DoesNotExist:
+            raise CommandError(_("There is no user %(username)s.") % {"username": username}) from None
+        if not services.is_moderator(user):
+            raise CommandError(_("%(username)s is not a moderator.") % {"username": username})
+        return user
+
+    def move(self, name: str, req: TakedownRequest, moderator, options) -> None:
+        common = {"request_id": req.pk, "moderator": moderator}
+        reason = options["reason"]
+        if name == "review":
+            services.takedown_review(**common, note=reason)
+        elif name == "ask":
+            services.takedown_ask(**common, question=reason)
+        elif name == "approve":
+            by_position = {item.position: item.pk for item in req.items.all()}
+            unknown = sorted(set(options["refuse"]) - set(by_position))
+            if unknown:
+                raise CommandError(
+                    _("%(reference)s has no URL at position %(positions)s.")
+                    % {"reference": req.reference, "positions": ", ".join(map(str, unknown))}
+                )
+            outcomes = {by_position[p]: "refused" for p in options["refuse"]}
+            services.takedown_approve(**common, reason=reason, ground=options["ground"], outcomes=outcomes)
+        elif name == "reject":
+            services.takedown_reject(**common, reason=reason, ground=options["ground"])
+        elif name == "uphold":
+            services.takedown_uphold(**common, reason=reason)
+        elif name == "restore":
+            services.takedown_restore(**common, reason=reason)
+
+    def list_requests(self, state: str | None) -> None:
+        requests = TakedownRequest.objects.select_related("assignee").annotate(url_count=Count("items"))
+        if state:
+            requests = requests.filter(status=state)
+        else:
+            requests = requests.filter(status__in=TakedownRequest.OPEN_STATUSES)
+        count = 0
+        for req in requests.order_by("due_at", "id"):
+            count += 1
+            self.stdout.write(
+                "\t".join(
+                    [
+                        req.reference,
+                        req.status,
+                        _("due %(time)s") % {"time": _when(req.due_at)},
+                        _("OVERDUE") if req.is_overdue else "",
+                        str(req.url_count),
+                        req.organisation or req.name,
+                        req.assignee.get_username() if req.assignee else "—",
+                    ]
+                )
+            )
+        if not count:
+            self.stdout.write(_("No removal requests."))
+
+    def show(self, req: TakedownRequest) -> None:
+        write = self.stdout.write
+        write(f"{req.reference}  {req.get_status_display()} ({req.status})")
+        rows = [
+            (_("Received"), _when(req.received_at)),
+            (_("Due"), _when(req.due_at) + (f"  {_('OVERDUE')}" if req.is_overdue else "")),
+            (_("Assignee"), req.assignee.get_username() if req.assignee else "—"),
+            (_("Requester"), f"{req.name} <{req.email}>, {req.organisation or '—'}, {req.get_role_display()}"),
+            (_("Work"), req.work),
+            (_("Date of the work"), req.work_date.isoformat() if req.work_date else "—"),
+            (_("Why it infringes"), req.explanation),
+            (_("Proof of rights"), req.evidence),
+        ]
+        if req.decided_at:
+            rows += [
+                (_("Decided"), _when(req.decided_at)),
+                (_("Ground"), req.get_ground_display()),
+                (_("Statement of reasons"), req.decision_reason),
+            ]
+        if req.status == Status.DISPUTED:
+            rows.append((_("Restore after"), _when(req.restore_after)))
+            if req.lawsuit_reported_at:
+                rows.append((_("Lawsuit or complaint"), f"{_when(req.lawsuit_reported_at)}: {req.lawsuit_note}"))
+        for label, value in rows:
+            write(f"{label}: {value}")
+        write(_("URLs:"))
+        for row in listed_urls(req):
+            snapshot = row.snapshot
+            write(f"  {row.item.position}. {row.item.url}  [{row.item.outcome}]")
+            if snapshot is not None:
+                write(
+                    "     "
+                    + _("%(title)s; published %(published)s, captured %(captured)s")
+                    % {"title": snapshot.title, "published": row.published_on, "captured": row.captured_on}
+                )
+            if row.timeline_warning:
+                write("     " + self.style.WARNING(row.timeline_warning))
+        for evidence in req.files.order_by("pk"):
+            write(_("File: %(name)s (%(size)d bytes)") % {"name": evidence.original_name, "size": evidence.size})
+        write(_("History:"))
+        for event in req.events.order_by("created_at", "id"):
+            change = f"{status_label(event.from_status) or '—'} → {status_label(event.to_status)}"
+            note = f": {event.note}" if event.note else ""
+            write(f"  {_when(event.created_at)}  {event.actor_label}  {event.action}  {change}{note}")
