@@ -67,9 +67,13 @@ def archive_key(url: str) -> str | None:
     """The key in an address of this archive's own snapshot pages (`/detail/<key>.html`), else None."""
     if "/detail/" not in url:
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:  # a malformed address (e.g. an unclosed IPv6 bracket) names nothing here
+        return None
     match = DETAIL_PATH.match(parts.path)
-    if match and (parts.hostname or "").lower() in archive_hosts():
+    if match and host in archive_hosts():
         return match.group(1).lower()
     return None
 

@@ -213,10 +213,21 @@ class EvidenceFile(models.Model):
         return self.original_name
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Events are written once: no bulk rewrite or deletion either."""
+
+    def update(self, **kwargs):
+        raise ValueError("Moderation events are append-only.")
+
+    def delete(self):
+        raise ValueError("Moderation events are append-only.")
+
+
 class ModerationEvent(models.Model):
     """One append-only line of a request's history: who moved it from where to where, when and why."""
 
-    request = models.ForeignKey(TakedownRequest, models.CASCADE, related_name="events", verbose_name=_("request"))
+    # PROTECT: a request with a history cannot be deleted out from under it.
+    request = models.ForeignKey(TakedownRequest, models.PROTECT, related_name="events", verbose_name=_("request"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("moderator")
     )
@@ -226,6 +237,8 @@ class ModerationEvent(models.Model):
     to_status = models.CharField(_("to"), max_length=20)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -112,10 +112,16 @@ def _after_commit(send, *args) -> None:
 
 def _withhold(items: list[TakedownItem]) -> None:
     """Withhold the items' snapshots, remembering each one's state so a restoration is exact."""
-    snapshots = Snapshot.objects.select_for_update().filter(pk__in=[i.snapshot_id for i in items])
+    snapshots = Snapshot.objects.select_for_update().filter(pk__in=[i.snapshot_id for i in items]).order_by("pk")
     by_id = {s.pk: s for s in snapshots}
     for item in items:
         snapshot = by_id[item.snapshot_id]
+        if snapshot.status == Snapshot.Status.WITHHELD:
+            # Withheld by another decision since this request arrived (checked on the locked row,
+            # so two approvals at once cannot both withhold it): answered as such.
+            item.outcome = Outcome.ALREADY_WITHHELD
+            item.save(update_fields=["outcome"])
+            continue
         item.status_before = snapshot.status
         item.save(update_fields=["status_before", "outcome"])
         snapshot.status = Snapshot.Status.WITHHELD
@@ -437,11 +443,6 @@ def takedown_approve(
     actioned = [item for item in pending if item.outcome == Outcome.ACTIONED]
     if not actioned:
         raise TransitionError(_("Nothing would be withheld: reject the request instead."))
-    # A snapshot withheld by another decision since this request arrived is answered as such.
-    for item in actioned:
-        if Snapshot.objects.filter(pk=item.snapshot_id, status=Snapshot.Status.WITHHELD).exists():
-            item.outcome = Outcome.ALREADY_WITHHELD
-    actioned = [item for item in actioned if item.outcome == Outcome.ACTIONED]
     _withhold(actioned)
     for item in pending:
         if item.outcome != Outcome.ACTIONED:
@@ -495,11 +496,10 @@ def takedown_uphold(*, request_id: int, moderator: AbstractBaseUser, reason: str
 
 
 @transaction.atomic
-def takedown_restore(*, request_id: int, moderator: AbstractBaseUser | None, reason: str) -> TakedownRequest:
-    """End a dispute by restoring the snapshots exactly as they were. `moderator=None` is the
-    system restoring after the waiting period (see `takedown_tick`)."""
-    if moderator is not None:
-        _require_moderator(moderator)
+def takedown_restore(*, request_id: int, moderator: AbstractBaseUser, reason: str) -> TakedownRequest:
+    """A moderator ends a dispute by restoring the snapshots exactly as they were. (The system's
+    restoration after the waiting period is `takedown_tick`.)"""
+    _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
     _ensure_state(req, (Status.DISPUTED,), _("restore"))

@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 from unittest import mock
 
-import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -1066,22 +1065,12 @@ class ModerationEventTests(WorkflowAssertions, TestCase):
             event.delete()
         self.assertTrue(ModerationEvent.objects.filter(pk=event.pk).exists())
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: ModerationEvent guards only Model.save()/delete(); QuerySet.delete() (and the CASCADE "
-        "from TakedownRequest) remove events without a word (moderation/models.py ModerationEvent)",
-    )
     def test_events_cannot_be_deleted_in_bulk(self):
         req = make_request()
         with self.assertRaises(ValueError):
             ModerationEvent.objects.filter(request=req).delete()
         self.assertEqual(req.events.count(), 1)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: ModerationEvent guards only Model.save(); QuerySet.update() rewrites events "
-        "(moderation/models.py ModerationEvent)",
-    )
     def test_events_cannot_be_rewritten_in_bulk(self):
         req = make_request()
         with self.assertRaises(ValueError):
@@ -1181,12 +1170,6 @@ class PermissionTests(WorkflowAssertions, TestCase):
         self.assertFalse(self.moderator.has_perm("articles.change_snapshot"))
         self.assertTrue(self.editor.has_perm("articles.change_snapshot"))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: takedown_restore(moderator=None) skips the moderator check and restores at once, even "
-        "with a lawsuit reported and the waiting period running (moderation/services.py takedown_restore); "
-        "takedown_tick and counter_notice_submit call _do_restore directly, so None need not be accepted",
-    )
     def test_restoring_without_a_moderator_is_refused(self):
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.DISPUTED, moderator=self.moderator)
@@ -1485,12 +1468,6 @@ class ConcurrentApprovalTests(TransactionTestCase):
         self.assertEqual([m.to for m in mail.outbox], [[req.email]])
         self.assertIn(label(Status.APPROVED), mail.outbox[0].subject)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: takedown_approve checks 'already withheld' before _withhold locks the snapshot, so two "
-        "requests approved at once both action it and the second stores status_before='withheld' "
-        "(moderation/services.py takedown_approve / _withhold)",
-    )
     def test_two_requests_for_one_snapshot_approved_at_once_withhold_it_once(self):
         make_moderator("first")
         make_moderator("second")
