@@ -40,9 +40,11 @@ class Subscriber(models.Model):
     new_since = models.DateTimeField(_("new since"), null=True, blank=True)
     feed_token = models.CharField(_("feed token"), max_length=64, unique=True, default=new_feed_token, editable=False)
     digest_enabled = models.BooleanField(_("email digest"), default=True)
-    # The high-water mark of digests: snapshots added to the archive up to this moment have been
-    # considered for this reader's digests. Starts when the reader does, so a first digest does
-    # not carry the whole archive.
+    # Snapshots added to the archive before this moment are never in a digest: when the reader
+    # started, or last turned the digest back on. A first digest does not carry the archive.
+    digest_starts_at = models.DateTimeField(_("digests start at"), default=timezone.now)
+    # The high-water mark of digests: snapshots added up to this moment have been considered for
+    # this reader's digests (each run also looks back a little; see services.DIGEST_OVERLAP).
     digest_checked_until = models.DateTimeField(_("digest checked until"), default=timezone.now)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -128,7 +130,7 @@ class Digest(models.Model):
 
 
 class DigestItem(models.Model):
-    """A snapshot a digest carried to a reader. The unique pair is what makes "never the same
+    """A snapshot a digest carried to a reader, listed or counted among "N more". The unique pair is what makes "never the same
     snapshot twice to the same reader" a rule of the database, not only of the command."""
 
     digest = models.ForeignKey(Digest, models.CASCADE, related_name="items", verbose_name=_("digest"))

@@ -100,9 +100,9 @@ def digest_set(*, reader, enabled: bool) -> Subscriber:
     selectors.subscriber_for(reader)
     subscriber = Subscriber.objects.select_for_update().get(reader=reader)
     if enabled and not subscriber.digest_enabled:
-        subscriber.digest_checked_until = timezone.now()
+        subscriber.digest_starts_at = subscriber.digest_checked_until = timezone.now()
     subscriber.digest_enabled = enabled
-    subscriber.save(update_fields=["digest_enabled", "digest_checked_until"])
+    subscriber.save(update_fields=["digest_enabled", "digest_starts_at", "digest_checked_until"])
     return subscriber
 
 
@@ -160,20 +160,26 @@ def digest_collect(*, reader_id: int, run: DigestRun) -> CollectedDigest | None:
     limit = settings.SUBSCRIPTIONS_DIGEST_MAX_ITEMS
     candidates = (
         selectors.matching(subscriptions)
-        .filter(pk__gte=run.first_id, created_at__gt=previous_mark - DIGEST_OVERLAP, created_at__lte=run.started_at)
+        .filter(
+            pk__gte=run.first_id,
+            created_at__gt=max(previous_mark - DIGEST_OVERLAP, subscriber.digest_starts_at),
+            created_at__lte=run.started_at,
+        )
         .exclude(pk__in=DigestItem.objects.filter(reader_id=reader_id).values("snapshot_id"))
     )
-    snapshots = list(candidates[: limit + 1])
+    snapshots = list(candidates[:limit])
     if not snapshots:
         return None
+    carried = [snapshot.pk for snapshot in snapshots]
     more = 0
-    if len(snapshots) > limit:
-        more = candidates.count() - limit
-        snapshots = snapshots[:limit]
+    if len(snapshots) == limit:
+        # The rest are only counted ("and N more on your page"), and are delivered as far as
+        # digests go: those the next run's look-back would see again are recorded too.
+        rest = candidates.exclude(pk__in=carried)
+        more = rest.count()
+        carried += rest.filter(created_at__gt=run.started_at - DIGEST_OVERLAP).values_list("pk", flat=True)
     digest = Digest.objects.create(reader=subscriber.reader, snapshot_count=len(snapshots))
-    DigestItem.objects.bulk_create(
-        [DigestItem(digest=digest, reader_id=reader_id, snapshot=snapshot) for snapshot in snapshots]
-    )
+    DigestItem.objects.bulk_create([DigestItem(digest=digest, reader_id=reader_id, snapshot_id=pk) for pk in carried])
     return CollectedDigest(digest=digest, snapshots=snapshots, more=more, previous_mark=previous_mark)
 
 

@@ -255,7 +255,9 @@ class LoginLogoutTests(_AccountTestCase):
         self.assertLoggedOut()
 
     def test_log_in_goes_back_to_next_but_never_to_another_site(self):
-        self.assertEqual(self.login("reader@example.org", next="/category/caijing/?page=2").url, "/category/caijing/?page=2")
+        self.assertEqual(
+            self.login("reader@example.org", next="/category/caijing/?page=2").url, "/category/caijing/?page=2"
+        )
         self.post(LOGOUT)
         self.assertEqual(self.login("reader@example.org", next="//evil.example/").url, SUBSCRIPTIONS)
 
@@ -313,7 +315,8 @@ class PasswordResetTests(_AccountTestCase):
         link = link_in(mail.outbox[0], "/accounts/password/reset/")
         form_page = self.client.get(link, follow=True)
         self.assertTrue(form_page.context["validlink"])
-        self.assertNotIn(link.rstrip("/").rsplit("/", 1)[1], form_page.request["PATH_INFO"])  # the token left the address
+        token = link.rstrip("/").rsplit("/", 1)[1]
+        self.assertNotIn(token, form_page.request["PATH_INFO"])  # moved out of the address, into the session
         done = self.post(
             form_page.request["PATH_INFO"],
             {"new_password1": "a brand new passphrase 9", "new_password2": "a brand new passphrase 9"},
