@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
@@ -100,16 +101,16 @@ def signup(request):
             email = form.cleaned_data["email"]
             refusal = mail_rate_limited(request, email)
             if refusal:
-                form.add_error(None, refusal)
+                form.add_error(None, ValidationError(refusal, code="rate_limited"))
                 status = 429
             else:
                 try:
                     services.reader_sign_up(email=email, password=form.cleaned_data["password1"], next_url=after)
                 except services.AccountExists:
-                    form.add_error(
-                        "email",
-                        _("An account with this email already exists: log in, or reset its password if you forgot it."),
+                    message = _(
+                        "An account with this email already exists: log in, or reset its password if you forgot it."
                     )
+                    form.add_error("email", ValidationError(message, code="exists"))
                 else:
                     request.session[SIGNED_UP_EMAIL] = email
                     return redirect("accounts:signup_done")
@@ -170,7 +171,7 @@ def resend_confirmation(request):
             email = form.cleaned_data["email"]
             refusal = mail_rate_limited(request, email)
             if refusal:
-                form.add_error(None, refusal)
+                form.add_error(None, ValidationError(refusal, code="rate_limited"))
                 status = 429
             else:
                 services.reader_resend_confirmation(email=email, next_url=after)
@@ -222,7 +223,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         refusal = mail_rate_limited(self.request, form.cleaned_data["email"])
         if refusal:
-            form.add_error(None, refusal)
+            form.add_error(None, ValidationError(refusal, code="rate_limited"))
             return self.render_to_response(self.get_context_data(form=form), status=429)
         self.extra_email_context = {"site_url": settings.SITE_URL}
         return super().form_valid(form)
