@@ -13,7 +13,7 @@ def subscription_for(context, category=None, keyword=""):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    subscriptions = Subscription.objects.filter(reader=user)
+    subscriptions = Subscription.objects.filter(reader=user).select_related("category")
     if category is not None:
         return subscriptions.filter(kind=Subscription.Kind.CATEGORY, category=category).first()
     if keyword:

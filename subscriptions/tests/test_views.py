@@ -335,3 +335,31 @@ class StreamQueryCountTests(TestCase):
         for n in range(10):
             subscribe(self.reader, keyword=f"第{n}号专题")
         self.assertEqual(len(titles(self.assertPageQueries())), 10)
+
+
+@FAST_HASHING
+class ReaderPageQueryCountTests(TestCase):
+    """A logged-in reader's public pages: the subscribe button adds one query to the session's and
+    the user's, whatever the reader follows."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.reader = make_reader("reader@example.org")
+        cls.finance = make_category("财经", "caijing")
+        cls.snapshot = make_snapshot(category=cls.finance)
+        for n in range(5):
+            subscribe(cls.reader, keyword=f"关键词{n}号")
+
+    def setUp(self):
+        self.client.force_login(self.reader)
+
+    def test_category_page(self):
+        with self.assertNumQueries(5 + 3):
+            response = self.client.get(self.finance.get_absolute_url())
+        self.assertContains(response, f'name="category" value="{self.finance.pk}"')
+
+    def test_snapshot_page(self):
+        subscribe(self.reader, category=self.finance)
+        with self.assertNumQueries(4 + 3):
+            response = self.client.get(self.snapshot.get_absolute_url())
+        self.assertContains(response, "subscriptions/")
