@@ -14,19 +14,10 @@ from articles.models import SHANGHAI, Snapshot
 from moderation import services
 from moderation.models import ModerationEvent, TakedownItem, TakedownRequest
 
-from .helpers import make_editor, make_moderator, make_request, make_snapshot, snapshot_url
+from .helpers import make_editor, make_moderator, make_request, make_snapshot, snapshot_url, state_of
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
-
-
-def state_of(req) -> dict:
-    return {
-        "request": TakedownRequest.objects.filter(pk=req.pk).values().get(),
-        "items": list(req.items.order_by("pk").values()),
-        "events": ModerationEvent.objects.count(),
-        "snapshots": list(Snapshot.objects.order_by("pk").values_list("pk", "status")),
-    }
 
 
 class CommandTestCase(TestCase):

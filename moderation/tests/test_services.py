@@ -25,8 +25,8 @@ from moderation import services
 from moderation.models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.services import SubmissionError, TransitionError
 
-from .service_helpers import (
-    counter_notice,
+from .helpers import (
+    make_counter_notice,
     make_editor,
     make_moderator,
     make_request,
@@ -660,7 +660,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         before = timezone.now()
         self.assertOneEvent(
             req,
-            lambda: counter_notice(snapshot, explanation="这是公开的新闻稿。", ip="198.51.100.4"),
+            lambda: make_counter_notice(snapshot, explanation="这是公开的新闻稿。", ip="198.51.100.4"),
             action="counter_notice",
             actor=None,
             actor_label="counter-notice",
@@ -684,14 +684,14 @@ class DisputeTests(WorkflowAssertions, TestCase):
     def test_the_waiting_period_is_the_configured_number_of_days(self):
         req, (snapshot,) = self.approved()
         before = timezone.now()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertTrue(before + timedelta(days=3) <= req.restore_after <= timezone.now() + timedelta(days=3))
 
     def test_the_requester_is_sent_a_copy_of_the_counter_notice(self):
         req, (snapshot,) = self.approved()
         with self.captureOnCommitCallbacks(execute=True):
-            counter_notice(snapshot, name="李四", email="li@example.net", explanation="该报道为政府公开信息。")
+            make_counter_notice(snapshot, name="李四", email="li@example.net", explanation="该报道为政府公开信息。")
         self.assertEqual(len(mail.outbox), 1)
         message = mail.outbox[0]
         self.assertEqual(message.to, [req.email])
@@ -711,7 +711,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         ]:
             snapshot = snapshot or req.items.get().snapshot
             with self.subTest(status=req.status, snapshot=status_of(snapshot)):
-                self.assertRefused(req, lambda s=snapshot: counter_notice(s), "not withheld")
+                self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), "not withheld")
         # A snapshot an editor hid, or one listed but refused in a partial approval.
         hidden, refused = make_snapshot(status=HIDDEN), make_snapshot()
         partial = make_request(make_snapshot(), refused, status=Status.IN_REVIEW, moderator=moderator)
@@ -723,16 +723,16 @@ class DisputeTests(WorkflowAssertions, TestCase):
         )
         for snapshot in [hidden, refused]:
             with self.subTest(snapshot=snapshot.title):
-                self.assertRefused(partial, lambda s=snapshot: counter_notice(s), "not withheld")
+                self.assertRefused(partial, lambda s=snapshot: make_counter_notice(s), "not withheld")
 
     def test_a_second_counter_notice_while_disputed_is_refused(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
-        self.assertRefused(req, lambda: counter_notice(snapshot, name="王五"), "not withheld")
+        make_counter_notice(snapshot)
+        self.assertRefused(req, lambda: make_counter_notice(snapshot, name="王五"), "not withheld")
 
     def test_the_requester_may_report_a_lawsuit_while_disputed(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         before = timezone.now()
         self.assertOneEvent(
             req,
@@ -761,13 +761,13 @@ class DisputeTests(WorkflowAssertions, TestCase):
 
     def test_a_lawsuit_report_without_details_is_refused(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertRefused(req, lambda: services.takedown_report_lawsuit(request_id=req.pk, note=" "))
 
     def test_upholding_ends_the_dispute_and_keeps_the_snapshots_withheld(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         services.takedown_report_lawsuit(request_id=req.pk, note="已起诉")
         with self.captureOnCommitCallbacks(execute=True):
             self.assertOneEvent(
@@ -792,15 +792,15 @@ class DisputeTests(WorkflowAssertions, TestCase):
 
     def test_an_upheld_request_can_be_disputed_again(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         services.takedown_uphold(request_id=req.pk, moderator=self.moderator, reason="维持。")
-        counter_notice(snapshot, name="王五", email="wang5@example.net")
+        make_counter_notice(snapshot, name="王五", email="wang5@example.net")
         req.refresh_from_db()
         self.assertEqual(req.status, Status.DISPUTED)
 
     def test_a_moderator_may_restore_at_once_during_a_dispute(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         with self.captureOnCommitCallbacks(execute=True):
             self.assertOneEvent(
                 req,
@@ -820,7 +820,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
 
     def test_a_restoration_needs_a_reason(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertRefused(
             req, lambda: services.takedown_restore(request_id=req.pk, moderator=self.moderator, reason="")
@@ -911,7 +911,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator)
         with self.captureOnCommitCallbacks(execute=True):
-            counter_notice(snapshot)
+            make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertEqual(req.status, Status.RESTORED)
         self.assertEqual(status_of(snapshot), PUBLISHED)
@@ -962,7 +962,7 @@ class ExactRestorationTests(TestCase):
         self.assertEqual([status_of(self.published), status_of(self.hidden)], [WITHHELD, WITHHELD])
         self.assertEqual(self.content(), content)
         self.assertNothingDeleted()
-        counter_notice(self.published)
+        make_counter_notice(self.published)
         self.assertNothingDeleted()
         return req, content
 
@@ -1025,10 +1025,10 @@ class ModerationEventTests(WorkflowAssertions, TestCase):
             (lambda: services.takedown_ask(request_id=req.pk, moderator=mod, question="n2"), "ask", mod, "in_review", "info_requested", "n2"),
             (lambda: services.takedown_answer(request_id=req.pk, answer="n3"), "answer", None, "info_requested", "in_review", "n3"),
             (lambda: services.takedown_approve(request_id=req.pk, moderator=mod, reason="n4"), "approve", mod, "in_review", "approved", "n4"),
-            (lambda: counter_notice(snapshot, explanation="n5"), "counter_notice", None, "approved", "disputed", "n5"),
+            (lambda: make_counter_notice(snapshot, explanation="n5"), "counter_notice", None, "approved", "disputed", "n5"),
             (lambda: services.takedown_report_lawsuit(request_id=req.pk, note="n6"), "report_lawsuit", None, "disputed", "disputed", "n6"),
             (lambda: services.takedown_uphold(request_id=req.pk, moderator=mod, reason="n7"), "uphold", mod, "disputed", "approved", "n7"),
-            (lambda: counter_notice(snapshot, explanation="n8"), "counter_notice", None, "approved", "disputed", "n8"),
+            (lambda: make_counter_notice(snapshot, explanation="n8"), "counter_notice", None, "approved", "disputed", "n8"),
             (lambda: services.takedown_restore(request_id=req.pk, moderator=mod, reason="n9"), "restore", mod, "disputed", "restored", "n9"),
         ]  # fmt: skip
         for move, action, actor, from_status, to_status, note in steps:
@@ -1114,7 +1114,7 @@ class RefusedMovesTests(WorkflowAssertions, TestCase):
             if status != Status.APPROVED:
                 with self.subTest(status=status, move="counter_notice"):
                     snapshot = req.items.get().snapshot
-                    self.assertRefused(req, lambda s=snapshot: counter_notice(s), "not withheld")
+                    self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), "not withheld")
                     refused += 1
         # 8 states x 10 moves, less the 12 the diagram allows.
         self.assertEqual(refused, 68)

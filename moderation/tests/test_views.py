@@ -22,14 +22,6 @@ from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownIt
 from moderation.views import TransparencyView
 
 from .helpers import (
-    make_counter_notice,
-    make_moderator,
-    make_request,
-    make_snapshot,
-    snapshot_url,
-    temporary_evidence_storage,
-)
-from .view_helpers import (
     EN,
     JPEG_BYTES,
     PDF_BYTES,
@@ -41,7 +33,13 @@ from .view_helpers import (
     field_block,
     form_data,
     form_values,
+    make_counter_notice,
+    make_moderator,
+    make_request,
+    make_snapshot,
+    snapshot_url,
     status_path,
+    temporary_evidence_storage,
 )
 
 Status = TakedownRequest.Status
