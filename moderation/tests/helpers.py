@@ -14,7 +14,6 @@ from unittest import mock
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.utils import translation
@@ -23,6 +22,7 @@ from articles.models import Snapshot
 from articles.tests.helpers import make_editor, make_snapshot, make_superuser  # noqa: F401 - re-exported for the tests
 from moderation import services
 from moderation.models import CounterNotice, EvidenceFile, ModerationEvent, Requester, TakedownItem, TakedownRequest
+from moderation.storage import PrivateStorage
 
 _counter = itertools.count(1)
 
@@ -52,7 +52,7 @@ def temporary_evidence_storage():
     """Evidence files saved inside go to a throwaway directory, not to EVIDENCE_ROOT. Overriding
     STORAGES is not enough: the FileField called its storage callable once, when models loaded."""
     with tempfile.TemporaryDirectory(prefix="newsarchive-evidence-") as location:
-        with mock.patch.object(EvidenceFile._meta.get_field("file"), "storage", FileSystemStorage(location=location)):
+        with mock.patch.object(EvidenceFile._meta.get_field("file"), "storage", PrivateStorage(location=location)):
             yield location
 
 

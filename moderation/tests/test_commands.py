@@ -276,6 +276,16 @@ class ModerationTickTests(CommandTestCase):
         self.assertEqual(self.statuses(), after_first)
         self.assertEqual(ModerationEvent.objects.count(), events)
 
+    def test_closes_requests_whose_question_went_unanswered_past_the_deadline(self):
+        asked = make_request(status=Status.INFO_REQUESTED, email="asked@example.org")
+        TakedownRequest.objects.filter(pk=asked.pk).update(info_due_at=timezone.now() - timedelta(minutes=1))
+        mail.outbox.clear()
+        output = self.run_command("moderation_tick")
+        self.assertIn(f"Closed {asked.reference}: the question to the requester was not answered in time.\n", output)
+        self.assertEqual(TakedownRequest.objects.get(pk=asked.pk).status, Status.REJECTED)
+        self.assertIn(["asked@example.org"], [m.to for m in mail.outbox])
+        self.assertNotIn(asked.reference, self.run_command("moderation_tick"))
+
     def test_says_when_there_is_nothing_to_restore_if_asked_to_be_verbose(self):
         self.run_command("moderation_tick")
-        self.assertEqual(self.run_command("moderation_tick", verbosity=2), "Nothing to restore.\n")
+        self.assertEqual(self.run_command("moderation_tick", verbosity=2), "Nothing to do.\n")
