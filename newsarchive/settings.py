@@ -126,7 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "newsarchive"}}
 if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["DJANGO_CACHE_URL"]}
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["DJANGO_CACHE_URL"],
+    }
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 

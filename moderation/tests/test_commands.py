@@ -189,9 +189,10 @@ class TakedownMoveTests(CommandTestCase):
             with self.subTest(status=status, move=move):
                 req = make_request(status=status, email=f"{status}-{move}@example.org")
                 before = state_of(req)
+                with translation.override("en"):  # the language the command runs in here
+                    display = req.get_status_display()
                 self.assert_refused(
-                    [*self.by(move, req.reference), "--reason", "理由"],
-                    f"{req.reference}: it is {req.get_status_display()}.",
+                    [*self.by(move, req.reference), "--reason", "理由"], f"{req.reference}: it is {display}."
                 )
                 self.assertEqual(state_of(req), before)
 

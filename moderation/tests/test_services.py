@@ -66,6 +66,11 @@ def label(choice) -> str:
         return str(choice.label)
 
 
+# The services' refusals, as they read in the site's language (the msgids, where it has no translation).
+NOT_DISPUTABLE = in_site_language("This snapshot is not withheld by a removal decision that can be disputed.")
+NOTHING_WITHHELD = in_site_language("Nothing would be withheld: reject the request instead.")
+
+
 class WorkflowAssertions:
     def assertRefused(self, req, move, *mentions):
         """`move` raises TransitionError mentioning each of `mentions`, and changes nothing: no
@@ -668,7 +673,7 @@ class ApproveTests(WorkflowAssertions, TestCase):
         first, second = make_snapshot(), make_snapshot()
         req = make_request(first, second, status=Status.IN_REVIEW, moderator=self.moderator)
         all_refused = {item.pk: Outcome.REFUSED for item in req.items.all()}
-        self.assertRefused(req, lambda: self.approve(req, outcomes=all_refused), "reject")
+        self.assertRefused(req, lambda: self.approve(req, outcomes=all_refused), NOTHING_WITHHELD)
 
     def test_a_request_whose_snapshots_were_all_withheld_meanwhile_is_approved_naming_the_decision_that_did_it(self):
         snapshot = make_snapshot()
@@ -861,7 +866,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         ]:
             snapshot = snapshot or req.items.get().snapshot
             with self.subTest(status=req.status, snapshot=status_of(snapshot)):
-                self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), "not withheld")
+                self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
         # A snapshot an editor hid, or one listed but refused in a partial approval.
         hidden, refused = make_snapshot(status=HIDDEN), make_snapshot()
         partial = make_request(make_snapshot(), refused, status=Status.IN_REVIEW, moderator=moderator)
@@ -873,12 +878,12 @@ class DisputeTests(WorkflowAssertions, TestCase):
         )
         for snapshot in [hidden, refused]:
             with self.subTest(snapshot=snapshot.title):
-                self.assertRefused(partial, lambda s=snapshot: make_counter_notice(s), "not withheld")
+                self.assertRefused(partial, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
 
     def test_a_second_counter_notice_while_disputed_is_refused(self):
         req, (snapshot,) = self.approved()
         make_counter_notice(snapshot)
-        self.assertRefused(req, lambda: make_counter_notice(snapshot, name="王五"), "not withheld")
+        self.assertRefused(req, lambda: make_counter_notice(snapshot, name="王五"), NOT_DISPUTABLE)
 
     def test_the_requester_may_report_a_lawsuit_while_disputed(self):
         req, (snapshot,) = self.approved()
@@ -1270,7 +1275,7 @@ class RefusedMovesTests(WorkflowAssertions, TestCase):
             if status != Status.APPROVED:
                 with self.subTest(status=status, move="counter_notice"):
                     snapshot = req.items.get().snapshot
-                    self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), "not withheld")
+                    self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
                     refused += 1
         # 8 states x 11 moves, less the 17 the diagram allows (assign: the open states and disputed).
         self.assertEqual(refused, 71)
