@@ -1,6 +1,7 @@
 """The public side of the removal workflow: the request form, the private status page, the
 counter-notice, the 451 page and the transparency report with its JSON export."""
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -10,11 +11,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django.apps import apps
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory, TestCase, override_settings
+from django.urls import get_resolver
 from django.utils import timezone
 
-from articles.models import Snapshot
+from articles.models import Category, Snapshot
 from articles.tests.helpers import make_category, make_related_link
 from moderation import ratelimit, services
 from moderation.forms import sniff_content_type
@@ -1052,37 +1055,79 @@ class RedactionTests(PublicPageTestCase):
         )
 
     def public_pages(self) -> dict[str, str]:
+        """Every page a visitor can GET, found in the URLconf (so a page added later is searched
+        too): each route filled with every snapshot key and category slug, in both languages."""
         pages = {}
-        for url in [
-            "/",
-            self.category.get_absolute_url(),
-            self.withheld.get_absolute_url(),
-            self.refused.get_absolute_url(),
-            self.neighbour.get_absolute_url(),
-            TRANSPARENCY,
+        for url in public_urls() + [
             f"{TRANSPARENCY}?reference={self.req.reference}",
-            DECISIONS_JSON,
-            "/takedown/counter/?url=" + f"http://testserver{self.withheld.get_absolute_url()}",
-            NEW,
+            f"{TRANSPARENCY}?reference={self.other.reference}",
+            f"{DECISIONS_JSON}?page=1",
+            *(f"/takedown/counter/?url=http://testserver{s.get_absolute_url()}" for s in Snapshot.objects.all()),
+            *(f"{NEW}?url=http://testserver{s.get_absolute_url()}" for s in Snapshot.objects.all()),
         ]:
             for headers in [EN, ZH]:
                 response = self.client.get(url, headers=headers)
-                self.assertIn(response.status_code, (200, 451), url)
-                pages[f"{url} {headers}"] = response.content.decode() + str(response.headers)
+                self.assertIn(response.status_code, (200, 404, 451), url)
+                body = b"".join(response.streaming_content) if response.streaming else response.content
+                pages[f"{url} {headers}"] = body.decode() + str(response.headers)
         return pages
+
+    def exports(self) -> dict[str, str]:
+        """What leaves the archive in bulk: the snapshot export (the transparency JSON is a page)."""
+        out = io.StringIO()
+        call_command("export_snapshots", stdout=out)
+        return {"export_snapshots": out.getvalue()}
 
     def test_no_public_page_or_export_shows_the_requesters_personal_data(self):
         pages = self.public_pages()
         self.assertIn(self.req.reference, pages[f"{TRANSPARENCY} {EN}"])
         self.assertIn(self.req.reference, pages[f"{self.withheld.get_absolute_url()} {EN}"])
         self.assertIn(self.other.reference, pages[f"{DECISIONS_JSON} {EN}"])
-        for url, content in pages.items():
+        self.assertIn(self.neighbour.title, pages[f"{self.neighbour.get_absolute_url()} {EN}"])
+        exports = self.exports()
+        self.assertIn(self.neighbour.title, exports["export_snapshots"])
+        for url, content in {**pages, **exports}.items():
             for field, value in PERSONAL.items():
                 with self.subTest(url=url, field=field):
                     self.assertNotIn(value, content)
                     self.assertNotIn(value.split("@")[0], content)
                     self.assertNotIn(json.dumps(value)[1:-1], content)  # as escaped in JSON
         self.assertNotIn("zq7.second", "".join(pages.values()))
+
+
+# Routes that are not public: the admin, the language switch (a POST), readers' accounts and their
+# own pages, the API (a POST), and the requester's private status page (their own data, by token).
+PRIVATE_ROUTES = ("admin/", "i18n/", "accounts/", "me/", "api/", "takedown/status/")
+
+
+def public_urls() -> list[str]:
+    """Every public route of the URLconf with its parameters filled from the database."""
+    values = {
+        "key": list(Snapshot.objects.values_list("key", flat=True)),
+        "slug": [c.slug for c in Category.objects.all()],
+    }
+    urls = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if route.startswith(PRIVATE_ROUTES):
+                continue
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns, route)
+                continue
+            names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+            unknown = set(names) - set(values)
+            assert not unknown, f"the redaction test does not know how to fill {unknown} in {route!r}: teach it"
+            filled = [route]
+            for name in names:
+                filled = [
+                    re.sub(rf"<(?:\w+:)?{name}>", value, url, count=1) for url in filled for value in values[name]
+                ]
+            urls.extend("/" + url.lstrip("^").rstrip("$") for url in filled)
+
+    walk(get_resolver().url_patterns, "")
+    return urls
 
 
 class ContentSniffingTests(TestCase):
