@@ -594,7 +594,11 @@ def counter_notice_submit(
 ) -> TakedownRequest:
     """Record a counter-notice against the approved request that withheld `snapshot`: the request
     becomes disputed, the requester gets a copy, and the snapshots come back when the waiting
-    period ends (at once when it is 0) unless a lawsuit is reported."""
+    period ends (at once when it is 0) unless a lawsuit is reported. Raises SubmissionError for a
+    value longer than its field, TransitionError when the snapshot cannot be disputed."""
+    errors = _length_errors(CounterNotice, {"name": name, "email": email, "phone": phone, "signature": signature})
+    if errors:
+        raise SubmissionError(errors)
     item = (
         TakedownItem.objects.filter(snapshot=snapshot, outcome=Outcome.ACTIONED, request__status=Status.APPROVED)
         .order_by("-request__decided_at")

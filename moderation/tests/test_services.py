@@ -337,6 +337,14 @@ class SubmissionErrorTests(TestCase):
         )
         self.assertEqual(submit(urls=[at_limit]).request.items.get().url, at_limit)
 
+    def test_a_counter_notice_with_values_longer_than_their_fields_is_refused_by_name(self):
+        snapshot = make_request(status=Status.APPROVED).items.get().snapshot
+        with self.assertRaises(SubmissionError) as caught:
+            make_counter_notice(snapshot, name="李" * 201, phone="1" * 51)
+        self.assertEqual(sorted(caught.exception.errors), ["name", "phone"])
+        self.assertFalse(CounterNotice.objects.exists())
+        self.assertEqual(status_of(snapshot), WITHHELD)
+
     def test_values_longer_than_their_fields_are_refused_by_name(self):
         too_long = {"name": "张" * 201, "organisation": "社" * 201, "phone": "1" * 51, "signature": "签" * 201}
         errors = self.assertSubmissionRefused(make_submission(self.snapshot, **too_long), *too_long)
