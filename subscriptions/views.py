@@ -74,8 +74,9 @@ def index(request):
     reader's previous visit marked new; their subscriptions with a remove button each; forms to add
     a keyword or a category; the private feed's address; the digest switch.
 
-    Its queries do not grow with the number of subscriptions: the stream is one query whatever
-    they are (see selectors.matching)."""
+    Its queries do not grow with the number of categories followed: the stream is one query
+    whatever they are, plus one per keyword that its search runs to choose its plan (see
+    selectors.matching)."""
     keyword_form = KeywordForm(request.POST if request.method == "POST" else None)
     if keyword_form.is_valid():
         try:

@@ -14,8 +14,8 @@ def subscription_for(context, category=None, keyword=""):
     if user is None or not user.is_authenticated:
         return None
     subscriptions = Subscription.objects.filter(reader=user).select_related("category")
-    if category is not None:
-        return subscriptions.filter(kind=Subscription.Kind.CATEGORY, category=category).first()
     if keyword:
         return subscriptions.filter(kind=Subscription.Kind.KEYWORD, keyword__iexact=keyword).first()
+    if category:
+        return subscriptions.filter(kind=Subscription.Kind.CATEGORY, category=category).first()
     return None

@@ -104,5 +104,6 @@ class PrivateFeedTests(TestCase):
         for n in range(10):
             subscribe(self.reader, keyword=f"关键词{n}号")
         path = feed_path(self.reader)
-        with self.assertNumQueries(3):  # the subscriber, their subscriptions, the stream
+        # The subscriber, their subscriptions, the stream; and each keyword's plan count (11 keywords).
+        with self.assertNumQueries(3 + 11):
             self.client.get(path)
