@@ -188,6 +188,27 @@ def install_sqlite_functions(dbapi_connection) -> None:
 
 # --- search ------------------------------------------------------------------------------------
 
+FEW, MIDDLING, MANY = "few", "middling", "many"
+
+
+def index_candidates(text: str, *, vendor: str):
+    """The index entries that may match the cleaned query `text`, and whether they all do."""
+    from .models import SearchBigramEntry, SearchEntry
+
+    length = len(normalize(text))
+    if length == 2:
+        return SearchBigramEntry.objects.filter(document__search_bigram=text), True
+    # SQLite's trigram index knows which trigrams a document has, not in what order.
+    return SearchEntry.objects.filter(document__search_trigrams=text), vendor != "sqlite" or length == 3
+
+
+def choose_plan(offered: int) -> str:
+    """How to run a search the index offers this many candidates for (counted up to MANY_MATCHES)."""
+    if offered < FEW_MATCHES:
+        return FEW
+    return MIDDLING if offered < MANY_MATCHES else MANY
+
+
 
 def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
     """Published snapshots whose title or body contains `query`, newest first (published_at,
@@ -195,7 +216,7 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
     a source, `published_at__gt=since`); whatever it holds, only published snapshots come back.
     Raises QueryError for a query clean_query refuses. Runs one query to choose its plan; the
     returned QuerySet is lazy, and can be filtered, sliced or used as a subquery."""
-    from .models import SearchBigramEntry, SearchEntry, Snapshot
+    from .models import SearchEntry, Snapshot
 
     text = clean_query(query)
     if order not in ORDERS:
@@ -203,14 +224,7 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
     queryset = (Snapshot.objects.all() if queryset is None else queryset).published()
     vendor = connections[queryset.db or router.db_for_read(Snapshot)].vendor
     normalized = normalize(text)
-
-    if len(normalized) == 2:
-        candidates = SearchBigramEntry.objects.filter(document__search_bigram=text)
-        candidates_exact = True
-    else:
-        candidates = SearchEntry.objects.filter(document__search_trigrams=text)
-        # SQLite's trigram index knows which trigrams a document has, not in what order.
-        candidates_exact = vendor != "sqlite" or len(normalized) == 3
+    candidates, candidates_exact = index_candidates(text, vendor=vendor)
     candidates = candidates.using(queryset.db)
     if vendor == "sqlite":
         row_contains = Func(
@@ -221,11 +235,11 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
             SearchEntry.objects.filter(snapshot=OuterRef("pk"), document__search_contains=text)
         )
 
-    offered = candidates[:MANY_MATCHES].count()
+    plan = choose_plan(candidates[:MANY_MATCHES].count())
     ids = candidates.values("snapshot_id")
-    if offered < FEW_MATCHES:
+    if plan == FEW:
         found = queryset.filter(pk__in=ids)
-    elif offered < MANY_MATCHES:
+    elif plan == MIDDLING:
         # `pk + 0` keeps the database from driving the query by the set: the newest-first index
         # drives it, and each row's id is looked up in the set.
         found = queryset.alias(_search_pk=F("pk") + 0).filter(_search_pk__in=ids)
