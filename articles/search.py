@@ -209,7 +209,6 @@ def choose_plan(offered: int) -> str:
     return MIDDLING if offered < MANY_MATCHES else MANY
 
 
-
 def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
     """Published snapshots whose title or body contains `query`, newest first (published_at,
     then id, both descending) or by relevance. `queryset` narrows the search first (a category,
