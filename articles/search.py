@@ -19,8 +19,8 @@ Each database uses its own machinery:
   characters) and a GIN index over each document's character pairs (two characters; pg_trgm
   cannot use a pattern shorter than a trigram).
 
-How a search runs depends on how many snapshots the index offers (counted up to MANY_MATCHES):
-few are fetched and sorted; a middling number becomes a set that the newest-first walk of the
+How a search runs depends on how many snapshots the index offers (`choose_plan`): few are
+looked up by id and sorted; a middling number becomes a set that the newest-first walk of the
 snapshot table checks each row against; for very many, the walk checks each row's text directly,
 since the first page fills after a few dozen rows. Each plan is one query whose cost stays flat
 from one snapshot to a million.
@@ -188,14 +188,37 @@ def install_sqlite_functions(dbapi_connection) -> None:
 
 # --- search ------------------------------------------------------------------------------------
 
+FEW, MIDDLING, MANY = "few", "middling", "many"
+
+
+def index_candidates(text: str, *, vendor: str):
+    """The index entries that may match the cleaned query `text`, and whether they all do."""
+    from .models import SearchBigramEntry, SearchEntry
+
+    length = len(normalize(text))
+    if length == 2:
+        return SearchBigramEntry.objects.filter(document__search_bigram=text), True
+    # SQLite's trigram index knows which trigrams a document has, not in what order.
+    return SearchEntry.objects.filter(document__search_trigrams=text), vendor != "sqlite" or length == 3
+
+
+def choose_plan(candidates) -> tuple[str, list[int] | None]:
+    """How to run a search, from how many snapshots the index offers (`candidates`): FEW (below
+    FEW_MATCHES; their ids come back, to be looked up directly), MIDDLING (below MANY_MATCHES)
+    or MANY. One query, two when there are FEW_MATCHES or more."""
+    ids = list(candidates.values_list("snapshot_id", flat=True)[:FEW_MATCHES])
+    if len(ids) < FEW_MATCHES:
+        return FEW, ids
+    return (MIDDLING if candidates[:MANY_MATCHES].count() < MANY_MATCHES else MANY), None
+
 
 def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
     """Published snapshots whose title or body contains `query`, newest first (published_at,
     then id, both descending) or by relevance. `queryset` narrows the search first (a category,
     a source, `published_at__gt=since`); whatever it holds, only published snapshots come back.
-    Raises QueryError for a query clean_query refuses. Runs one query to choose its plan; the
-    returned QuerySet is lazy, and can be filtered, sliced or used as a subquery."""
-    from .models import SearchBigramEntry, SearchEntry, Snapshot
+    Raises QueryError for a query clean_query refuses. Runs one or two queries to choose its plan;
+    the returned QuerySet is lazy, and can be filtered, sliced or used as a subquery."""
+    from .models import SearchEntry, Snapshot
 
     text = clean_query(query)
     if order not in ORDERS:
@@ -203,14 +226,7 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
     queryset = (Snapshot.objects.all() if queryset is None else queryset).published()
     vendor = connections[queryset.db or router.db_for_read(Snapshot)].vendor
     normalized = normalize(text)
-
-    if len(normalized) == 2:
-        candidates = SearchBigramEntry.objects.filter(document__search_bigram=text)
-        candidates_exact = True
-    else:
-        candidates = SearchEntry.objects.filter(document__search_trigrams=text)
-        # SQLite's trigram index knows which trigrams a document has, not in what order.
-        candidates_exact = vendor != "sqlite" or len(normalized) == 3
+    candidates, candidates_exact = index_candidates(text, vendor=vendor)
     candidates = candidates.using(queryset.db)
     if vendor == "sqlite":
         row_contains = Func(
@@ -221,14 +237,15 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
             SearchEntry.objects.filter(snapshot=OuterRef("pk"), document__search_contains=text)
         )
 
-    offered = candidates[:MANY_MATCHES].count()
-    ids = candidates.values("snapshot_id")
-    if offered < FEW_MATCHES:
+    plan, ids = choose_plan(candidates)
+    if plan == FEW:
+        # The ids as a list: the database looks each one up, rather than walking the whole
+        # newest-first index to test rows against a set it cannot size.
         found = queryset.filter(pk__in=ids)
-    elif offered < MANY_MATCHES:
+    elif plan == MIDDLING:
         # `pk + 0` keeps the database from driving the query by the set: the newest-first index
         # drives it, and each row's id is looked up in the set.
-        found = queryset.alias(_search_pk=F("pk") + 0).filter(_search_pk__in=ids)
+        found = queryset.alias(_search_pk=F("pk") + 0).filter(_search_pk__in=candidates.values("snapshot_id"))
     else:
         found = queryset.filter(row_contains)
         candidates_exact = True

@@ -60,6 +60,37 @@ SQLITE_FORWARD = [
     END""",
 ]
 
+# Statistics for SQLite's query planner. Without any, it takes `status = 'published'` (and any
+# equality on an indexed column) to pick about ten rows, and answers a search for a rare word by
+# walking a million published rows to test each against its 300 matches instead of looking the
+# 300 up (2.2 s against milliseconds, measured). Where the table holds rows, ANALYZE measures them;
+# an empty table gets the proportions of the archive it is meant for (a million snapshots in ten
+# categories from 300 sources), which a later ANALYZE replaces with measured ones.
+SQLITE_TYPICAL_STATISTICS = {
+    "sqlite_autoindex_articles_snapshot_1": "1000000 1",  # key
+    "articles_snapshot_category_id_bdb9570f": "1000000 100000",
+    "articles_snapshot_source_id_78b2c5b9": "1000000 3334",
+    "snapshot_category_page": "1000000 100000 50000 1 1",
+    "snapshot_latest": "1000000 500000 1 1",
+    "snapshot_published": "1000000 1 1",
+    "snapshot_source": "1000000 3334 1",
+}
+
+
+def _sqlite_statistics(cursor) -> None:
+    cursor.execute("ANALYZE articles_snapshot")
+    cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'articles_snapshot'")
+    if cursor.fetchone()[0]:
+        return
+    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'articles_snapshot'")
+    present = {name for (name,) in cursor.fetchall()}
+    cursor.executemany(
+        "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('articles_snapshot', %s, %s)",
+        [(index, stat) for index, stat in SQLITE_TYPICAL_STATISTICS.items() if index in present],
+    )
+    cursor.execute("ANALYZE sqlite_schema")  # makes the planner read the rows just written
+
+
 SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS articles_search_insert",
     "DROP TRIGGER IF EXISTS articles_search_update",
@@ -195,6 +226,8 @@ def _run(schema_editor, direction: int) -> None:
     with schema_editor.connection.cursor() as cursor:
         for statement in STATEMENTS[vendor][direction]:
             cursor.execute(statement)
+        if vendor == "sqlite" and direction == 0:
+            _sqlite_statistics(cursor)
 
 
 def create_search_index(apps, schema_editor):
