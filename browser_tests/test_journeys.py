@@ -204,6 +204,13 @@ def test_a_rights_holder_files_a_removal_request_and_follows_it(journey):
     expect(page.get_by_role("region", name=zh("Snapshots listed"))).to_contain_text(snapshot.title)
     journey.step("status page")
 
+    withdraw = page.get_by_role("region", name=zh("Withdraw the request"))
+    withdraw.get_by_role("checkbox").check()
+    withdraw.get_by_role("button", name=zh("Withdraw")).click()
+    expect(page.get_by_text(zh("The request is withdrawn. It will not be decided."))).to_be_visible()
+    assert TakedownRequest.objects.get().status == TakedownRequest.Status.WITHDRAWN
+    journey.step("withdrawn from the status page")
+
 
 # --- a moderator -------------------------------------------------------------------------------
 
