@@ -110,7 +110,7 @@ class Journey:
 
     def _console(self, message):
         if "Content Security Policy" in message.text or "Refused to" in message.text:
-            self.problems.append(f"CSP violation: {message.text}")
+            self.problems.append(f"CSP violation at {message.location.get('url')}: {message.text[:160]}")
 
     def step(self, name: str, page: Page | None = None) -> None:
         page = page or self.pages[-1]
