@@ -153,7 +153,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_M
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "newsarchive.auth.lockout_response"
-# The address as the server saw it, like the removal rate limit (moderation.ratelimit.client_ip).
+# The same client address as the removal rate limit counts (moderation.ratelimit.client_ip).
 AXES_CLIENT_IP_CALLABLE = "moderation.ratelimit.client_ip"
 AXES_VERBOSE = False
 
