@@ -11,6 +11,8 @@ from django.urls import reverse
 from moderation.forms import sniff_content_type
 from moderation.models import EvidenceFile
 from moderation.tests.helpers import (
+    EN,
+    form_data,
     make_editor,
     make_moderator,
     make_request,
@@ -18,7 +20,6 @@ from moderation.tests.helpers import (
     make_superuser,
     temporary_evidence_storage,
 )
-from moderation.tests.view_helpers import EN, form_data
 
 POLYGLOT = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>"
 

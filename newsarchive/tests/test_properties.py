@@ -17,8 +17,7 @@ from hypothesis.extra.django import TestCase
 
 from articles.tests.helpers import make_category, make_snapshot, make_source
 from moderation.models import TakedownRequest
-from moderation.tests.helpers import make_request, snapshot_url
-from moderation.tests.view_helpers import EN, form_values
+from moderation.tests.helpers import EN, form_values, make_request, snapshot_url
 
 # HYPOTHESIS_EXAMPLES=500 for a thorough run by hand.
 QUICK = settings(

@@ -17,7 +17,7 @@ from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
 from articles.tests.helpers import make_category, make_snapshot
-from moderation.tests.view_helpers import EN
+from moderation.tests.helpers import EN
 
 LOGIN = reverse("admin:login")
 
@@ -31,6 +31,7 @@ def production_env(**extra) -> dict:
         DJANGO_ALLOWED_HOSTS="archive.example.org",
         DJANGO_CSRF_TRUSTED_ORIGINS="https://archive.example.org",
         DJANGO_SITE_URL="https://archive.example.org",
+        DJANGO_CACHE_URL="redis://127.0.0.1:6379/1",  # named, not reached: no test request uses the cache
     )
     env.update(extra)
     return env
