@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Snapshot, Source
+from .models import Category, Snapshot, Source
 
 
 class DateInput(forms.DateInput):
@@ -63,3 +63,14 @@ class SnapshotFilter(django_filters.FilterSet):
     @property
     def is_filtering(self) -> bool:
         return any(self.data.get(name) for name in self.filters)
+
+
+class SearchFilter(SnapshotFilter):
+    """The category pages' filters, and the category itself (by slug, as in its address)."""
+
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(), to_field_name="slug", label=_("Category"), empty_label=_("All categories")
+    )
+
+    class Meta(SnapshotFilter.Meta):
+        fields = ["category", "published_after", "published_before", "source"]
