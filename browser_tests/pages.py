@@ -73,6 +73,11 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
         "counter-notice form", f"/takedown/counter/?url={page.url.split('/takedown/')[0]}{withheld.get_absolute_url()}"
     )
     yield submit("counter-notice form with errors", zh("Send the counter-notice"))
+    yield get("search", "/search/")
+    yield get("search results", "/search/?q=新区")
+    yield get("search results, filtered and by relevance", "/search/?q=发展&order=relevance&published_after=2024-03-02")
+    yield get("search, nothing found", "/search/?q=不存在的词语")
+    yield get("search, refused query", "/search/?q=新&published_after=2024-99-99")
     yield get("transparency", "/transparency/")
     yield get("transparency, one reference", f"/transparency/?reference={archive['decided'].reference}")
     yield get("not found", "/category/no-such-category/", status=404)

@@ -111,6 +111,18 @@ def test_a_reader_goes_from_home_to_a_category_a_date_a_snapshot_and_its_neighbo
     expect(heading(page, "财经")).to_be_visible()
     journey.step("back to the category")
 
+    # Two Chinese characters, from the search box every page has.
+    page.get_by_role("search").first.get_by_label(zh("Search snapshots")).fill("新区")
+    page.get_by_role("search").first.get_by_role("button", name=zh("Search")).click()
+    expect(heading(page, zh("Snapshots containing “%(query)s”", query="新区"))).to_be_visible()
+    results = page.get_by_role("region", name=zh("Results, newest first"))
+    expect(results.get_by_role("heading", level=3)).to_have_text([snapshots["main"].title, snapshots["target"].title])
+    expect(results.locator("mark").first).to_have_text("新区")
+    journey.step("search for a two-character word")
+    results.get_by_role("link", name=snapshots["target"].title).click()
+    expect(heading(page, snapshots["target"].title)).to_be_visible()
+    journey.step("a search result")
+
 
 def test_a_reader_on_a_phone_reaches_a_snapshot_the_same_way(journey):
     snapshots = reader_archive()

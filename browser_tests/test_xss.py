@@ -5,6 +5,7 @@ on their own). Nothing may run: no dialog opens, the marker the payloads set sta
 DOM holds no event-handler attribute, script, frame or javascript:/data: address of theirs."""
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
@@ -153,6 +154,10 @@ def pages_showing_payloads(decided):
     for snapshot in Snapshot.objects.exclude(status=Snapshot.Status.PUBLISHED):
         yield snapshot.get_absolute_url()  # 451
     yield "/transparency/"
+    # Search results highlight the query inside titles and excerpts: the marks must not open the payloads.
+    for query in ["XSS", "script", "onerror", "<img", "javascript", "window.top", '">', "alert(1)"]:
+        yield f"/search/?{urlencode({'q': query})}"
+        yield f"/search/?{urlencode({'q': query, 'order': 'relevance'})}"
     yield f"/admin/moderation/takedownrequest/{decided.pk}/change/"
     yield "/admin/articles/snapshot/"
     for snapshot in Snapshot.objects.order_by("pk")[:8]:

@@ -320,3 +320,41 @@ class FilterProperties(PropertyTestCase):
         token = token.replace("/", "").replace("?", "").replace("#", "") or "x"
         self.assertEqual(self.client.get(f"/takedown/status/{token}/").status_code, 404)
         self.assertEqual(self.client.post(f"/takedown/status/{token}/", data).status_code, 404)
+
+
+class SearchProperties(PropertyTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        category = make_category("财经", "caijing")
+        for title in ["鲁西新区以环境之优谋发展之势", "新区营商环境持续改善", "Harbour figures for March"]:
+            make_snapshot(title=title, category=category, body=f"<p>{title}。正文。</p>")
+
+    @QUICK
+    @given(
+        st.dictionaries(
+            st.sampled_from(["q", "order", "published_after", "published_before", "source", "category", "page"]),
+            st.one_of(TEXT, st.integers().map(str), st.dates().map(str), st.sampled_from(["newest", "relevance"])),
+            max_size=5,
+        )
+    )
+    def test_search_never_fails_and_names_what_is_wrong(self, query):
+        response = self.client.get("/search/", query, headers=EN)
+        self.assertIn(response.status_code, (200, 404))  # 404: a page number past the end
+        if response.status_code != 200:
+            return
+        html = response.content.decode()
+        form, filter_form = response.context["form"], response.context["filter"].form
+        if form.errors or filter_form.errors:
+            self.assertIn('class="form-errors" role="alert"', html)
+            for errors in list(form.errors.values()) + list(filter_form.errors.values()):
+                for error in errors:
+                    self.assertIn(escape(error), html)
+
+    @QUICK
+    @given(st.text(alphabet="新区营商环境发展之势优 abcHarbour", min_size=2, max_size=4))
+    def test_every_snapshot_found_contains_the_query(self, word):
+        response = self.client.get("/search/", {"q": word}, headers=EN)
+        self.assertEqual(response.status_code, 200)
+        query = response.context["form"].cleaned_data.get("q") if response.context["form"].is_valid() else None
+        for snapshot in response.context.get("snapshots") or []:
+            self.assertIn(query.casefold(), (snapshot.title + snapshot.body).casefold())
