@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "axes",
     "articles",
     "moderation",
+    "accounts",
+    "subscriptions",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +139,11 @@ if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
     }
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+# Readers log in with their email at /accounts/login/ (the admin keeps its own log-in page).
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "subscriptions:index"
+LOGOUT_REDIRECT_URL = "articles:home"
 
 # Log-in throttling (django-axes): first, it refuses any log-in from a (username, address) pair
 # that failed AXES_FAILURE_LIMIT times, before a password is even checked. Attempts are kept in the
@@ -271,5 +278,16 @@ TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))
 TAKEDOWN_RATE_WINDOW_SECONDS = 3600
+# Reader accounts: mail sent by sign-up, new confirmation links and password resets, at most
+# ACCOUNTS_MAIL_RATE_LIMIT per client address and ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT per email
+# address in each window.
+ACCOUNTS_MAIL_RATE_LIMIT = int(os.environ.get("ACCOUNTS_MAIL_RATE_LIMIT", "10"))
+ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT = int(os.environ.get("ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT", "3"))
+ACCOUNTS_MAIL_RATE_WINDOW_SECONDS = 3600
+# Subscriptions: how many one reader may have (each keyword costs a full-text query on their
+# page), and the most snapshots listed in one digest email (the rest are on their page).
+SUBSCRIPTIONS_MAX_PER_READER = int(os.environ.get("SUBSCRIPTIONS_MAX_PER_READER", "50"))
+SUBSCRIPTIONS_DIGEST_MAX_ITEMS = int(os.environ.get("SUBSCRIPTIONS_DIGEST_MAX_ITEMS", "50"))
+
 # Where moderators are reached, named in decisions and on the transparency page.
 MODERATION_CONTACT_EMAIL = os.environ.get("MODERATION_CONTACT_EMAIL", "takedown@localhost")

@@ -12,5 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("moderation.urls")),
+    path("", include("accounts.urls")),
+    path("", include("subscriptions.urls")),
     path("", include("articles.urls")),
 ]
