@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.core import mail
 from playwright.sync_api import Page
 
 from articles.models import SHANGHAI
@@ -81,6 +82,7 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
     yield get("transparency", "/transparency/")
     yield get("transparency, one reference", f"/transparency/?reference={archive['decided'].reference}")
     yield get("not found", "/category/no-such-category/", status=404)
+    yield from account_pages(page, get, submit)
     settings.TAKEDOWN_RATE_LIMIT = 0
     page.goto("/takedown/new/")
     yield submit("too many requests (429)", zh("Send the removal request"))
@@ -91,6 +93,31 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
         name, html = submit("log-in locked out (429)", zh("Log in"))
     assert "429" in name and page.get_by_role("heading", level=1).count() == 1
     yield name, html
+
+
+def account_pages(page: Page, get, submit) -> Iterator[tuple[str, str]]:
+    """A reader's account: log-in and sign-up (empty and refused), the confirmation, 我的订阅."""
+    yield get("log-in", "/accounts/login/")
+    yield submit("log-in with errors", zh("Log in"))
+    yield get("password reset", "/accounts/password/reset/")
+    yield get("sign-up", "/accounts/signup/")
+    yield submit("sign-up with errors", zh("Sign up"))
+    page.get_by_label(re.compile("^" + re.escape(zh("Email")))).fill("reader@example.org")
+    page.get_by_label(re.compile("^" + re.escape(zh("Password")))).first.fill("a long reader passphrase 2026")
+    page.get_by_label(re.compile("^" + re.escape(zh("Password confirmation")))).fill("a long reader passphrase 2026")
+    yield submit("check your email", zh("Sign up"))
+    link = re.search(r"https?://\S+/accounts/confirm/\S+", mail.outbox[-1].body).group(0)
+    yield get("confirm the address", link)
+    page.get_by_role("button", name=zh("Confirm and log in")).click()
+    yield get("my subscriptions, empty", "/me/subscriptions/")
+    page.get_by_role("button", name="+ 财经").click()
+    page.get_by_label(re.compile("^" + re.escape(zh("Keyword")))).fill("新")
+    yield submit("my subscriptions, keyword refused", zh("Subscribe"))
+    page.get_by_label(re.compile("^" + re.escape(zh("Keyword")))).fill("新区")
+    yield submit("my subscriptions", zh("Subscribe"))
+    yield get("category, logged in", "/category/caijing/")
+    yield get("search results, logged in", "/search/?q=发展")
+    page.get_by_role("button", name=zh("Log out")).click()
 
 
 def slug(name: str) -> str:

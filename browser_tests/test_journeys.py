@@ -5,6 +5,7 @@ import re
 from datetime import datetime
 
 from django.contrib.auth.models import Group, User
+from django.core import mail
 from playwright.sync_api import expect
 
 from articles.models import SHANGHAI, Snapshot
@@ -122,6 +123,36 @@ def test_a_reader_goes_from_home_to_a_category_a_date_a_snapshot_and_its_neighbo
     results.get_by_role("link", name=snapshots["target"].title).click()
     expect(heading(page, snapshots["target"].title)).to_be_visible()
     journey.step("a search result")
+
+    # Subscribe to the word, signing up on the way.
+    page.go_back()
+    page.get_by_role("button", name=zh("Subscribe to “%(name)s”", name="新区")).click()
+    expect(heading(page, zh("Log in"))).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text(zh("Log in or sign up to subscribe to “%(name)s”.", name="新区"))
+    journey.step("asked to log in or sign up")
+    page.get_by_role("main").get_by_role("link", name=zh("Sign up")).click()
+    field(page, "Email").fill("reader@example.org")
+    page.get_by_label(re.compile("^" + re.escape(zh("Password")))).first.fill("a long reader passphrase 2026")
+    page.get_by_label(re.compile("^" + re.escape(zh("Password confirmation")))).fill("a long reader passphrase 2026")
+    journey.step("sign-up form")
+    page.get_by_role("main").get_by_role("button", name=zh("Sign up")).click()
+    expect(heading(page, zh("Check your email"))).to_be_visible()
+    journey.step("check your email")
+
+    confirm_link = re.search(r"https?://\S+/accounts/\S+", mail.outbox[-1].body).group(0)
+    page.goto(confirm_link)
+    page.get_by_role("button", name=zh("Confirm and log in")).click()
+    expect(page.get_by_role("main")).to_contain_text(zh("Subscribed to “%(name)s”.", name="新区"))
+    journey.step("subscribed")
+
+    page.get_by_role("navigation", name=zh("Account")).get_by_role("link", name="我的订阅").click()
+    expect(heading(page, "我的订阅")).to_be_visible()
+    stream = page.get_by_role("region", name=zh("New snapshots for you, newest first"))
+    expect(stream.get_by_role("heading", level=3)).to_have_text(
+        [re.compile(re.escape(snapshots["main"].title)), re.compile(re.escape(snapshots["target"].title))]
+    )
+    expect(page.get_by_role("main")).to_contain_text("新区")
+    journey.step("我的订阅")
 
 
 def test_a_reader_on_a_phone_reaches_a_snapshot_the_same_way(journey):

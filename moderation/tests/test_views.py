@@ -18,6 +18,7 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from articles.models import Category, Snapshot
+from articles.sitemaps import SITEMAPS
 from articles.tests.helpers import make_category, make_related_link
 from moderation import ratelimit, services
 from moderation.forms import sniff_content_type
@@ -1105,6 +1106,7 @@ def public_urls() -> list[str]:
     values = {
         "key": list(Snapshot.objects.values_list("key", flat=True)),
         "slug": [c.slug for c in Category.objects.all()],
+        "section": list(SITEMAPS),
     }
     urls = []
 

@@ -10,6 +10,7 @@ from django.test import TestCase
 from django.urls import URLResolver, reverse
 from django.utils import timezone
 
+from accounts.models import Reader
 from articles.models import Snapshot
 from articles.tests.helpers import make_category
 from moderation.models import TakedownRequest
@@ -22,6 +23,8 @@ from moderation.tests.helpers import (
     make_superuser,
     temporary_evidence_storage,
 )
+from subscriptions.models import Digest, Subscriber
+from subscriptions.tests.helpers import subscribe
 
 Status = TakedownRequest.Status
 ROLES = ["anonymous", "reader", "editor", "moderator", "superuser"]
@@ -122,6 +125,28 @@ TABLE = {
     "moderation_moderationevent_history": (("event",), MODERATORS),
     "moderation_moderationevent_delete": (("event",), NOBODY),
     "moderation_moderationevent_change": (("event",), MODERATORS),
+    # Readers' accounts and subscriptions: personal data, superusers only; sign-ups and digests are
+    # made by the site, never added by hand.
+    "accounts_reader_changelist": ((), SUPERUSER_ONLY),
+    "accounts_reader_add": ((), NOBODY),
+    "accounts_reader_history": (("reader_account",), SUPERUSER_ONLY),
+    "accounts_reader_delete": (("reader_account",), SUPERUSER_ONLY),
+    "accounts_reader_change": (("reader_account",), SUPERUSER_ONLY),
+    "subscriptions_subscription_changelist": ((), SUPERUSER_ONLY),
+    "subscriptions_subscription_add": ((), SUPERUSER_ONLY),
+    "subscriptions_subscription_history": (("subscription",), SUPERUSER_ONLY),
+    "subscriptions_subscription_delete": (("subscription",), SUPERUSER_ONLY),
+    "subscriptions_subscription_change": (("subscription",), SUPERUSER_ONLY),
+    "subscriptions_subscriber_changelist": ((), SUPERUSER_ONLY),
+    "subscriptions_subscriber_add": ((), SUPERUSER_ONLY),
+    "subscriptions_subscriber_history": (("subscriber",), SUPERUSER_ONLY),
+    "subscriptions_subscriber_delete": (("subscriber",), SUPERUSER_ONLY),
+    "subscriptions_subscriber_change": (("subscriber",), SUPERUSER_ONLY),
+    "subscriptions_digest_changelist": ((), SUPERUSER_ONLY),
+    "subscriptions_digest_add": ((), NOBODY),
+    "subscriptions_digest_history": (("digest",), SUPERUSER_ONLY),
+    "subscriptions_digest_delete": (("digest",), SUPERUSER_ONLY),
+    "subscriptions_digest_change": (("digest",), SUPERUSER_ONLY),
 }
 
 # The changelist actions, by model: POSTed by each role; "done" when the change happened, else the
@@ -179,6 +204,10 @@ class AdminAccessTests(TestCase):
             "evidence": submitted.files.get(),
             "requester": submitted.requester,
             "event": submitted.events.first(),
+            "reader_account": Reader.objects.create(user=cls.users["reader"]),
+            "subscription": subscribe(cls.users["reader"], keyword="新区"),
+            "subscriber": Subscriber.objects.get(reader=cls.users["reader"]),
+            "digest": Digest.objects.create(reader=cls.users["reader"]),
         }
 
     def log_in_as(self, role: str):
@@ -219,6 +248,8 @@ class AdminAccessTests(TestCase):
 
     def test_nobody_below_a_superuser_sees_apps_they_have_no_permission_in(self):
         cases = {
+            "accounts": answers(editor=404, moderator=404),
+            "subscriptions": answers(editor=404, moderator=404),
             "auth": answers(editor=404, moderator=404),
             "axes": answers(editor=404, moderator=404),
             "moderation": answers(editor=404, moderator=200),
