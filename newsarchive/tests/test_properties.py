@@ -8,6 +8,7 @@ import os
 import re
 
 from django.core.cache import cache
+from django.forms import Textarea
 from django.test import override_settings
 from django.utils import translation
 from django.utils.html import escape
@@ -117,7 +118,11 @@ class FormAssertions:
             sent = sent[-1] if isinstance(sent, list) else sent
             if "\x00" in sent:
                 continue  # refused as such ("Null characters are not allowed."), not shown back
-            self.assertEqual(normalised(values.get(name, "")), normalised(sent), name)
+            shown = values.get(name, "")
+            if not isinstance(form.fields[name].widget, Textarea):
+                # A one-line input cannot hold a line break: browsers drop them as they are typed.
+                shown, sent = shown.replace("\r", "").replace("\n", ""), sent.replace("\r", "").replace("\n", "")
+            self.assertEqual(normalised(shown), normalised(sent), name)
 
 
 @override_settings(TAKEDOWN_RATE_LIMIT=10_000)
