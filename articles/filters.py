@@ -10,12 +10,22 @@ from .models import Category, Snapshot, Source
 
 
 class DateInput(forms.DateInput):
-    """A native date picker; browsers send ISO dates."""
+    """A native date picker; browsers send ISO dates. Text that is not a date is not echoed back
+    into `value` (browsers drop it anyway, and it would make the page invalid HTML): the field's
+    error says what was wrong."""
 
     input_type = "date"
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip()).isoformat()
+            except ValueError:
+                return None
+        return super().format_value(value)
 
 
 # Dates outside these bounds cannot be news and would overflow when turned into instants.

@@ -12,6 +12,16 @@ from pathlib import Path
 import polib
 
 ZH = {
+    "Too many failed log-ins": "登录失败次数过多",
+    # templates/simple_history/object_history_list.html (simple_history's own words, as its catalogue has them)
+    "Object": "记录对象",
+    "Date/time": "日期/时间",
+    "Comment": "备注",
+    "Changed by": "修改人",
+    "Change reason": "修改原因",
+    "Changes": "变更",
+    "None": "无",
+    "If you have forgotten your password, ask an administrator to reset it.": "如果您忘记了密码，请联系管理员重置。",
     "Move to category": "移动到类别",
     "Search by title, or by the full 40-character key.": "按标题搜索，或输入完整的 40 位键值。",
     "Captured": "采集内容",
@@ -689,6 +699,9 @@ ZH = {
     "Next page": "下一页",
 }
 ZH_PLURAL = {
+    "This account failed to log in %(limit)s time from your address, so its log-ins from here are paused.": "该账户从您的地址登录失败 %(limit)s 次，已暂停从此地址登录。",
+    "Try again in %(minutes)s minute.": "请 %(minutes)s 分钟后再试。",
+    "entry": "条记录",
     "%(count)d snapshot was already so.": "%(count)d 个快照已是该状态。",
     "%(count)d withheld snapshot was left alone: only the moderation workflow can change it.": "%(count)d 个已屏蔽的快照未作改动：只有审核流程可以更改。",
     "Move %(counter)s snapshot to:": "将 %(counter)s 个快照移动到:",

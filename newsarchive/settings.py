@@ -8,6 +8,7 @@ DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS mandatory and turns on the HTTPS hard
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "axes",
     "articles",
     "moderation",
     "accounts",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that it sees the log-in failures of every view above and answers a lockout with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsarchive.urls"
@@ -140,6 +144,26 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "subscriptions:index"
 LOGOUT_REDIRECT_URL = "articles:home"
+
+# Log-in throttling (django-axes): first, it refuses any log-in from a (username, address) pair
+# that failed AXES_FAILURE_LIMIT times, before a password is even checked. Attempts are kept in the
+# database, so the count holds across workers and restarts; a superuser clears a lockout in the
+# admin (Axes → access attempts) or with `manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "newsarchive.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_MINUTES", "60")))
+# Per account and address: one address cannot guess a password indefinitely, and nobody elsewhere
+# can lock a moderator out by failing on purpose.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "newsarchive.auth.lockout_response"
+# The same client address as the removal rate limit counts (moderation.ratelimit.client_ip).
+AXES_CLIENT_IP_CALLABLE = "moderation.ratelimit.client_ip"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -5,6 +5,8 @@ from articles.views import healthz
 
 admin.site.site_header = admin.site.site_title = "newsarchive"
 
+handler500 = "newsarchive.views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

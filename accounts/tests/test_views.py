@@ -89,7 +89,7 @@ class SignupTests(_AccountTestCase):
 
         self.assertEqual(page.status_code, 200)
         self.assertContains(page, "new@example.org")
-        self.assertEqual(page["Referrer-Policy"], "no-referrer")
+        self.assertEqual(page["Referrer-Policy"], "same-origin")
         self.assertFalse(User.objects.get(username="new@example.org").is_active)
 
         response = self.post(link)

@@ -186,7 +186,7 @@ class TakedownFormTests(PublicPageTestCase):
         self.assertContains(response, req.reference)
         self.assertContains(response, f"A receipt has been sent to {data['email']}.")
         self.assertEqual(response["Cache-Control"], "no-store")
-        self.assertEqual(response["Referrer-Policy"], "no-referrer")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertEqual(
             [(i.snapshot, i.outcome) for i in req.items.order_by("position")],
             [(self.snapshot, Outcome.PENDING), (self.other, Outcome.PENDING)],
@@ -489,7 +489,7 @@ class StatusPageTests(PublicPageTestCase):
         response = self.client.get(path, headers=EN)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response["Cache-Control"], "no-store")
-        self.assertEqual(response["Referrer-Policy"], "no-referrer")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertContains(response, '<meta name="robots" content="noindex">', html=True)
         html = response.content.decode()
         self.assertIn(req.reference, html)
