@@ -382,3 +382,19 @@ class RelatedLink(models.Model):
         return (*self.snapshot.natural_key(), self.position)
 
     natural_key.dependencies = ["articles.snapshot"]
+
+
+class ArchiveVersion(models.Model):
+    """One row whose `version` changes in the same transaction as any change to what readers see:
+    snapshots, related links, categories and sources. Database triggers move it (migration 0004), so
+    every way of writing counts (services, the admin, imports, moderation, loaddata, a shell) and
+    none can be forgotten. Cached reader pages are keyed by it (`articles.caching`)."""
+
+    version = models.BigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("archive version")
+        verbose_name_plural = _("archive versions")
+
+    def __str__(self):
+        return str(self.version)

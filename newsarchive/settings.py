@@ -126,7 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "newsarchive"}}
 if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["DJANGO_CACHE_URL"]}
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["DJANGO_CACHE_URL"],
+    }
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
@@ -182,6 +185,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "newsarchive <n
 
 # Snapshots per page on the home and category pages.
 ARTICLES_PAGE_SIZE = int(os.environ.get("ARTICLES_PAGE_SIZE", "20"))
+# Seconds a reader page rendered for anonymous visitors is kept in the cache; 0 turns the page cache
+# off. Any change to the archive makes a new key at once (see articles/caching.py), so this only
+# bounds how long unused entries take memory.
+ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", "600"))
 
 # No inline scripts or styles anywhere; everything comes from our own origin.
 SECURE_CSP = {
