@@ -437,6 +437,22 @@ class ListingTests(TestCase):
         page = read_page(self.client.get(self.category_url, {"source": self.other_source.pk}))
         self.assertEqual(titles_in_order(page, ["最早的", "最新的", "中间的"]), ["中间的"])
 
+    def test_source_filter_offers_every_source_escaped_with_the_chosen_one_selected(self):
+        odd = make_source('<b>"引号"</b> & 来源')
+        page = read_page(self.client.get(self.category_url, {"source": self.other_source.pk}))
+        select = re.search(r'<select id="id_source" name="source">(.*?)</select>', page.html, re.S).group(1)
+        options = re.findall(r'<option value="(\d*)"( selected)?>(.*?)</option>', select)
+        self.assertEqual(
+            [(value, label) for value, _, label in options],
+            [("", "全部来源")]
+            + [
+                (str(source.pk), html.escape(source.name))
+                for source in sorted([self.source, self.other_source, odd], key=lambda s: s.name)
+            ],
+        )
+        self.assertEqual([value for value, selected, _ in options if selected], [str(self.other_source.pk)])
+        self.assertNotIn("<b>", select)
+
     def test_date_range_includes_both_days_whole_in_shanghai_time(self):
         category = make_category("日期")
         at = {
