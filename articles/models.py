@@ -224,6 +224,11 @@ class Snapshot(models.Model):
         indexes = [
             # Category pages: WHERE category_id = ? AND status = 'published' ORDER BY published_at DESC, id DESC.
             models.Index(fields=["category", "status", "-published_at", "-id"], name="snapshot_category_page"),
+            # The same filtered by source: without it a rare source is found by reading the whole
+            # category (0.7 s at a million snapshots on SQLite).
+            models.Index(
+                fields=["category", "status", "source", "-published_at", "-id"], name="snapshot_category_source"
+            ),
             # Home page, feeds and sitemap: every published snapshot, newest first.
             models.Index(fields=["status", "-published_at", "-id"], name="snapshot_latest"),
             # The admin changelist's default order over all states.
