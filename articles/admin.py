@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
@@ -76,6 +77,21 @@ class CategoryChoiceForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), label=_("Move to category"))
 
 
+class IdsFirstPaginator(Paginator):
+    """Pages of a large table read in two steps: the page's ids from an index, then those rows. A
+    plain OFFSET reads every row it skips, whole (4 s at page 3,000 of a million on SQLite); the
+    ids alone come from an index-only scan."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+
+
 CAPTURED_FIELDS = [
     "key",
     "source",
@@ -109,6 +125,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
     search_help_text = _("Search by title, or by the full 40-character key.")
     date_hierarchy = "published_at"
     show_full_result_count = False
+    paginator = IdsFirstPaginator
     autocomplete_fields = ["category"]
     inlines = [RelatedLinkInline]
     actions = ["publish", "hide", "move_to_category"]

@@ -2,12 +2,14 @@ import importlib
 import re
 from datetime import datetime
 from html.parser import HTMLParser
+from unittest import mock
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.test import TestCase
 from django.urls import reverse
 
+from articles.admin import SnapshotAdmin
 from articles.models import SHANGHAI, Category, Snapshot
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source, make_superuser
@@ -139,6 +141,24 @@ class SnapshotAdminTests(TestCase):
         response = self.client.get(CHANGELIST)
         self.assertEqual(response.status_code, 200)
         self.assertCountEqual(changelist_titles(response), ["公开的快照", "隐藏的快照", "屏蔽的快照"])
+
+    def test_changelist_pages_keep_the_newest_first_order(self):
+        more = [
+            make_snapshot(title=f"第{n}条", published_at=datetime(2022, 1, 1 + n, tzinfo=SHANGHAI)) for n in range(4)
+        ]
+        newest_first = [
+            s.title
+            for s in sorted(
+                [self.published, self.hidden, self.withheld, *more], key=lambda s: (s.published_at, s.pk), reverse=True
+            )
+        ]
+        shown = []
+        with mock.patch.object(SnapshotAdmin, "list_per_page", 2):
+            for page in range(1, 5):
+                response = self.client.get(CHANGELIST, {"p": page})
+                self.assertEqual(response.status_code, 200)
+                shown += changelist_titles(response)
+        self.assertEqual(shown, newest_first)
 
     def test_changelist_filters_and_search(self):
         cases = [
