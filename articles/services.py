@@ -1,6 +1,6 @@
 """Writes with rules on snapshots. The admin and management commands call these, never `update()` directly."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -158,6 +158,20 @@ def _link_rows(snapshot_id: int, capture: Capture, targets: dict[str, int]) -> l
     ]
 
 
+# Keys per `IN (...)` list in the import's lookups. Every list has exactly this many parameters (the
+# last one of a batch padded with strings no key can equal), so each lookup has one SQL text: the
+# sqlite3 module caches up to 128 prepared statements, and one per distinct list length made an
+# import of 100,000 snapshots hold 750 MB.
+KEYS_PER_LOOKUP = 500
+
+
+def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    keys = list(keys)
+    for start in range(0, len(keys), KEYS_PER_LOOKUP):
+        chunk = keys[start : start + KEYS_PER_LOOKUP]
+        yield chunk + [f"-{n}" for n in range(KEYS_PER_LOOKUP - len(chunk))]
+
+
 def _insert(model, rows: list[dict]) -> None:
     """INSERT validated, already-sanitized rows in one executemany. The import writes a million rows
     at a time; the ORM's per-field bookkeeping in bulk_create costs more than the database does."""
@@ -187,6 +201,14 @@ def _insert(model, rows: list[dict]) -> None:
         cursor.executemany(sql, values)
 
 
+def _pks_by_key(keys: Iterable[str]) -> dict[str, int]:
+    return {
+        key: pk
+        for chunk in _key_chunks(keys)
+        for key, pk in Snapshot.objects.filter(key__in=chunk).values_list("key", "pk")
+    }
+
+
 @transaction.atomic
 def snapshots_import_batch(
     *, captures: list[Capture], dry_run: bool = False, simulated: dict[str, str] | None = None
@@ -201,7 +223,8 @@ def snapshots_import_batch(
         raise ValueError("a batch must not hold the same key twice")
     existing = {
         key: (pk, content_hash)
-        for key, pk, content_hash in Snapshot.objects.filter(key__in=by_key).values_list("key", "pk", "content_hash")
+        for chunk in _key_chunks(by_key)
+        for key, pk, content_hash in Snapshot.objects.filter(key__in=chunk).values_list("key", "pk", "content_hash")
     }
     hashes = {key: capture.content_hash for key, capture in by_key.items()}
     if simulated is not None:
@@ -247,10 +270,14 @@ def snapshots_import_batch(
                 for key in new_keys
             ],
         )
-    snapshot_ids = dict(Snapshot.objects.filter(key__in=new_keys).values_list("key", "pk")) if new_keys else {}
+    snapshot_ids = _pks_by_key(new_keys)
 
     if changed_keys:
-        changed = list(Snapshot.objects.select_for_update().filter(key__in=changed_keys))
+        changed = [
+            snapshot
+            for chunk in _key_chunks(changed_keys)
+            for snapshot in Snapshot.objects.select_for_update().filter(key__in=chunk)
+        ]
         _ensure_history_baseline(changed)
         for snapshot in changed:
             for name, value in captured_values(by_key[snapshot.key], snapshot.key).items():
@@ -262,16 +289,17 @@ def snapshots_import_batch(
         RelatedLink.objects.filter(snapshot__in=changed).delete()
 
     wanted = {link.target_key for capture in written for link in capture.related if link.target_key}
-    targets = dict(Snapshot.objects.filter(key__in=wanted).values_list("key", "pk")) if wanted else {}
+    targets = _pks_by_key(wanted)
     _insert(
         RelatedLink,
         [row for key in new_keys + changed_keys for row in _link_rows(snapshot_ids[key], by_key[key], targets)],
     )
     if new_keys:
         # Links imported earlier that were waiting for one of these snapshots now point at it.
-        RelatedLink.objects.filter(target__isnull=True, target_key__in=new_keys).update(
-            target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
-        )
+        for chunk in _key_chunks(new_keys):
+            RelatedLink.objects.filter(target__isnull=True, target_key__in=chunk).update(
+                target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
+            )
     return stats
 
 

@@ -104,7 +104,7 @@ class ListedURL:
 
 
 def listed_urls(req: TakedownRequest, *, pending_only: bool = False) -> list[ListedURL]:
-    items = req.items.select_related("snapshot").defer("snapshot__body").order_by("position")
+    items = req.items.select_related("snapshot", "withheld_by").defer("snapshot__body").order_by("position")
     if pending_only:
         items = items.filter(outcome=Outcome.PENDING)
     return [ListedURL(item=item, work_date=req.work_date) for item in items]
@@ -224,7 +224,7 @@ MOVES = [
     Move(
         "reject",
         _("Reject"),
-        (Status.IN_REVIEW,),
+        (Status.IN_REVIEW, Status.INFO_REQUESTED),
         RejectForm,
         lambda req, user, form: services.takedown_reject(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"], ground=form.cleaned_data["ground"]
@@ -310,6 +310,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                     "ground",
                     "decision_reason",
                     "info_request",
+                    "info_due_at",
                     "restore_after",
                     "lawsuit_reported_at",
                     "lawsuit_note",
@@ -675,7 +676,8 @@ class RequesterAdmin(admin.ModelAdmin):
         return False
 
     def has_measure_permission(self, request, obj=None):
-        return request.user.has_perms(["moderation.change_requester", DECIDE_PERMISSION])
+        # Warning or suspending a requester is part of deciding their requests (DSA art. 23).
+        return request.user.has_perm(DECIDE_PERMISSION)
 
     @admin.display(description=_("requests"), ordering="request_count")
     def request_count(self, obj):

@@ -20,7 +20,11 @@ def _send(template: str, to: str, context: dict) -> None:
 
 
 def _request(request_id: int) -> TakedownRequest:
-    return TakedownRequest.objects.select_related("requester").prefetch_related("items__snapshot").get(pk=request_id)
+    return (
+        TakedownRequest.objects.select_related("requester")
+        .prefetch_related("items__snapshot", "items__withheld_by")
+        .get(pk=request_id)
+    )
 
 
 def status_url(token: str) -> str:
@@ -39,9 +43,12 @@ def send_info_request(request_id: int) -> None:
 
 def send_decision(request_id: int) -> None:
     req = _request(request_id)
-    _send(
-        "decision", req.email, {"req": req, "transparency_url": settings.SITE_URL + reverse("moderation:transparency")}
-    )
+    context = {
+        "req": req,
+        "transparency_url": settings.SITE_URL + reverse("moderation:transparency"),
+        "automated": req.events.filter(action="lapse").exists(),
+    }
+    _send("decision", req.email, context)
 
 
 def send_counter_notice(request_id: int) -> None:

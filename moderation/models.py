@@ -135,6 +135,12 @@ class TakedownRequest(models.Model):
     ground = models.CharField(_("ground"), max_length=20, choices=DecisionGround.choices, blank=True)
     decision_reason = models.TextField(_("statement of reasons"), blank=True)
     info_request = models.TextField(_("question to the requester"), blank=True)
+    info_due_at = models.DateTimeField(
+        _("answer due"),
+        null=True,
+        blank=True,
+        help_text=_("Unanswered by then, the request is closed by moderation_tick (TAKEDOWN_INFO_DAYS)."),
+    )
     restore_after = models.DateTimeField(_("restore after"), null=True, blank=True)
     lawsuit_reported_at = models.DateTimeField(_("lawsuit or complaint reported"), null=True, blank=True)
     lawsuit_note = models.TextField(_("lawsuit or complaint"), blank=True)
@@ -179,6 +185,15 @@ class TakedownItem(models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
     # The snapshot's state when it was withheld, so that a restoration gives back exactly that.
     status_before = models.CharField(_("state before withholding"), max_length=10, blank=True, editable=False)
+    # For an `already_withheld` outcome: the decision that withholds the snapshot.
+    withheld_by = models.ForeignKey(
+        "TakedownRequest",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("withheld by"),
+    )
 
     class Meta:
         ordering = ["request", "position"]
@@ -194,10 +209,17 @@ class TakedownItem(models.Model):
     def __str__(self):
         return self.url
 
+    def outcome_label(self) -> str:
+        """The outcome as people read it; an `already_withheld` one names the decision that withholds it
+        (select_related("withheld_by") where it is shown for many items)."""
+        if self.outcome == ItemOutcome.ALREADY_WITHHELD and self.withheld_by_id:
+            return _("already withheld by %(reference)s") % {"reference": self.withheld_by.reference}
+        return self.get_outcome_display()
+
 
 class EvidenceFile(models.Model):
-    """A file a requester attached as proof. Stored outside the public media URL; only moderators
-    can download it, through the admin."""
+    """A file a requester attached as proof. Its storage has no URL at all (`PrivateStorage`); only
+    moderators can download it, through the admin's permission-checked view."""
 
     request = models.ForeignKey(TakedownRequest, models.CASCADE, related_name="files", verbose_name=_("request"))
     file = models.FileField(_("file"), upload_to="%Y/%m/", storage=evidence_storage)

@@ -7,11 +7,14 @@ the clock), which is one counter per address and window, at the price of allowin
 limit across a window boundary.
 
 The cache must be shared between worker processes for the limit to hold there: the default local
-memory cache counts per process; production points DJANGO_CACHE_URL at Redis (see settings).
+memory cache counts per process; production points DJANGO_CACHE_URL at Redis (see settings), whose
+add and incr are atomic across processes.
 
-The address is REMOTE_ADDR. Behind a reverse proxy that is the proxy's own address unless the
-proxy (or the WSGI server) rewrites it from X-Forwarded-For; a header the client can set itself is
-not trusted here.
+The client's address is REMOTE_ADDR when clients connect directly (DJANGO_TRUSTED_PROXY_COUNT=0).
+Behind N reverse proxies of ours it is the N-th address from the right of X-Forwarded-For: each of
+our proxies appends the address it was connected from, so the rightmost N entries are theirs to
+vouch for, and whatever a client put in the header itself stays to the left, unread. An IPv6
+client is counted by its /64 network, since one host commonly holds a whole /64.
 """
 
 import ipaddress
@@ -25,13 +28,43 @@ TAKEDOWN = "takedown"
 COUNTER_NOTICE = "counter-notice"
 
 
-def client_ip(request) -> str | None:
-    """The client's address as the server saw it, or None when it is not an IP address."""
-    address = request.META.get("REMOTE_ADDR", "")
+def _parse_address(value: str) -> str | None:
+    """An IP address from a header entry ("203.0.113.7", "2001:db8::1", "[2001:db8::1]:443",
+    "203.0.113.7:5678"), normalised; None when it is none."""
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    elif value.count(":") == 1:
+        value = value.partition(":")[0]
     try:
-        return str(ipaddress.ip_address(address))
+        return str(ipaddress.ip_address(value))
     except ValueError:
         return None
+
+
+def client_ip(request) -> str | None:
+    """The client's address, as the server or our trusted proxies saw it (see the module's
+    docstring), or None when that is not an IP address."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [entry for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+        if len(forwarded) >= proxies:
+            return _parse_address(forwarded[-proxies])
+        # Fewer entries than proxies: the request did not come through all of them, so only the
+        # address that connected to us is known.
+    return _parse_address(request.META.get("REMOTE_ADDR", ""))
+
+
+def rate_key(address: str | None) -> str:
+    """What one client is counted as: its IPv4 address, or its IPv6 /64 network."""
+    if address is None:
+        return "unknown"
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def hit(request, scope: str = TAKEDOWN) -> int | None:
@@ -42,7 +75,7 @@ def hit(request, scope: str = TAKEDOWN) -> int | None:
     now = time.time()
     window_start = int(now // window * window)
     window_end = window_start + window
-    key = f"ratelimit:{scope}:{client_ip(request) or 'unknown'}:{window_start}"
+    key = f"ratelimit:{scope}:{rate_key(client_ip(request))}:{window_start}"
     # add() is a no-op when the key exists, so concurrent first requests do not reset the count.
     cache.add(key, 0, timeout=window_end - now + 1)
     try:

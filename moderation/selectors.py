@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
-from .models import TakedownItem, TakedownRequest
+from .models import ModerationEvent, TakedownItem, TakedownRequest
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
@@ -32,7 +32,17 @@ PUBLIC_REQUEST_FIELDS = (
     "ground",
     "decision_reason",
 )
-PUBLIC_ITEM_FIELDS = ("id", "request_id", "position", "outcome", "snapshot_id", "snapshot__key", "snapshot__title")
+PUBLIC_ITEM_FIELDS = (
+    "id",
+    "request_id",
+    "position",
+    "outcome",
+    "snapshot_id",
+    "snapshot__key",
+    "snapshot__title",
+    "withheld_by_id",
+    "withheld_by__reference",
+)
 
 # The public pages' words for a request's state and outcome. The context keeps them apart from the
 # models' own labels, which the admin and the management command show.
@@ -66,13 +76,17 @@ def public_record_url(reference: str) -> str:
 
 
 def public_decisions() -> QuerySet[TakedownRequest]:
-    """Decided requests (approved, rejected, disputed, restored), newest decision first, with their
-    URLs and snapshots prefetched: one query for the page, one for all its URLs. Withdrawn requests
+    """Decided requests (approved, rejected, disputed, restored), newest decision first, each
+    marked `lapsed` when it was closed for an unanswered question, with their URLs and snapshots
+    prefetched: one query for the page, one for all its URLs. Withdrawn requests
     were never decided and are only counted in the report."""
-    items = TakedownItem.objects.select_related("snapshot").only(*PUBLIC_ITEM_FIELDS).order_by("position")
+    items = (
+        TakedownItem.objects.select_related("snapshot", "withheld_by").only(*PUBLIC_ITEM_FIELDS).order_by("position")
+    )
     return (
         TakedownRequest.objects.filter(status__in=TakedownRequest.DECIDED_STATUSES)
         .only(*PUBLIC_REQUEST_FIELDS)
+        .annotate(lapsed=Exists(ModerationEvent.objects.filter(request=OuterRef("pk"), action="lapse")))
         .prefetch_related(Prefetch("items", queryset=items))
         .order_by("-decided_at", "-id")
     )

@@ -8,6 +8,8 @@ management command all call these functions and nothing else.
     submitted ─review─▶ in_review ─approve─▶ approved ─counter-notice─▶ disputed ─┬─restore/tick─▶ restored
         │                  │ ├─reject──▶ rejected                                  └─uphold──────▶ approved
         │                  │ └─ask─────▶ info_requested ─answer─▶ in_review
+        │                  │               ├─reject (a moderator)─────────────▶ rejected
+        │                  │               └─lapse (tick, no answer in time)──▶ rejected
         └──────────────────┴──────(withdraw, by the requester, before a decision)──▶ withdrawn
 """
 
@@ -118,9 +120,10 @@ def _withhold(items: list[TakedownItem]) -> None:
         snapshot = by_id[item.snapshot_id]
         if snapshot.status == Snapshot.Status.WITHHELD:
             # Withheld by another decision since this request arrived (checked on the locked row,
-            # so two approvals at once cannot both withhold it): answered as such.
+            # so two approvals at once cannot both withhold it): answered as such, naming it.
             item.outcome = Outcome.ALREADY_WITHHELD
-            item.save(update_fields=["outcome"])
+            item.withheld_by = withholding_request(snapshot)
+            item.save(update_fields=["outcome", "withheld_by"])
             continue
         item.status_before = snapshot.status
         item.save(update_fields=["status_before", "outcome"])
@@ -192,11 +195,27 @@ def resolve_urls(urls: list[str]) -> tuple[list[Snapshot | None], dict[str, list
     return snapshots, errors
 
 
+def _length_errors(model, values: dict[str, str]) -> dict[str, list[str]]:
+    """Each value longer than its model field allows, named by field, so that nothing reaches the
+    database only to be refused there (PostgreSQL raises on an over-long varchar)."""
+    errors = {}
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if limit and value and len(value) > limit:
+            errors[name] = [
+                _("At most %(limit)d characters (this has %(length)d).") % {"limit": limit, "length": len(value)}
+            ]
+    return errors
+
+
+MAX_URL_LENGTH = TakedownItem._meta.get_field("url").max_length
+
+
 def submission_check(submission: Submission) -> tuple[Requester | None, list[Snapshot | None]]:
     """The checks that need the database: each URL resolves to a snapshot here, none repeats, the
     requester is not suspended, the request is no duplicate of an open one, and no URL names a
-    work restored after this requester's earlier notice (条例 art. 17). Raises SubmissionError."""
-    errors: dict[str, list[str]] = {}
+    work restored after this requester's earlier notice (条例 art. 17). Also each value fits its
+    field. Raises SubmissionError."""
     limit = settings.TAKEDOWN_MAX_URLS
     if not submission.urls:
         raise SubmissionError({"urls": [_("List at least one snapshot address.")]})
@@ -204,6 +223,17 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
         raise SubmissionError(
             {"urls": [_("At most %(limit)d addresses per request; send the rest in another.") % {"limit": limit}]}
         )
+    errors = _length_errors(
+        TakedownRequest,
+        {name: getattr(submission, name) for name in ("name", "organisation", "email", "phone", "signature")},
+    )
+    for index, url in enumerate(submission.urls):
+        if len(url) > MAX_URL_LENGTH:
+            errors[f"urls.{index}"] = [
+                _("The address is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH}
+            ]
+    if errors:
+        raise SubmissionError(errors)
     snapshots, url_errors = resolve_urls(submission.urls)
     errors.update(url_errors)
     seen = {}
@@ -300,6 +330,7 @@ def takedown_submit(*, submission: Submission) -> Receipt:
                 url=url,
                 snapshot=snapshot,
                 outcome=Outcome.ALREADY_WITHHELD if snapshot.status == Snapshot.Status.WITHHELD else Outcome.PENDING,
+                withheld_by=withholding_request(snapshot) if snapshot.status == Snapshot.Status.WITHHELD else None,
             )
             for position, (url, snapshot) in enumerate(zip(submission.urls, snapshots, strict=True), start=1)
         ]
@@ -346,7 +377,8 @@ def takedown_answer(*, request_id: int, answer: str) -> TakedownRequest:
         raise TransitionError(_("The answer is empty."))
     before = req.status
     req.status = Status.IN_REVIEW
-    req.save(update_fields=["status"])
+    req.info_due_at = None
+    req.save(update_fields=["status", "info_due_at"])
     _record(req, action="answer", from_status=before, label="requester", note=answer)
     return req
 
@@ -372,9 +404,11 @@ def takedown_report_lawsuit(*, request_id: int, note: str) -> TakedownRequest:
 
 @transaction.atomic
 def takedown_assign(*, request_id: int, moderator: AbstractBaseUser) -> TakedownRequest:
-    """A moderator takes a request on (assignment is not a state change but is recorded)."""
+    """A moderator takes a request on (assignment is not a state change but is recorded). Only a
+    request that still needs a moderator can be assigned: an open one, or a dispute."""
     _require_moderator(moderator)
     req = _lock(request_id)
+    _ensure_state(req, (*TakedownRequest.OPEN_STATUSES, Status.DISPUTED), _("assign"))
     req.assignee = moderator
     req.save(update_fields=["assignee"])
     _record(req, action="assign", from_status=req.status, actor=moderator)
@@ -398,7 +432,8 @@ def takedown_review(*, request_id: int, moderator: AbstractBaseUser, note: str =
 
 @transaction.atomic
 def takedown_ask(*, request_id: int, moderator: AbstractBaseUser, question: str) -> TakedownRequest:
-    """Ask the requester for information; they answer on their status page."""
+    """Ask the requester for information; they answer on their status page by `info_due_at`
+    (TAKEDOWN_INFO_DAYS from now), or `takedown_tick` closes the request."""
     _require_moderator(moderator)
     question = _require_reason(question)
     req = _lock(request_id)
@@ -406,7 +441,8 @@ def takedown_ask(*, request_id: int, moderator: AbstractBaseUser, question: str)
     before = req.status
     req.status = Status.INFO_REQUESTED
     req.info_request = question
-    req.save(update_fields=["status", "info_request"])
+    req.info_due_at = timezone.now() + timedelta(days=settings.TAKEDOWN_INFO_DAYS)
+    req.save(update_fields=["status", "info_request", "info_due_at"])
     _record(req, action="ask", from_status=before, actor=moderator, note=question)
     _after_commit(emails.send_info_request, req.pk)
     return req
@@ -424,7 +460,12 @@ def takedown_approve(
     """Approve a request, in whole or in part: each pending URL is withheld (`actioned`) or
     `refused`; `outcomes` maps item ids to one of the two, and pending items not named are
     actioned. The actioned snapshots are withheld at once; the requester gets the statement of
-    reasons."""
+    reasons.
+
+    A snapshot another decision withholds already (when the request arrived, or since) is
+    `already_withheld` and names that decision. The approval stands even when that leaves nothing
+    newly withheld: the notice was well-founded and its snapshots are withheld, which the record
+    says. Refusing every pending URL is a rejection, not an approval."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
@@ -441,7 +482,8 @@ def takedown_approve(
         if item.outcome not in (Outcome.ACTIONED, Outcome.REFUSED):
             raise TransitionError(_("A URL can be withheld or refused, not “%(o)s”.") % {"o": item.outcome})
     actioned = [item for item in pending if item.outcome == Outcome.ACTIONED]
-    if not actioned:
+    already = req.items.filter(outcome=Outcome.ALREADY_WITHHELD).exists()
+    if not actioned and not already:
         raise TransitionError(_("Nothing would be withheld: reject the request instead."))
     _withhold(actioned)
     for item in pending:
@@ -462,21 +504,41 @@ def takedown_approve(
 def takedown_reject(
     *, request_id: int, moderator: AbstractBaseUser, reason: str, ground: str = TakedownRequest.Ground.NONE
 ) -> TakedownRequest:
-    """Reject a request; every pending URL is refused and the requester gets the statement of reasons."""
+    """Reject a request in review, or one whose requester was asked for information (answered or
+    not); every pending URL is refused and the requester gets the statement of reasons."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW,), _("reject"))
+    _ensure_state(req, (Status.IN_REVIEW, Status.INFO_REQUESTED), _("reject"))
+    ground = ground if ground in TakedownRequest.Ground.values else TakedownRequest.Ground.NONE
+    return _do_reject(req, ground=ground, reason=reason, action="reject", actor=moderator)
+
+
+def _do_reject(req: TakedownRequest, *, ground: str, reason: str, action: str, actor) -> TakedownRequest:
     req.items.filter(outcome=Outcome.PENDING).update(outcome=Outcome.REFUSED)
     before = req.status
     req.status = Status.REJECTED
-    req.ground = ground if ground in TakedownRequest.Ground.values else TakedownRequest.Ground.NONE
+    req.ground = ground
     req.decision_reason = reason
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
-    _record(req, action="reject", from_status=before, actor=moderator, note=reason)
+    _record(req, action=action, from_status=before, actor=actor, note=reason)
     _after_commit(emails.send_decision, req.pk)
     return req
+
+
+def lapse_reason(req: TakedownRequest) -> str:
+    """The standard statement of reasons of a request closed because its question went unanswered."""
+    return _(
+        "The requester was asked for information on %(asked)s and did not answer by %(due)s. Without it the "
+        "notice is not complete enough to act on, so the request was closed automatically when that deadline "
+        "passed; no one judged the claim itself. A new request with the information may be filed at any time."
+    ) % {
+        "asked": timezone.localtime(req.events.filter(action="ask").latest("created_at", "id").created_at).strftime(
+            "%Y-%m-%d"
+        ),
+        "due": timezone.localtime(req.info_due_at).strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 @transaction.atomic
@@ -532,7 +594,11 @@ def counter_notice_submit(
 ) -> TakedownRequest:
     """Record a counter-notice against the approved request that withheld `snapshot`: the request
     becomes disputed, the requester gets a copy, and the snapshots come back when the waiting
-    period ends (at once when it is 0) unless a lawsuit is reported."""
+    period ends (at once when it is 0) unless a lawsuit is reported. Raises SubmissionError for a
+    value longer than its field, TransitionError when the snapshot cannot be disputed."""
+    errors = _length_errors(CounterNotice, {"name": name, "email": email, "phone": phone, "signature": signature})
+    if errors:
+        raise SubmissionError(errors)
     item = (
         TakedownItem.objects.filter(snapshot=snapshot, outcome=Outcome.ACTIONED, request__status=Status.APPROVED)
         .order_by("-request__decided_at")
@@ -568,10 +634,32 @@ def counter_notice_submit(
     return req
 
 
-def takedown_tick(*, now=None) -> list[str]:
-    """Restore the snapshots of every dispute whose waiting period has ended with no lawsuit or
-    complaint reported. Safe to run as often as cron likes: a restored request is not disputed."""
+@dataclass
+class TickResult:
+    restored: list[str] = field(default_factory=list)  # references of disputes restored
+    lapsed: list[str] = field(default_factory=list)  # references closed for want of an answer
+
+
+def takedown_tick(*, now=None) -> TickResult:
+    """The workflow's clock: restore the snapshots of every dispute whose waiting period has ended
+    with no lawsuit or complaint reported, and close (as rejected, with the standard statement of
+    reasons) every request whose question went unanswered past `info_due_at`. Safe to run as
+    often as cron likes: each move re-checks its request under the row lock."""
     now = now or timezone.now()
+    result = TickResult(restored=_restore_due(now), lapsed=[])
+    for request_id in list(
+        TakedownRequest.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            req = _lock(request_id)
+            if req.status != Status.INFO_REQUESTED or not req.info_due_at or req.info_due_at > now:
+                continue
+            _do_reject(req, ground=TakedownRequest.Ground.NONE, reason=lapse_reason(req), action="lapse", actor=None)
+            result.lapsed.append(req.reference)
+    return result
+
+
+def _restore_due(now) -> list[str]:
     due = TakedownRequest.objects.filter(
         status=Status.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True
     ).values_list("pk", flat=True)

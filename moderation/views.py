@@ -261,6 +261,7 @@ EVENT_LABELS = {
     "report_lawsuit": pgettext_lazy("removal request", "lawsuit or complaint reported"),
     "uphold": pgettext_lazy("removal request", "withholding upheld after the dispute"),
     "restore": pgettext_lazy("removal request", "snapshots restored"),
+    "lapse": pgettext_lazy("removal request", "closed: the question was not answered in time"),
 }
 
 
@@ -293,7 +294,7 @@ def takedown_status(request, token):
     events = list(req.events.order_by("created_at", "id").only("request_id", "action", "created_at"))
     for event in events:
         event.label = EVENT_LABELS.get(event.action, event.action)
-    items = list(req.items.select_related("snapshot").order_by("position"))
+    items = list(req.items.select_related("snapshot", "withheld_by").order_by("position"))
     context = {
         "req": req,
         "state_label": selectors.STATES[req.status],
@@ -522,9 +523,11 @@ def _decision_record(request, req: TakedownRequest) -> dict:
                 "snapshot_key": item.snapshot.key if item.snapshot else None,
                 "title": None if hide_titles or item.snapshot is None else item.snapshot.title,
                 "outcome": item.outcome,
+                "withheld_by": item.withheld_by.reference if item.withheld_by_id else None,
             }
             for item in req.items.all()
         ],
         "statement_of_reasons": req.decision_reason,
-        "automated": False,
+        # Only a request closed for an unanswered question was decided without a person (a lapse).
+        "automated": req.lapsed,
     }

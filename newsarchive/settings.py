@@ -151,15 +151,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Evidence attached to removal requests: private files, outside STATIC_ROOT and any served URL;
-# moderators download them through the admin only.
+# Evidence attached to removal requests: private files, outside STATIC_ROOT and any served URL (the
+# storage refuses to make one); moderators download them through the admin only.
 EVIDENCE_ROOT = Path(os.environ.get("DJANGO_EVIDENCE_ROOT", BASE_DIR / "private" / "evidence"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "evidence": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": EVIDENCE_ROOT, "base_url": None},
-    },
+    "evidence": {"BACKEND": "moderation.storage.PrivateStorage", "OPTIONS": {"location": EVIDENCE_ROOT}},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -205,6 +202,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# How many reverse proxies of ours stand in front of the app, each appending the address it was
+# connected from to X-Forwarded-For. 0: clients connect directly and REMOTE_ADDR is theirs. N: the
+# client is the N-th address from the right of X-Forwarded-For (what our nearest proxies wrote;
+# anything further left came from the client and is not trusted). Used by the rate limits.
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be 0 or more.")
+
 if not DEBUG:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -232,10 +237,14 @@ IMPORT_MAX_BODY_BYTES = int(os.environ.get("IMPORT_MAX_BODY_BYTES", str(2 * 1024
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "1000"))
 
 # Removal requests: hours until a decision is due (24: the Chinese regulator's figure for prompt
-# removal), days a dispute waits before the snapshots come back (0: at once, 条例 art. 17),
-# URLs per request, evidence files, and requests per address per hour (form and API together).
+# removal), days a dispute waits before the snapshots come back (0: at once, 条例 art. 17), days a
+# requester has to answer a question before the request is closed, URLs per request, evidence
+# files, and requests per address per hour (form and API together).
 TAKEDOWN_DUE_HOURS = int(os.environ.get("TAKEDOWN_DUE_HOURS", "24"))
 TAKEDOWN_RESTORE_AFTER_DAYS = int(os.environ.get("TAKEDOWN_RESTORE_AFTER_DAYS", "15"))
+TAKEDOWN_INFO_DAYS = int(os.environ.get("TAKEDOWN_INFO_DAYS", "14"))
+if TAKEDOWN_INFO_DAYS < 1:
+    raise ImproperlyConfigured("TAKEDOWN_INFO_DAYS must be at least 1: a requester needs time to answer.")
 TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
 TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))

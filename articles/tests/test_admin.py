@@ -4,10 +4,13 @@ from datetime import datetime
 from html.parser import HTMLParser
 from unittest import mock
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from articles.admin import SnapshotAdmin
 from articles.models import SHANGHAI, Category, Snapshot
@@ -345,7 +348,9 @@ class SnapshotAdminTests(TestCase):
         data["related_links-0-position"] = ["1"]
         response = self.client.post(change_url(self.published), data)
         self.assertEqual(response.status_code, 200)
-        self.assertContains(response, "position 1")
+        with translation.override(settings.LANGUAGE_CODE):  # the page's language, whatever its catalogue says
+            message = gettext("Two related links have position %(position)s; give each link its own position.")
+        self.assertContains(response, message % {"position": 1})
         self.assertEqual(self.published.related_links.count(), 1)
 
     def test_change_form_links_to_the_snapshot_on_the_site(self):

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import connection
@@ -333,7 +333,7 @@ class ChangePageTests(AdminTestCase):
         expected = {
             Status.SUBMITTED: ["review"],
             Status.IN_REVIEW: ["ask", "approve", "reject"],
-            Status.INFO_REQUESTED: [],
+            Status.INFO_REQUESTED: ["reject"],
             Status.APPROVED: [],
             Status.REJECTED: [],
             Status.WITHDRAWN: [],
@@ -729,7 +729,8 @@ class PermissionTests(AdminTestCase):
             "moderator": make_moderator("mod"),
             "superuser": make_superuser(),
         }
-        cls.submitted = make_request(email="a@example.org", files=[make_evidence_upload()])
+        cls.evidence_bytes = b"%PDF-1.4 the requester's own proof"
+        cls.submitted = make_request(email="a@example.org", files=[make_evidence_upload(content=cls.evidence_bytes)])
         cls.in_review = make_request(status=Status.IN_REVIEW, email="b@example.org")
         cls.disputed = make_request(status=Status.DISPUTED, email="c@example.org")
         cls.evidence = cls.submitted.files.get()
@@ -824,6 +825,48 @@ class PermissionTests(AdminTestCase):
         )
         self.assertIn(response.status_code, (200, 302))
         self.assertEqual(Snapshot.objects.get(pk=self.snapshot.pk).status, Snapshot.Status.PUBLISHED)
+
+    def test_the_moderators_group_holds_exactly_the_permissions_something_checks(self):
+        self.assertEqual(
+            set(Group.objects.get(name="Moderators").permissions.values_list("content_type__app_label", "codename")),
+            {
+                ("moderation", "view_takedownrequest"),
+                ("moderation", "decide_takedownrequest"),
+                ("moderation", "view_evidencefile"),
+                ("moderation", "view_requester"),
+                ("moderation", "view_moderationevent"),
+                ("articles", "view_snapshot"),
+                ("articles", "view_relatedlink"),
+                ("articles", "view_category"),
+                ("articles", "view_source"),
+            },
+        )
+
+    def test_holding_change_takedownrequest_alone_decides_nothing(self):
+        user = make_staff("changer")
+        user.user_permissions.add(Permission.objects.get(codename="change_takedownrequest"))
+        self.client.force_login(user)
+        before = state_of(self.submitted)
+        response = self.client.post(move_url(self.submitted, "review"), {"reason": ""})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(state_of(self.submitted), before)
+
+    def test_nobody_can_fetch_evidence_but_through_the_permission_checked_download(self):
+        name = self.evidence.file.name
+        with self.assertRaises(ValueError):
+            self.evidence.file.url  # noqa: B018 - the storage has no URLs to give
+        for role in ["anonymous", "editor", "staff", "moderator"]:
+            with self.subTest(role=role):
+                self.as_user(role)
+                for path in ["/" + name, "/media/" + name, "/evidence/" + name, "/private/evidence/" + name]:
+                    self.assertEqual(self.client.get(path).status_code, 404, path)
+                response = self.client.get(evidence_url(self.submitted, self.evidence))
+                if role == "moderator":
+                    self.assertEqual(response.status_code, 200)
+                    self.assertEqual(b"".join(response.streaming_content), self.evidence_bytes)
+                else:
+                    self.assertNotEqual(response.status_code, 200)
+                    self.assertNotIn(self.evidence_bytes, response.content)
 
     def test_the_groups_hold_the_permissions_the_workflow_needs_and_no_more(self):
         editor, moderator = self.users["editor"], self.users["moderator"]

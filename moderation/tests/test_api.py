@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from moderation.models import Requester, TakedownItem, TakedownRequest, hash_token
 
-from .helpers import make_request, make_snapshot, snapshot_url
-from .view_helpers import EN, REQUIRED, PublicPageTestCase, api_body, status_path
+from .helpers import EN, REQUIRED, PublicPageTestCase, api_body, make_request, make_snapshot, snapshot_url, status_path
 
 API = "/api/takedown/"
 Status = TakedownRequest.Status

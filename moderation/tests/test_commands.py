@@ -14,19 +14,10 @@ from articles.models import SHANGHAI, Snapshot
 from moderation import services
 from moderation.models import ModerationEvent, TakedownItem, TakedownRequest
 
-from .helpers import make_editor, make_moderator, make_request, make_snapshot, snapshot_url
+from .helpers import make_editor, make_moderator, make_request, make_snapshot, snapshot_url, state_of
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
-
-
-def state_of(req) -> dict:
-    return {
-        "request": TakedownRequest.objects.filter(pk=req.pk).values().get(),
-        "items": list(req.items.order_by("pk").values()),
-        "events": ModerationEvent.objects.count(),
-        "snapshots": list(Snapshot.objects.order_by("pk").values_list("pk", "status")),
-    }
 
 
 class CommandTestCase(TestCase):
@@ -198,9 +189,10 @@ class TakedownMoveTests(CommandTestCase):
             with self.subTest(status=status, move=move):
                 req = make_request(status=status, email=f"{status}-{move}@example.org")
                 before = state_of(req)
+                with translation.override("en"):  # the language the command runs in here
+                    display = req.get_status_display()
                 self.assert_refused(
-                    [*self.by(move, req.reference), "--reason", "理由"],
-                    f"{req.reference}: it is {req.get_status_display()}.",
+                    [*self.by(move, req.reference), "--reason", "理由"], f"{req.reference}: it is {display}."
                 )
                 self.assertEqual(state_of(req), before)
 
@@ -285,6 +277,16 @@ class ModerationTickTests(CommandTestCase):
         self.assertEqual(self.statuses(), after_first)
         self.assertEqual(ModerationEvent.objects.count(), events)
 
+    def test_closes_requests_whose_question_went_unanswered_past_the_deadline(self):
+        asked = make_request(status=Status.INFO_REQUESTED, email="asked@example.org")
+        TakedownRequest.objects.filter(pk=asked.pk).update(info_due_at=timezone.now() - timedelta(minutes=1))
+        mail.outbox.clear()
+        output = self.run_command("moderation_tick")
+        self.assertIn(f"Closed {asked.reference}: the question to the requester was not answered in time.\n", output)
+        self.assertEqual(TakedownRequest.objects.get(pk=asked.pk).status, Status.REJECTED)
+        self.assertIn(["asked@example.org"], [m.to for m in mail.outbox])
+        self.assertNotIn(asked.reference, self.run_command("moderation_tick"))
+
     def test_says_when_there_is_nothing_to_restore_if_asked_to_be_verbose(self):
         self.run_command("moderation_tick")
-        self.assertEqual(self.run_command("moderation_tick", verbosity=2), "Nothing to restore.\n")
+        self.assertEqual(self.run_command("moderation_tick", verbosity=2), "Nothing to do.\n")

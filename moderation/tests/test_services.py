@@ -25,8 +25,8 @@ from moderation import services
 from moderation.models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.services import SubmissionError, TransitionError
 
-from .service_helpers import (
-    counter_notice,
+from .helpers import (
+    make_counter_notice,
     make_editor,
     make_moderator,
     make_request,
@@ -64,6 +64,11 @@ def label(choice) -> str:
     """A choice's label as the emails show it."""
     with translation.override(settings.LANGUAGE_CODE):
         return str(choice.label)
+
+
+# The services' refusals, as they read in the site's language (the msgids, where it has no translation).
+NOT_DISPUTABLE = in_site_language("This snapshot is not withheld by a removal decision that can be disputed.")
+NOTHING_WITHHELD = in_site_language("Nothing would be withheld: reject the request instead.")
 
 
 class WorkflowAssertions:
@@ -207,6 +212,99 @@ class TakedownSubmitTests(TestCase):
         self.assertEqual(Requester.objects.count(), 1)
 
 
+class InformationDeadlineTests(WorkflowAssertions, TestCase):
+    """A question to the requester has a deadline (TAKEDOWN_INFO_DAYS); a moderator may reject the
+    request meanwhile, and `takedown_tick` closes it once the deadline passes unanswered."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.moderator = make_moderator("wang")
+
+    @override_settings(TAKEDOWN_INFO_DAYS=10)
+    def test_asking_sets_the_answer_deadline_and_the_email_gives_it(self):
+        req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
+        before = timezone.now()
+        with self.captureOnCommitCallbacks(execute=True):
+            services.takedown_ask(request_id=req.pk, moderator=self.moderator, question="请提供登记证书。")
+        req.refresh_from_db()
+        self.assertTrue(before + timedelta(days=10) <= req.info_due_at <= timezone.now() + timedelta(days=10))
+        self.assertIn(timezone.localtime(req.info_due_at).strftime("%Y-%m-%d %H:%M"), mail.outbox[0].body)
+
+    def test_answering_clears_the_deadline(self):
+        req = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator)
+        services.takedown_answer(request_id=req.pk, answer="证书编号 2023-A-001")
+        req.refresh_from_db()
+        self.assertEqual((req.status, req.info_due_at), (Status.IN_REVIEW, None))
+        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=365)).lapsed, [])
+
+    def test_a_moderator_may_reject_a_request_whose_question_is_unanswered(self):
+        snapshot = make_snapshot()
+        req = make_request(snapshot, status=Status.INFO_REQUESTED, moderator=self.moderator)
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertOneEvent(
+                req,
+                lambda: services.takedown_reject(
+                    request_id=req.pk, moderator=self.moderator, reason="未提供权利证明。"
+                ),
+                action="reject",
+                actor=self.moderator,
+                from_status=Status.INFO_REQUESTED,
+                to_status=Status.REJECTED,
+            )
+        req.refresh_from_db()
+        self.assertEqual((req.status, req.decision_reason), (Status.REJECTED, "未提供权利证明。"))
+        self.assertEqual(outcomes_of(req), [Outcome.REFUSED])
+        self.assertEqual(status_of(snapshot), PUBLISHED)
+        self.assertEqual([m.to for m in mail.outbox], [[req.email]])
+
+    def test_the_tick_closes_a_request_unanswered_past_its_deadline_with_the_standard_reasons(self):
+        snapshot = make_snapshot()
+        req = make_request(snapshot, status=Status.INFO_REQUESTED, moderator=self.moderator)
+        waiting = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator, email="w@example.org")
+        TakedownRequest.objects.filter(pk=waiting.pk).update(info_due_at=req.info_due_at + timedelta(days=1))
+        self.assertEqual(services.takedown_tick(now=req.info_due_at - timedelta(seconds=1)).lapsed, [])
+        with self.captureOnCommitCallbacks(execute=True):
+            event = self.assertOneEvent(
+                req,
+                lambda: self.assertEqual(services.takedown_tick(now=req.info_due_at).lapsed, [req.reference]),
+                action="lapse",
+                actor=None,
+                actor_label="system",
+                from_status=Status.INFO_REQUESTED,
+                to_status=Status.REJECTED,
+            )
+        req.refresh_from_db()
+        self.assertEqual(req.status, Status.REJECTED)
+        self.assertEqual(req.ground, TakedownRequest.Ground.NONE)
+        self.assertEqual(req.decision_reason, services.lapse_reason(req))
+        self.assertEqual(event.note, req.decision_reason)
+        self.assertIn(timezone.localtime(req.info_due_at).strftime("%Y-%m-%d %H:%M"), req.decision_reason)
+        self.assertIsNotNone(req.decided_at)
+        self.assertEqual(outcomes_of(req), [Outcome.REFUSED])
+        self.assertEqual(status_of(snapshot), PUBLISHED)
+        self.assertEqual(TakedownRequest.objects.get(pk=waiting.pk).status, Status.INFO_REQUESTED)
+        (decision,) = mail.outbox
+        self.assertEqual(decision.to, [req.email])
+        self.assertIn(req.decision_reason, decision.body)
+        self.assertNotIn(in_site_language("This decision was taken by a person."), decision.body)
+        # Idempotent: a second tick finds nothing.
+        self.assertEqual(services.takedown_tick(now=req.info_due_at + timedelta(hours=1)).lapsed, [])
+        self.assertEqual(req.events.filter(action="lapse").count(), 1)
+
+    def test_a_request_answered_just_before_the_tick_is_not_closed(self):
+        req = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator)
+        due = req.info_due_at
+        services.takedown_answer(request_id=req.pk, answer="答复")
+        self.assertEqual(services.takedown_tick(now=due + timedelta(days=1)).lapsed, [])
+        self.assertEqual(TakedownRequest.objects.get(pk=req.pk).status, Status.IN_REVIEW)
+
+    def test_a_request_withdrawn_while_waiting_is_not_closed_again(self):
+        req = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator)
+        services.takedown_withdraw(request_id=req.pk)
+        self.assertEqual(services.takedown_tick(now=req.info_due_at + timedelta(days=1)).lapsed, [])
+        self.assertEqual(TakedownRequest.objects.get(pk=req.pk).status, Status.WITHDRAWN)
+
+
 class SubmissionErrorTests(TestCase):
     @classmethod
     def setUpTestData(cls):
@@ -227,6 +325,30 @@ class SubmissionErrorTests(TestCase):
         )
         self.assertEqual(mail.outbox, [])
         return caught.exception.errors
+
+    def test_an_address_longer_than_the_field_allows_is_refused_naming_it_not_left_to_the_database(self):
+        # It names a real snapshot (the key is in the path), so only its length is wrong.
+        url = snapshot_url(self.snapshot) + "?" + "x" * services.MAX_URL_LENGTH
+        errors = self.assertSubmissionRefused(make_submission(urls=[snapshot_url(self.other), url]), "urls.1")
+        self.assertIn(str(services.MAX_URL_LENGTH), errors["urls.1"][0])
+        # At the limit it is accepted.
+        at_limit = (
+            snapshot_url(self.snapshot) + "?" + "x" * (services.MAX_URL_LENGTH - len(snapshot_url(self.snapshot)) - 1)
+        )
+        self.assertEqual(submit(urls=[at_limit]).request.items.get().url, at_limit)
+
+    def test_a_counter_notice_with_values_longer_than_their_fields_is_refused_by_name(self):
+        snapshot = make_request(status=Status.APPROVED).items.get().snapshot
+        with self.assertRaises(SubmissionError) as caught:
+            make_counter_notice(snapshot, name="李" * 201, phone="1" * 51)
+        self.assertEqual(sorted(caught.exception.errors), ["name", "phone"])
+        self.assertFalse(CounterNotice.objects.exists())
+        self.assertEqual(status_of(snapshot), WITHHELD)
+
+    def test_values_longer_than_their_fields_are_refused_by_name(self):
+        too_long = {"name": "张" * 201, "organisation": "社" * 201, "phone": "1" * 51, "signature": "签" * 201}
+        errors = self.assertSubmissionRefused(make_submission(self.snapshot, **too_long), *too_long)
+        self.assertIn("200", errors["name"][0])
 
     def test_a_request_without_urls_is_refused_naming_urls(self):
         self.assertSubmissionRefused(make_submission(urls=[]), "urls")
@@ -559,11 +681,52 @@ class ApproveTests(WorkflowAssertions, TestCase):
         first, second = make_snapshot(), make_snapshot()
         req = make_request(first, second, status=Status.IN_REVIEW, moderator=self.moderator)
         all_refused = {item.pk: Outcome.REFUSED for item in req.items.all()}
-        self.assertRefused(req, lambda: self.approve(req, outcomes=all_refused), "reject")
+        self.assertRefused(req, lambda: self.approve(req, outcomes=all_refused), NOTHING_WITHHELD)
 
-    def test_a_request_listing_only_withheld_snapshots_cannot_be_approved(self):
-        req = make_request(make_snapshot(status=WITHHELD), status=Status.IN_REVIEW, moderator=self.moderator)
-        self.assertRefused(req, lambda: self.approve(req))
+    def test_a_request_whose_snapshots_were_all_withheld_meanwhile_is_approved_naming_the_decision_that_did_it(self):
+        snapshot = make_snapshot()
+        first = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="first@example.org")
+        second = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="second@example.org")
+        self.approve(first)
+        mail.outbox.clear()
+        with self.captureOnCommitCallbacks(execute=True):
+            self.approve(second)
+        second.refresh_from_db()
+        self.assertEqual(second.status, Status.APPROVED)
+        item = second.items.get()
+        self.assertEqual(
+            (item.outcome, item.withheld_by_id, item.status_before), (Outcome.ALREADY_WITHHELD, first.pk, "")
+        )
+        self.assertIn(first.reference, item.outcome_label())
+        # The withholding stays the first decision's: its item remembers the state to restore.
+        self.assertEqual(services.withholding_request(snapshot), TakedownRequest.objects.get(pk=first.pk))
+        self.assertEqual(first.items.get().status_before, PUBLISHED)
+        (decision,) = mail.outbox
+        self.assertEqual(decision.to, ["second@example.org"])
+        self.assertIn(first.reference, decision.body)
+
+    def test_a_request_listing_only_snapshots_withheld_when_it_was_filed_is_approved_and_names_the_decision(self):
+        snapshot = make_snapshot()
+        first = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator, email="first@example.org")
+        second = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="second@example.org")
+        self.assertEqual(
+            list(second.items.values_list("outcome", "withheld_by")), [(Outcome.ALREADY_WITHHELD, first.pk)]
+        )
+        self.approve(second)
+        self.assertEqual(TakedownRequest.objects.get(pk=second.pk).status, Status.APPROVED)
+        self.assertEqual(
+            list(second.items.values_list("outcome", "withheld_by")), [(Outcome.ALREADY_WITHHELD, first.pk)]
+        )
+        self.assertEqual(status_of(snapshot), WITHHELD)
+
+    def test_an_approval_refusing_every_pending_url_stands_when_the_others_are_withheld_already(self):
+        withheld = make_request(status=Status.APPROVED, moderator=self.moderator).items.get().snapshot
+        req = make_request(make_snapshot(), withheld, status=Status.IN_REVIEW, moderator=self.moderator)
+        pending = req.items.get(outcome=Outcome.PENDING)
+        # Something is withheld already, so the approval stands; the refused URL stays public.
+        self.approve(req, outcomes={pending.pk: Outcome.REFUSED})
+        self.assertEqual(outcomes_of(req), [Outcome.REFUSED, Outcome.ALREADY_WITHHELD])
+        self.assertEqual(status_of(pending.snapshot), PUBLISHED)
 
     def test_an_approval_without_a_reason_is_refused(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
@@ -660,7 +823,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         before = timezone.now()
         self.assertOneEvent(
             req,
-            lambda: counter_notice(snapshot, explanation="这是公开的新闻稿。", ip="198.51.100.4"),
+            lambda: make_counter_notice(snapshot, explanation="这是公开的新闻稿。", ip="198.51.100.4"),
             action="counter_notice",
             actor=None,
             actor_label="counter-notice",
@@ -684,14 +847,14 @@ class DisputeTests(WorkflowAssertions, TestCase):
     def test_the_waiting_period_is_the_configured_number_of_days(self):
         req, (snapshot,) = self.approved()
         before = timezone.now()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertTrue(before + timedelta(days=3) <= req.restore_after <= timezone.now() + timedelta(days=3))
 
     def test_the_requester_is_sent_a_copy_of_the_counter_notice(self):
         req, (snapshot,) = self.approved()
         with self.captureOnCommitCallbacks(execute=True):
-            counter_notice(snapshot, name="李四", email="li@example.net", explanation="该报道为政府公开信息。")
+            make_counter_notice(snapshot, name="李四", email="li@example.net", explanation="该报道为政府公开信息。")
         self.assertEqual(len(mail.outbox), 1)
         message = mail.outbox[0]
         self.assertEqual(message.to, [req.email])
@@ -711,7 +874,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         ]:
             snapshot = snapshot or req.items.get().snapshot
             with self.subTest(status=req.status, snapshot=status_of(snapshot)):
-                self.assertRefused(req, lambda s=snapshot: counter_notice(s), "not withheld")
+                self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
         # A snapshot an editor hid, or one listed but refused in a partial approval.
         hidden, refused = make_snapshot(status=HIDDEN), make_snapshot()
         partial = make_request(make_snapshot(), refused, status=Status.IN_REVIEW, moderator=moderator)
@@ -723,16 +886,16 @@ class DisputeTests(WorkflowAssertions, TestCase):
         )
         for snapshot in [hidden, refused]:
             with self.subTest(snapshot=snapshot.title):
-                self.assertRefused(partial, lambda s=snapshot: counter_notice(s), "not withheld")
+                self.assertRefused(partial, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
 
     def test_a_second_counter_notice_while_disputed_is_refused(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
-        self.assertRefused(req, lambda: counter_notice(snapshot, name="王五"), "not withheld")
+        make_counter_notice(snapshot)
+        self.assertRefused(req, lambda: make_counter_notice(snapshot, name="王五"), NOT_DISPUTABLE)
 
     def test_the_requester_may_report_a_lawsuit_while_disputed(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         before = timezone.now()
         self.assertOneEvent(
             req,
@@ -761,13 +924,13 @@ class DisputeTests(WorkflowAssertions, TestCase):
 
     def test_a_lawsuit_report_without_details_is_refused(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertRefused(req, lambda: services.takedown_report_lawsuit(request_id=req.pk, note=" "))
 
     def test_upholding_ends_the_dispute_and_keeps_the_snapshots_withheld(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         services.takedown_report_lawsuit(request_id=req.pk, note="已起诉")
         with self.captureOnCommitCallbacks(execute=True):
             self.assertOneEvent(
@@ -787,20 +950,20 @@ class DisputeTests(WorkflowAssertions, TestCase):
             self.assertIn(req.reference, message.body)
             self.assertIn("诉讼进行中。", message.body)
         # The tick leaves an upheld request alone.
-        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=365)), [])
+        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=365)).restored, [])
         self.assertEqual(status_of(snapshot), WITHHELD)
 
     def test_an_upheld_request_can_be_disputed_again(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         services.takedown_uphold(request_id=req.pk, moderator=self.moderator, reason="维持。")
-        counter_notice(snapshot, name="王五", email="wang5@example.net")
+        make_counter_notice(snapshot, name="王五", email="wang5@example.net")
         req.refresh_from_db()
         self.assertEqual(req.status, Status.DISPUTED)
 
     def test_a_moderator_may_restore_at_once_during_a_dispute(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         with self.captureOnCommitCallbacks(execute=True):
             self.assertOneEvent(
                 req,
@@ -820,7 +983,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
 
     def test_a_restoration_needs_a_reason(self):
         req, (snapshot,) = self.approved()
-        counter_notice(snapshot)
+        make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertRefused(
             req, lambda: services.takedown_restore(request_id=req.pk, moderator=self.moderator, reason="")
@@ -865,7 +1028,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
         with self.captureOnCommitCallbacks(execute=True):
             self.assertOneEvent(
                 due,
-                lambda: self.assertEqual(services.takedown_tick(now=now), [due.reference]),
+                lambda: self.assertEqual(services.takedown_tick(now=now).restored, [due.reference]),
                 action="restore",
                 actor=None,
                 actor_label="system",
@@ -884,34 +1047,34 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
     def test_the_tick_restores_a_dispute_whose_waiting_period_ends_exactly_now(self):
         req, snapshot = self.disputed()
         req.refresh_from_db()
-        self.assertEqual(services.takedown_tick(now=req.restore_after - timedelta(seconds=1)), [])
-        self.assertEqual(services.takedown_tick(now=req.restore_after), [req.reference])
+        self.assertEqual(services.takedown_tick(now=req.restore_after - timedelta(seconds=1)).restored, [])
+        self.assertEqual(services.takedown_tick(now=req.restore_after).restored, [req.reference])
         self.assertEqual(status_of(snapshot), PUBLISHED)
 
     def test_the_tick_is_idempotent(self):
         req, snapshot = self.disputed()
         later = timezone.now() + timedelta(days=16)
-        self.assertEqual(services.takedown_tick(now=later), [req.reference])
+        self.assertEqual(services.takedown_tick(now=later).restored, [req.reference])
         events = ModerationEvent.objects.count()
         with self.captureOnCommitCallbacks(execute=True):
-            self.assertEqual(services.takedown_tick(now=later), [])
-            self.assertEqual(services.takedown_tick(now=later + timedelta(days=30)), [])
+            self.assertEqual(services.takedown_tick(now=later).restored, [])
+            self.assertEqual(services.takedown_tick(now=later + timedelta(days=30)).restored, [])
         self.assertEqual(ModerationEvent.objects.count(), events)
         self.assertEqual(mail.outbox, [])
         self.assertEqual(status_of(snapshot), PUBLISHED)
 
     def test_the_tick_uses_the_current_time_by_default(self):
         req, snapshot = self.disputed()
-        self.assertEqual(services.takedown_tick(), [])
+        self.assertEqual(services.takedown_tick().restored, [])
         TakedownRequest.objects.filter(pk=req.pk).update(restore_after=timezone.now() - timedelta(seconds=1))
-        self.assertEqual(services.takedown_tick(), [req.reference])
+        self.assertEqual(services.takedown_tick().restored, [req.reference])
 
     @override_settings(TAKEDOWN_RESTORE_AFTER_DAYS=0)
     def test_with_no_waiting_period_a_counter_notice_restores_at_once(self):
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator)
         with self.captureOnCommitCallbacks(execute=True):
-            counter_notice(snapshot)
+            make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertEqual(req.status, Status.RESTORED)
         self.assertEqual(status_of(snapshot), PUBLISHED)
@@ -924,7 +1087,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
         )
         # The copy of the counter-notice, then the outcome to the requester and to the counter-notifier.
         self.assertEqual(len(mail.outbox), 3)
-        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=1)), [])
+        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=1)).restored, [])
 
 
 # --- exact restoration ---------------------------------------------------------------------------
@@ -962,7 +1125,7 @@ class ExactRestorationTests(TestCase):
         self.assertEqual([status_of(self.published), status_of(self.hidden)], [WITHHELD, WITHHELD])
         self.assertEqual(self.content(), content)
         self.assertNothingDeleted()
-        counter_notice(self.published)
+        make_counter_notice(self.published)
         self.assertNothingDeleted()
         return req, content
 
@@ -981,7 +1144,9 @@ class ExactRestorationTests(TestCase):
 
     def test_the_ticks_restoration_gives_each_snapshot_back_exactly_as_it_was(self):
         req, content = self.run_to_dispute()
-        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=15, seconds=1)), [req.reference])
+        self.assertEqual(
+            services.takedown_tick(now=timezone.now() + timedelta(days=15, seconds=1)).restored, [req.reference]
+        )
         self.assertRestoredExactly(content)
 
     @override_settings(TAKEDOWN_RESTORE_AFTER_DAYS=0)
@@ -1025,10 +1190,10 @@ class ModerationEventTests(WorkflowAssertions, TestCase):
             (lambda: services.takedown_ask(request_id=req.pk, moderator=mod, question="n2"), "ask", mod, "in_review", "info_requested", "n2"),
             (lambda: services.takedown_answer(request_id=req.pk, answer="n3"), "answer", None, "info_requested", "in_review", "n3"),
             (lambda: services.takedown_approve(request_id=req.pk, moderator=mod, reason="n4"), "approve", mod, "in_review", "approved", "n4"),
-            (lambda: counter_notice(snapshot, explanation="n5"), "counter_notice", None, "approved", "disputed", "n5"),
+            (lambda: make_counter_notice(snapshot, explanation="n5"), "counter_notice", None, "approved", "disputed", "n5"),
             (lambda: services.takedown_report_lawsuit(request_id=req.pk, note="n6"), "report_lawsuit", None, "disputed", "disputed", "n6"),
             (lambda: services.takedown_uphold(request_id=req.pk, moderator=mod, reason="n7"), "uphold", mod, "disputed", "approved", "n7"),
-            (lambda: counter_notice(snapshot, explanation="n8"), "counter_notice", None, "approved", "disputed", "n8"),
+            (lambda: make_counter_notice(snapshot, explanation="n8"), "counter_notice", None, "approved", "disputed", "n8"),
             (lambda: services.takedown_restore(request_id=req.pk, moderator=mod, reason="n9"), "restore", mod, "disputed", "restored", "n9"),
         ]  # fmt: skip
         for move, action, actor, from_status, to_status, note in steps:
@@ -1094,7 +1259,11 @@ class RefusedMovesTests(WorkflowAssertions, TestCase):
             "answer": ({Status.INFO_REQUESTED}, lambda: services.takedown_answer(request_id=req.pk, answer="答复")),
             "withdraw": (set(TakedownRequest.OPEN_STATUSES), lambda: services.takedown_withdraw(request_id=req.pk)),
             "approve": ({Status.IN_REVIEW}, lambda: services.takedown_approve(request_id=req.pk, moderator=mod, reason="r")),
-            "reject": ({Status.IN_REVIEW}, lambda: services.takedown_reject(request_id=req.pk, moderator=mod, reason="r")),
+            "reject": ({Status.IN_REVIEW, Status.INFO_REQUESTED}, lambda: services.takedown_reject(request_id=req.pk, moderator=mod, reason="r")),
+            "assign": (
+                {*TakedownRequest.OPEN_STATUSES, Status.DISPUTED},
+                lambda: services.takedown_assign(request_id=req.pk, moderator=mod),
+            ),
             "report_lawsuit": ({Status.DISPUTED}, lambda: services.takedown_report_lawsuit(request_id=req.pk, note="n")),
             "uphold": ({Status.DISPUTED}, lambda: services.takedown_uphold(request_id=req.pk, moderator=mod, reason="r")),
             "restore": ({Status.DISPUTED}, lambda: services.takedown_restore(request_id=req.pk, moderator=mod, reason="r")),
@@ -1114,10 +1283,10 @@ class RefusedMovesTests(WorkflowAssertions, TestCase):
             if status != Status.APPROVED:
                 with self.subTest(status=status, move="counter_notice"):
                     snapshot = req.items.get().snapshot
-                    self.assertRefused(req, lambda s=snapshot: counter_notice(s), "not withheld")
+                    self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
                     refused += 1
-        # 8 states x 10 moves, less the 12 the diagram allows.
-        self.assertEqual(refused, 68)
+        # 8 states x 11 moves, less the 17 the diagram allows (assign: the open states and disputed).
+        self.assertEqual(refused, 71)
 
 
 # --- who may do what -----------------------------------------------------------------------------

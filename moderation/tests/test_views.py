@@ -1,6 +1,7 @@
 """The public side of the removal workflow: the request form, the private status page, the
 counter-notice, the 451 page and the transparency report with its JSON export."""
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -10,27 +11,21 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django.apps import apps
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
-from django.test import TestCase, override_settings
+from django.test import RequestFactory, TestCase, override_settings
+from django.urls import get_resolver
 from django.utils import timezone
 
-from articles.models import Snapshot
+from articles.models import Category, Snapshot
 from articles.tests.helpers import make_category, make_related_link
 from articles.tests.query_counts import PAGE_CACHE_CHECK
-from moderation import services
+from moderation import ratelimit, services
 from moderation.forms import sniff_content_type
 from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownItem, TakedownRequest, hash_token
 from moderation.views import TransparencyView
 
 from .helpers import (
-    make_counter_notice,
-    make_moderator,
-    make_request,
-    make_snapshot,
-    snapshot_url,
-    temporary_evidence_storage,
-)
-from .view_helpers import (
     EN,
     JPEG_BYTES,
     PDF_BYTES,
@@ -42,7 +37,13 @@ from .view_helpers import (
     field_block,
     form_data,
     form_values,
+    make_counter_notice,
+    make_moderator,
+    make_request,
+    make_snapshot,
+    snapshot_url,
     status_path,
+    temporary_evidence_storage,
 )
 
 Status = TakedownRequest.Status
@@ -374,6 +375,95 @@ class RateLimitTests(PublicPageTestCase):
             self.assertEqual(self.client.post(COUNTER, {}).status_code, 200)
         self.assertEqual(self.client.post(COUNTER, {}).status_code, 429)
 
+    def test_without_trusted_proxies_x_forwarded_for_is_ignored(self):
+        for n in range(2):
+            self.client.post(NEW, {}, REMOTE_ADDR="198.51.100.1", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        response = self.client.post(NEW, {}, REMOTE_ADDR="198.51.100.1", headers={"X-Forwarded-For": "203.0.113.9"})
+        self.assertEqual(response.status_code, 429)
+
+    @override_settings(TRUSTED_PROXY_COUNT=1)
+    def test_behind_one_proxy_each_client_is_counted_by_the_address_the_proxy_appended(self):
+        proxy = {"REMOTE_ADDR": "127.0.0.1"}
+        for _attempt in range(2):
+            self.client.post(NEW, {}, **proxy, headers={"X-Forwarded-For": "203.0.113.5"})
+        self.assertEqual(
+            self.client.post(NEW, {}, **proxy, headers={"X-Forwarded-For": "203.0.113.5"}).status_code, 429
+        )
+        # Another client behind the same proxy has its own limit.
+        self.assertEqual(
+            self.client.post(NEW, {}, **proxy, headers={"X-Forwarded-For": "203.0.113.6"}).status_code, 200
+        )
+
+    @override_settings(TRUSTED_PROXY_COUNT=1)
+    def test_behind_one_proxy_a_client_cannot_escape_the_limit_by_sending_its_own_x_forwarded_for(self):
+        # The proxy appends the real address to whatever the client sent: only the rightmost entry counts.
+        for n in range(2):
+            spoofed = {"X-Forwarded-For": f"10.0.0.{n}, 203.0.113.5"}
+            self.assertEqual(self.client.post(NEW, {}, REMOTE_ADDR="127.0.0.1", headers=spoofed).status_code, 200)
+        spoofed = {"X-Forwarded-For": "10.0.0.99, 198.51.100.77, 203.0.113.5"}
+        self.assertEqual(self.client.post(NEW, {}, REMOTE_ADDR="127.0.0.1", headers=spoofed).status_code, 429)
+
+    @override_settings(TRUSTED_PROXY_COUNT=2)
+    def test_behind_two_proxies_the_client_is_the_second_address_from_the_right(self):
+        def post(forwarded):
+            return self.client.post(NEW, {}, REMOTE_ADDR="10.1.1.1", headers={"X-Forwarded-For": forwarded})
+
+        post("1.1.1.1, 203.0.113.5, 10.2.2.2")
+        post("2.2.2.2, 203.0.113.5, 10.2.2.3")
+        self.assertEqual(post("203.0.113.5, 10.2.2.2").status_code, 429)
+        self.assertEqual(post("203.0.113.5, 203.0.113.6, 10.2.2.2").status_code, 200)
+
+    @override_settings(TRUSTED_PROXY_COUNT=1)
+    def test_the_address_a_request_is_filed_from_is_the_client_behind_the_proxy(self):
+        response = self.client.post(
+            NEW, form_data(self.snapshot), REMOTE_ADDR="127.0.0.1", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.5"}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(TakedownRequest.objects.get().submitted_ip, "203.0.113.5")
+
+    def test_client_addresses_are_read_from_the_header_as_the_trusted_proxies_wrote_it(self):
+        cases = [
+            (0, "198.51.100.1", "203.0.113.5", "198.51.100.1"),
+            (1, "127.0.0.1", "203.0.113.5", "203.0.113.5"),
+            (1, "127.0.0.1", "spoof, 203.0.113.5", "203.0.113.5"),
+            (1, "127.0.0.1", " 2001:DB8::1 ", "2001:db8::1"),
+            (1, "127.0.0.1", "[2001:db8::1]:4711", "2001:db8::1"),
+            (1, "127.0.0.1", "203.0.113.5:4711", "203.0.113.5"),
+            (1, "127.0.0.1", "", "127.0.0.1"),  # not through the proxy: the connecting address
+            (2, "127.0.0.1", "203.0.113.5", "127.0.0.1"),  # fewer entries than proxies
+            (1, "127.0.0.1", "unknown", None),
+        ]
+        factory = RequestFactory()
+        for proxies, remote, forwarded, expected in cases:
+            with self.subTest(proxies=proxies, forwarded=forwarded), self.settings(TRUSTED_PROXY_COUNT=proxies):
+                request = factory.post(NEW, REMOTE_ADDR=remote, headers={"X-Forwarded-For": forwarded})
+                self.assertEqual(ratelimit.client_ip(request), expected)
+
+    def test_ipv6_clients_are_counted_by_their_slash_64(self):
+        for host in ["2001:db8:1:2::1", "2001:db8:1:2::2"]:
+            self.assertEqual(self.client.post(NEW, {}, REMOTE_ADDR=host).status_code, 200)
+        self.assertEqual(self.client.post(NEW, {}, REMOTE_ADDR="2001:db8:1:2:ffff::3").status_code, 429)
+        self.assertEqual(self.client.post(NEW, {}, REMOTE_ADDR="2001:db8:1:3::1").status_code, 200)
+
+    def test_the_limit_holds_across_processes_when_their_cache_is_shared(self):
+        # Each gunicorn worker is its own process with its own cache object; what they share is the
+        # cache's store (Redis in production). Two cache objects over one database table stand in.
+        shared = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ratelimit_test_cache"}
+        with self.settings(CACHES={"default": shared, "worker2": shared}):
+            from django.core.cache import caches
+            from django.core.management import call_command
+
+            call_command("createcachetable", "ratelimit_test_cache", verbosity=0)
+            workers = [caches["default"], caches["worker2"]]
+            self.assertIsNot(workers[0], workers[1])
+            request = RequestFactory().post(NEW, REMOTE_ADDR="198.51.100.8")
+            answers = []
+            for worker in [workers[0], workers[1], workers[0]]:
+                with mock.patch("moderation.ratelimit.cache", worker):
+                    answers.append(ratelimit.hit(request))
+        self.assertEqual(answers[:2], [None, None])
+        self.assertIsNotNone(answers[2])
+
 
 # --- the private status page ---------------------------------------------------------------------
 
@@ -419,6 +509,8 @@ class StatusPageTests(PublicPageTestCase):
         page = self.client.get(path, headers=EN)
         self.assertContains(page, "A question from the moderator")
         self.assertContains(page, "请提供著作权登记证书。")
+        req.refresh_from_db()
+        self.assertContains(page, f"Please answer by {timezone.localtime(req.info_due_at):%Y-%m-%d %H:%M}")
         empty = self.client.post(path, {"action": "answer", "answer-answer": "  "}, headers=EN)
         self.assertEqual(empty.status_code, 400)
         self.assertContains(empty, "Write your answer.", status_code=400)
@@ -836,7 +928,9 @@ class TransparencyTests(PublicPageTestCase):
         self.assertIn(snapshot.key, html)
         self.assertIn("title not published", html)
         record = next(d for d in decisions_json(self.client)["decisions"] if d["reference"] == req.reference)
-        self.assertEqual(record["items"], [{"snapshot_key": snapshot.key, "title": None, "outcome": "actioned"}])
+        self.assertEqual(
+            record["items"], [{"snapshot_key": snapshot.key, "title": None, "outcome": "actioned", "withheld_by": None}]
+        )
 
     def test_decisions_json_holds_the_same_decisions(self):
         data = decisions_json(self.client)
@@ -857,8 +951,18 @@ class TransparencyTests(PublicPageTestCase):
                 "decided_at": timezone.localtime(self.partly.decided_at).isoformat(),
                 "organisation": None,
                 "items": [
-                    {"snapshot_key": self.kept.key, "title": "部分批准-屏蔽", "outcome": "actioned"},
-                    {"snapshot_key": self.refused_snapshot.key, "title": "部分批准-保留", "outcome": "refused"},
+                    {
+                        "snapshot_key": self.kept.key,
+                        "title": "部分批准-屏蔽",
+                        "outcome": "actioned",
+                        "withheld_by": None,
+                    },
+                    {
+                        "snapshot_key": self.refused_snapshot.key,
+                        "title": "部分批准-保留",
+                        "outcome": "refused",
+                        "withheld_by": None,
+                    },
                 ],
                 "statement_of_reasons": "第二篇为合理使用。",
                 "automated": False,
@@ -954,37 +1058,79 @@ class RedactionTests(PublicPageTestCase):
         )
 
     def public_pages(self) -> dict[str, str]:
+        """Every page a visitor can GET, found in the URLconf (so a page added later is searched
+        too): each route filled with every snapshot key and category slug, in both languages."""
         pages = {}
-        for url in [
-            "/",
-            self.category.get_absolute_url(),
-            self.withheld.get_absolute_url(),
-            self.refused.get_absolute_url(),
-            self.neighbour.get_absolute_url(),
-            TRANSPARENCY,
+        for url in public_urls() + [
             f"{TRANSPARENCY}?reference={self.req.reference}",
-            DECISIONS_JSON,
-            "/takedown/counter/?url=" + f"http://testserver{self.withheld.get_absolute_url()}",
-            NEW,
+            f"{TRANSPARENCY}?reference={self.other.reference}",
+            f"{DECISIONS_JSON}?page=1",
+            *(f"/takedown/counter/?url=http://testserver{s.get_absolute_url()}" for s in Snapshot.objects.all()),
+            *(f"{NEW}?url=http://testserver{s.get_absolute_url()}" for s in Snapshot.objects.all()),
         ]:
             for headers in [EN, ZH]:
                 response = self.client.get(url, headers=headers)
-                self.assertIn(response.status_code, (200, 451), url)
-                pages[f"{url} {headers}"] = response.content.decode() + str(response.headers)
+                self.assertIn(response.status_code, (200, 404, 451), url)
+                body = b"".join(response.streaming_content) if response.streaming else response.content
+                pages[f"{url} {headers}"] = body.decode() + str(response.headers)
         return pages
+
+    def exports(self) -> dict[str, str]:
+        """What leaves the archive in bulk: the snapshot export (the transparency JSON is a page)."""
+        out = io.StringIO()
+        call_command("export_snapshots", stdout=out)
+        return {"export_snapshots": out.getvalue()}
 
     def test_no_public_page_or_export_shows_the_requesters_personal_data(self):
         pages = self.public_pages()
         self.assertIn(self.req.reference, pages[f"{TRANSPARENCY} {EN}"])
         self.assertIn(self.req.reference, pages[f"{self.withheld.get_absolute_url()} {EN}"])
         self.assertIn(self.other.reference, pages[f"{DECISIONS_JSON} {EN}"])
-        for url, content in pages.items():
+        self.assertIn(self.neighbour.title, pages[f"{self.neighbour.get_absolute_url()} {EN}"])
+        exports = self.exports()
+        self.assertIn(self.neighbour.title, exports["export_snapshots"])
+        for url, content in {**pages, **exports}.items():
             for field, value in PERSONAL.items():
                 with self.subTest(url=url, field=field):
                     self.assertNotIn(value, content)
                     self.assertNotIn(value.split("@")[0], content)
                     self.assertNotIn(json.dumps(value)[1:-1], content)  # as escaped in JSON
         self.assertNotIn("zq7.second", "".join(pages.values()))
+
+
+# Routes that are not public: the admin, the language switch (a POST), readers' accounts and their
+# own pages, the API (a POST), and the requester's private status page (their own data, by token).
+PRIVATE_ROUTES = ("admin/", "i18n/", "accounts/", "me/", "api/", "takedown/status/")
+
+
+def public_urls() -> list[str]:
+    """Every public route of the URLconf with its parameters filled from the database."""
+    values = {
+        "key": list(Snapshot.objects.values_list("key", flat=True)),
+        "slug": [c.slug for c in Category.objects.all()],
+    }
+    urls = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if route.startswith(PRIVATE_ROUTES):
+                continue
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns, route)
+                continue
+            names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+            unknown = set(names) - set(values)
+            assert not unknown, f"the redaction test does not know how to fill {unknown} in {route!r}: teach it"
+            filled = [route]
+            for name in names:
+                filled = [
+                    re.sub(rf"<(?:\w+:)?{name}>", value, url, count=1) for url in filled for value in values[name]
+                ]
+            urls.extend("/" + url.lstrip("^").rstrip("$") for url in filled)
+
+    walk(get_resolver().url_patterns, "")
+    return urls
 
 
 class ContentSniffingTests(TestCase):
@@ -1005,3 +1151,38 @@ class EmptyTransparencyTests(TestCase):
         self.assertIn("No request has been decided yet.", html)
         self.assertIn("no decision yet", html)
         self.assertEqual(decisions_json(self.client)["decisions"], [])
+
+
+class DeployCheckTests(TestCase):
+    def test_check_deploy_warns_when_the_rate_limit_cache_is_not_shared_between_workers(self):
+        from moderation.checks import check_rate_limit_cache
+
+        local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        redis = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://r:6379/1"}}
+        with self.settings(CACHES=local):
+            self.assertEqual([w.id for w in check_rate_limit_cache(None)], ["moderation.W001"])
+        with self.settings(CACHES=redis):
+            self.assertEqual(check_rate_limit_cache(None), [])
+
+
+class PublicRecordOfSpecialOutcomesTests(PublicPageTestCase):
+    """A request closed for an unanswered question is marked as decided by automation; a URL that
+    another decision withholds names that decision."""
+
+    def test_decisions_json_marks_a_lapsed_request_automated_and_names_the_decision_withholding_a_url(self):
+        moderator = make_moderator()
+        snapshot = make_snapshot()
+        first = make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="first@example.org")
+        second = make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="second@example.org")
+        lapsed = make_request(status=Status.INFO_REQUESTED, moderator=moderator, email="slow@example.org")
+        services.takedown_tick(now=TakedownRequest.objects.get(pk=lapsed.pk).info_due_at)
+        records = {d["reference"]: d for d in decisions_json(self.client)["decisions"]}
+        self.assertEqual(
+            {ref: d["automated"] for ref, d in records.items()},
+            {first.reference: False, second.reference: False, lapsed.reference: True},
+        )
+        self.assertEqual(records[lapsed.reference]["decision"], "rejected")
+        self.assertEqual([i["withheld_by"] for i in records[second.reference]["items"]], [first.reference])
+        self.assertEqual([i["outcome"] for i in records[second.reference]["items"]], ["already_withheld"])
+        html = self.client.get(f"{TRANSPARENCY}?reference={second.reference}", headers=EN).content.decode()
+        self.assertIn(f"already withheld by {first.reference}", html)

@@ -171,6 +171,8 @@ class Command(BaseCommand):
                 (_("Ground"), req.get_ground_display()),
                 (_("Statement of reasons"), req.decision_reason),
             ]
+        if req.status == Status.INFO_REQUESTED:
+            rows += [(_("Question to the requester"), req.info_request), (_("Answer due"), _when(req.info_due_at))]
         if req.status == Status.DISPUTED:
             rows.append((_("Restore after"), _when(req.restore_after)))
             if req.lawsuit_reported_at:
