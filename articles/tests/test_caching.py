@@ -16,7 +16,7 @@ from articles import services
 from articles.models import SHANGHAI, Category, Snapshot, Source
 from moderation import services as moderation
 from moderation.models import TakedownItem
-from moderation.tests.service_helpers import counter_notice, make_moderator, snapshot_url, submit
+from moderation.tests.helpers import api_body, make_counter_notice, make_moderator, submit
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source
 from .query_counts import PAGE_CACHE_CHECK, RENDER
@@ -121,7 +121,7 @@ class TakedownReachesCachedPagesTests(_Archive, TransactionTestCase):
         self.assert_gone_everywhere()
         self.assertEqual(self.client.get(self.target.get_absolute_url()).status_code, 451)
 
-        counter_notice(self.target)
+        make_counter_notice(self.target)
         moderation.takedown_restore(request_id=request.pk, moderator=moderator, reason="反通知理由成立。")
         self.assert_shown_everywhere()
         self.assertContains(self.client.get(self.target.get_absolute_url()), self.target.title)
@@ -131,27 +131,7 @@ class TakedownReachesCachedPagesTests(_Archive, TransactionTestCase):
         moderator = make_moderator()
         response = self.client.post(
             reverse("moderation:api_takedown"),
-            data=json.dumps(
-                {
-                    "requester": {
-                        "name": "张三",
-                        "organisation": "人民资讯版权部",
-                        "role": "rights_holder",
-                        "email": "rights@example.org",
-                        "phone": "+86 10 1234 5678",
-                        "address": "北京市朝阳区某路 1 号",
-                    },
-                    "work": "原创报道",
-                    "work_date": None,
-                    "urls": [snapshot_url(self.target)],
-                    "explanation": "全文转载。",
-                    "evidence": "原文发表于我方网站。",
-                    "good_faith": True,
-                    "accurate_and_authorised": True,
-                    "signature": "张三",
-                },
-                ensure_ascii=False,
-            ),
+            data=json.dumps(api_body(self.target), ensure_ascii=False),
             content_type="application/json",
         )
         self.assertEqual(response.status_code, 201, response.content)
