@@ -65,7 +65,7 @@ def page_key(request) -> str:
 
 def _response(entry: dict, request) -> HttpResponse:
     pieces = entry["pieces"]
-    content = get_token(request).join(pieces) if len(pieces) > 1 else pieces[0]
+    content = get_token(request).encode().join(pieces) if len(pieces) > 1 else pieces[0]
     response = HttpResponse(content)
     for name, value in entry["headers"].items():
         response[name] = value
@@ -93,11 +93,11 @@ def reader_page_cache(view):
             delattr(request, CSRF_PLACEHOLDER_ATTRIBUTE)
         if response.streaming:
             return response
-        pieces = response.content.decode(response.charset).split(placeholder)
+        pieces = response.content.split(placeholder.encode())
         if response.status_code != 200 or response.cookies:
             # Not kept (a 451 notice, a redirect, a page that sets a cookie): this visitor's token only.
             if len(pieces) > 1:
-                response.content = get_token(request).join(pieces)
+                response.content = get_token(request).encode().join(pieces)
             return response
         entry = {
             "pieces": pieces,
