@@ -18,6 +18,7 @@ waiting, gets a page rendered for them.
 """
 
 import hashlib
+import logging
 import secrets
 from functools import wraps
 
@@ -30,6 +31,8 @@ from django.middleware.csrf import get_token
 # Where the CSRF token of the page being rendered goes; read by the `site` context processor.
 CSRF_PLACEHOLDER_ATTRIBUTE = "_page_cache_csrf_placeholder"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Link")
+
+logger = logging.getLogger(__name__)
 
 
 def archive_version() -> str:
@@ -80,7 +83,11 @@ def reader_page_cache(view):
         if not is_cacheable(request):
             return view(request, *args, **kwargs)
         key = page_key(request)
-        entry = cache.get(key)
+        try:
+            entry = cache.get(key)
+        except Exception:  # a cache server that is down slows pages; it must not break them
+            logger.warning("page cache unavailable", exc_info=True)
+            return view(request, *args, **kwargs)
         if entry is not None:
             return _response(entry, request)
         placeholder = secrets.token_urlsafe(24)
@@ -103,7 +110,10 @@ def reader_page_cache(view):
             "pieces": pieces,
             "headers": {name: response[name] for name in KEPT_HEADERS if response.has_header(name)},
         }
-        cache.set(key, entry, settings.ARTICLES_PAGE_CACHE_SECONDS)
+        try:
+            cache.set(key, entry, settings.ARTICLES_PAGE_CACHE_SECONDS)
+        except Exception:
+            logger.warning("page cache unavailable", exc_info=True)
         return _response(entry, request)
 
     return cached_view

@@ -304,6 +304,13 @@ class PageCacheTests(TestCase):
         for token in tokens:
             self.assertRegex(token, r"^[A-Za-z0-9]{64}$")
 
+    def test_pages_are_still_served_when_the_cache_server_is_down(self):
+        nowhere = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+        with self.settings(CACHES={"default": nowhere}), self.assertLogs("articles.caching", "WARNING"):
+            response = self.client.get("/")
+        self.assertContains(response, "缓存中的报道")
+        self.assertRegex(csrf_token_in(response), r"^[A-Za-z0-9]{64}$")
+
     @override_settings(ARTICLES_PAGE_CACHE_SECONDS=0)
     def test_the_page_cache_can_be_turned_off(self):
         for _visit in range(2):
