@@ -26,7 +26,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from articles.admin import IdsFirstPaginator
+from articles.admin import LargeTablePaginator
 from articles.models import Snapshot
 
 from . import services
@@ -296,7 +296,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     search_help_text = _("Search by reference or by the requester's email.")
     ordering = ["due_at", "id"]
     show_full_result_count = False
-    paginator = IdsFirstPaginator
+    paginator = LargeTablePaginator
     actions = ["assign_to_me", "take_into_review"]
     fieldsets = [
         (

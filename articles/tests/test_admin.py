@@ -7,12 +7,14 @@ from unittest import mock
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from articles.admin import SnapshotAdmin
+from articles.admin import LargeTablePaginator, SnapshotAdmin
 from articles.models import SHANGHAI, Category, Snapshot
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source, make_superuser
@@ -162,6 +164,13 @@ class SnapshotAdminTests(TestCase):
                 self.assertEqual(response.status_code, 200)
                 shown += changelist_titles(response)
         self.assertEqual(shown, newest_first)
+
+    def test_a_large_list_is_counted_from_the_planners_estimate_on_postgresql_and_exactly_on_sqlite(self):
+        with mock.patch.object(LargeTablePaginator, "ESTIMATE_ABOVE", 0), CaptureQueriesContext(connection) as queries:
+            response = self.client.get(CHANGELIST)
+        self.assertCountEqual(changelist_titles(response), ["公开的快照", "隐藏的快照", "屏蔽的快照"])
+        counts = [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+        self.assertEqual(len(counts), 0 if connection.vendor == "postgresql" else 1, counts)
 
     def test_changelist_filters_and_search(self):
         cases = [
