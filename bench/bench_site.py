@@ -137,13 +137,15 @@ def ensure_takedown_requests(admin: User) -> None:
 
 
 def analyze() -> None:
-    """Planner statistics, as any production database has them (autovacuum, `PRAGMA optimize`)."""
+    """Planner statistics and, on PostgreSQL, the visibility map, as a production database has them
+    (autovacuum, `PRAGMA optimize`) but a freshly loaded one may not yet: without the map an
+    index-only scan still visits every row (an admin page 3,000: 4 s instead of 0.1 s)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit=1000")  # sampled: seconds, not minutes, at a million rows
             cursor.execute("ANALYZE")
         else:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM (ANALYZE)")
 
 
 def pick_pages() -> tuple[dict, dict]:
