@@ -231,6 +231,13 @@ class Snapshot(models.Model):
             ),
             # Home page, feeds and sitemap: every published snapshot, newest first.
             models.Index(fields=["status", "-published_at", "-id"], name="snapshot_latest"),
+            # The home page's featured few: without it, found by reading the latest rows until five
+            # featured ones turn up (3 ms at a million, on the busiest page).
+            models.Index(
+                fields=["status", "-published_at", "-id"],
+                condition=models.Q(is_featured=True),
+                name="snapshot_featured",
+            ),
             # The admin changelist's default order over all states.
             models.Index(fields=["-published_at", "-id"], name="snapshot_published"),
             models.Index(fields=["source", "-published_at"], name="snapshot_source"),
