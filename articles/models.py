@@ -341,9 +341,10 @@ class RelatedLinkQuerySet(models.QuerySet):
     def visible(self):
         """Links a reader may see: external ones, and internal ones whose target is published.
         A link to a hidden or withheld snapshot disappears with it."""
-        return self.filter(
-            models.Q(target__isnull=True) | models.Q(target__in=Snapshot.objects.published().values("pk"))
-        )
+        # A correlated EXISTS, looked up per link: `target__in=<published ids>` let PostgreSQL build
+        # the list of every published snapshot for each page (2.5 s at a million).
+        target_published = Snapshot.objects.published().filter(pk=models.OuterRef("target_id"))
+        return self.filter(models.Q(target__isnull=True) | models.Exists(target_published))
 
     def get_by_natural_key(self, snapshot_key, position):
         return self.get(snapshot__key=snapshot_key, position=position)

@@ -166,7 +166,11 @@ class SnapshotDetailView(DetailView):
     def get_context_data(self, **kwargs):
         snapshot = self.object
         related_links = (
-            RelatedLink.objects.visible().filter(snapshot=snapshot).select_related("target").order_by("position", "id")
+            RelatedLink.objects.visible()
+            .filter(snapshot=snapshot)
+            .select_related("target")
+            .defer("target__body")
+            .order_by("position", "id")
         )
         more = (
             Snapshot.objects.published()
