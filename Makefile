@@ -72,5 +72,10 @@ format: $(VENV)/.installed
 migrations-check: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The site under load at a million snapshots (bench/http_bench.py; builds the data the first time).
+# SQLite by default; PostgreSQL with BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/newsarchive_bench.
+bench: $(VENV)/.installed
+	$(PY) bench/http_bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .tools test-output

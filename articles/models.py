@@ -224,8 +224,20 @@ class Snapshot(models.Model):
         indexes = [
             # Category pages: WHERE category_id = ? AND status = 'published' ORDER BY published_at DESC, id DESC.
             models.Index(fields=["category", "status", "-published_at", "-id"], name="snapshot_category_page"),
+            # The same filtered by source: without it a rare source is found by reading the whole
+            # category (0.7 s at a million snapshots on SQLite).
+            models.Index(
+                fields=["category", "status", "source", "-published_at", "-id"], name="snapshot_category_source"
+            ),
             # Home page, feeds and sitemap: every published snapshot, newest first.
             models.Index(fields=["status", "-published_at", "-id"], name="snapshot_latest"),
+            # The home page's featured few: without it, found by reading the latest rows until five
+            # featured ones turn up (3 ms at a million, on the busiest page).
+            models.Index(
+                fields=["status", "-published_at", "-id"],
+                condition=models.Q(is_featured=True),
+                name="snapshot_featured",
+            ),
             # The admin changelist's default order over all states.
             models.Index(fields=["-published_at", "-id"], name="snapshot_published"),
             models.Index(fields=["source", "-published_at"], name="snapshot_source"),
@@ -329,9 +341,10 @@ class RelatedLinkQuerySet(models.QuerySet):
     def visible(self):
         """Links a reader may see: external ones, and internal ones whose target is published.
         A link to a hidden or withheld snapshot disappears with it."""
-        return self.filter(
-            models.Q(target__isnull=True) | models.Q(target__in=Snapshot.objects.published().values("pk"))
-        )
+        # A correlated EXISTS, looked up per link: `target__in=<published ids>` let PostgreSQL build
+        # the list of every published snapshot for each page (2.5 s at a million).
+        target_published = Snapshot.objects.published().filter(pk=models.OuterRef("target_id"))
+        return self.filter(models.Q(target__isnull=True) | models.Exists(target_published))
 
     def get_by_natural_key(self, snapshot_key, position):
         return self.get(snapshot__key=snapshot_key, position=position)
@@ -419,3 +432,19 @@ class SearchBigramEntry(models.Model):
 
     def __str__(self):
         return f"bigram entry of snapshot {self.snapshot_id}"
+
+
+class ArchiveVersion(models.Model):
+    """One row whose `version` changes in the same transaction as any change to what readers see:
+    snapshots, related links, categories and sources. Database triggers move it (migration 0004), so
+    every way of writing counts (services, the admin, imports, moderation, loaddata, a shell) and
+    none can be forgotten. Cached reader pages are keyed by it (`articles.caching`)."""
+
+    version = models.BigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("archive version")
+        verbose_name_plural = _("archive versions")
+
+    def __str__(self):
+        return str(self.version)

@@ -5,15 +5,19 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from moderation.selectors import public_record_url
 from moderation.services import withholding_request
 
+from .caching import reader_page_cache
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
 from .models import Category, RelatedLink, Snapshot
+from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
 
 # The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
@@ -27,35 +31,77 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain; charset=utf-8")
 
 
-class HomeView(ListView):
+class KeysetListView(ListView):
+    """A reader list, newest first, paged with cursors (see `articles.pagination`): "older" and "newer"
+    links, no page count. Old `?page=N` links are sent to the cursor page that now starts there."""
+
+    def get_paginate_by(self, queryset):
+        return settings.ARTICLES_PAGE_SIZE
+
+    def get(self, request, *args, **kwargs):
+        if "page" in request.GET:
+            return self.numbered_page_redirect(request.GET["page"])
+        try:
+            before, after = cursors_from(request.GET)
+        except InvalidCursor:
+            raise Http404(_("This page address is not valid.")) from None
+        self.object_list = self.get_queryset()
+        self.page = keyset_page(self.object_list, size=self.get_paginate_by(None), before=before, after=after)
+        if after is not None and not self.page.object_list:
+            return redirect(self.page_url(before=None, after=None))  # nothing newer: the first page is
+        return self.render_to_response(self.get_context_data())
+
+    def paginate_queryset(self, queryset, page_size):
+        return None, self.page, self.page.object_list, self.page.has_other_pages
+
+    def page_url(self, **changes) -> str:
+        """This list's address with the query string changed (a None value removes that key)."""
+        params = self.request.GET.copy()
+        for name, value in changes.items():
+            params.pop(name, None)
+            if value is not None:
+                params[name] = str(value)
+        return f"{self.request.path}?{params.urlencode()}" if params else self.request.path
+
+    def numbered_page_redirect(self, number: str):
+        """Page N of the former numbered pages: the list from the snapshot that now opens it."""
+        if not number.isdigit() or int(number) < 1:
+            raise Http404(_("This page address is not valid."))
+        if int(number) == 1:
+            return redirect(self.page_url(page=None), permanent=True)
+        position = (int(number) - 1) * self.get_paginate_by(None) - 1
+        # An index-only scan, but one that grows with N: only old links come here.
+        row = self.get_queryset().values_list("published_at", "pk")[position : position + 1].first()
+        if row is None:
+            raise Http404(_("There is no such page."))
+        return redirect(self.page_url(page=None, before=Cursor(*row)))
+
+
+@method_decorator(reader_page_cache, name="dispatch")
+class HomeView(KeysetListView):
     """The latest published snapshots across all categories, with what editors feature on top."""
 
     template_name = "articles/snapshot_home.html"
     context_object_name = "snapshots"
-
-    def get_paginate_by(self, queryset):
-        return settings.ARTICLES_PAGE_SIZE
 
     def get_queryset(self):
         return Snapshot.objects.published().for_listing().newest_first()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        if context["page_obj"].number == 1:
+        if "before" not in self.request.GET and "after" not in self.request.GET:
             context["featured"] = list(
                 Snapshot.objects.published().filter(is_featured=True).for_listing().newest_first()[:5]
             )
         return context
 
 
-class CategoryView(ListView):
-    """One category, newest first, paginated, filtered by publication dates and source."""
+@method_decorator(reader_page_cache, name="dispatch")
+class CategoryView(KeysetListView):
+    """One category, newest first, paged with cursors, filtered by publication dates and source."""
 
     template_name = "articles/category_detail.html"
     context_object_name = "snapshots"
-
-    def get_paginate_by(self, queryset):
-        return settings.ARTICLES_PAGE_SIZE
 
     def get_queryset(self):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
@@ -100,6 +146,7 @@ def withheld_response(request, snapshot):
     return response
 
 
+@method_decorator(reader_page_cache, name="dispatch")
 class SnapshotDetailView(DetailView):
     """One snapshot, laid out as the seed page: everything captured, related links, more in its category."""
 
@@ -122,7 +169,11 @@ class SnapshotDetailView(DetailView):
     def get_context_data(self, **kwargs):
         snapshot = self.object
         related_links = (
-            RelatedLink.objects.visible().filter(snapshot=snapshot).select_related("target").order_by("position", "id")
+            RelatedLink.objects.visible()
+            .filter(snapshot=snapshot)
+            .select_related("target")
+            .defer("target__body")
+            .order_by("position", "id")
         )
         more = (
             Snapshot.objects.published()

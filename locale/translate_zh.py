@@ -91,6 +91,11 @@ ZH = {
     "Newer": "较新",
     "Page %(number)s of %(total)s": "第 %(number)s 页，共 %(total)s 页",
     "Older": "较早",
+    "Newest": "最新",
+    "This page address is not valid.": "该页面地址无效。",
+    "archive version": "存档版本",
+    "archive versions": "存档版本",
+    "version": "版本",
     "Breadcrumbs": "导航",
     "My subscriptions": "我的订阅",
     "Category:": "类别:",
@@ -673,7 +678,6 @@ ZH = {
     "Snapshots of news as they were published, newest first.": "新闻发布时的快照，最新的在前。",
     "newsarchive: %(category)s": "newsarchive：%(category)s",
     "Snapshots in %(category)s, newest first.": "%(category)s类别的快照，最新的在前。",
-    "Category": "类别",
     "All categories": "全部类别",
     "Search for": "搜索内容",
     "Order": "排序",
@@ -695,7 +699,6 @@ ZH = {
     "No snapshot contains “%(query)s”.": "没有快照包含“%(query)s”。",
     "Try again without the filters.": "请去掉筛选条件再试一次。",
     "Previous page": "上一页",
-    "Page %(number)s": "第 %(number)s 页",
     "Next page": "下一页",
 }
 ZH_PLURAL = {

@@ -14,7 +14,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -25,6 +26,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from articles.admin import LargeTablePaginator
 from articles.models import Snapshot
 
 from . import services
@@ -294,6 +296,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     search_help_text = _("Search by reference or by the requester's email.")
     ordering = ["due_at", "id"]
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = ["assign_to_me", "take_into_review"]
     fieldsets = [
         (
@@ -346,7 +349,10 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         css = {"all": ["css/moderation-admin.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(url_count=Count("items"))
+        # A count per row, not a GROUP BY over every request and URL: the queue reads one page of
+        # rows, and the GROUP BY made it read them all (0.5 s with 20,000 requests).
+        urls = TakedownItem.objects.filter(request=OuterRef("pk")).order_by().values("request").annotate(n=Count("pk"))
+        return super().get_queryset(request).annotate(url_count=Coalesce(Subquery(urls.values("n")), 0))
 
     # Requests arrive through the public form and the API, change only through the workflow, and
     # are never deleted: the page is read-only for everyone, superusers included.

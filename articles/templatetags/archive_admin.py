@@ -58,10 +58,13 @@ def fast_date_hierarchy(cl):
             for m in range(1, 13)
         ]
         return context
-    bounds = cl.queryset.order_by().aggregate(first=models.Min(field_name), last=models.Max(field_name))
-    if not bounds["first"]:
+    # Two queries, not one with MIN and MAX: SQLite answers a lone MIN or MAX from the index but
+    # scans the whole table for both together (0.2 s at a million rows).
+    first = cl.queryset.order_by().aggregate(value=models.Min(field_name))["value"]
+    last = cl.queryset.order_by().aggregate(value=models.Max(field_name))["value"]
+    if not first:
         return {"show": False}
-    first, last = (timezone.localtime(bounds[k]) for k in ("first", "last"))
+    first, last = timezone.localtime(first), timezone.localtime(last)
     context["back"] = None
     context["choices"] = [
         {"link": link({f"{field_name}__year": str(y)}), "title": str(y)} for y in range(last.year, first.year - 1, -1)

@@ -2,15 +2,19 @@ import importlib
 import re
 from datetime import datetime
 from html.parser import HTMLParser
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from articles.admin import LargeTablePaginator, SnapshotAdmin
 from articles.models import SHANGHAI, Category, Snapshot
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source, make_superuser
@@ -142,6 +146,31 @@ class SnapshotAdminTests(TestCase):
         response = self.client.get(CHANGELIST)
         self.assertEqual(response.status_code, 200)
         self.assertCountEqual(changelist_titles(response), ["公开的快照", "隐藏的快照", "屏蔽的快照"])
+
+    def test_changelist_pages_keep_the_newest_first_order(self):
+        more = [
+            make_snapshot(title=f"第{n}条", published_at=datetime(2022, 1, 1 + n, tzinfo=SHANGHAI)) for n in range(4)
+        ]
+        newest_first = [
+            s.title
+            for s in sorted(
+                [self.published, self.hidden, self.withheld, *more], key=lambda s: (s.published_at, s.pk), reverse=True
+            )
+        ]
+        shown = []
+        with mock.patch.object(SnapshotAdmin, "list_per_page", 2):
+            for page in range(1, 5):
+                response = self.client.get(CHANGELIST, {"p": page})
+                self.assertEqual(response.status_code, 200)
+                shown += changelist_titles(response)
+        self.assertEqual(shown, newest_first)
+
+    def test_a_large_list_is_counted_from_the_planners_estimate_on_postgresql_and_exactly_on_sqlite(self):
+        with mock.patch.object(LargeTablePaginator, "ESTIMATE_ABOVE", 0), CaptureQueriesContext(connection) as queries:
+            response = self.client.get(CHANGELIST)
+        self.assertCountEqual(changelist_titles(response), ["公开的快照", "隐藏的快照", "屏蔽的快照"])
+        counts = [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+        self.assertEqual(len(counts), 0 if connection.vendor == "postgresql" else 1, counts)
 
     def test_changelist_filters_and_search(self):
         cases = [

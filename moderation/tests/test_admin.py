@@ -3,6 +3,7 @@ downloads, the event log, requesters, and who may do what."""
 
 import re
 from datetime import date, datetime, timedelta
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -17,6 +18,7 @@ from django.utils import timezone
 from articles.models import SHANGHAI, Snapshot
 from articles.tests.test_admin import form_data
 from moderation import services
+from moderation.admin import TakedownRequestAdmin
 from moderation.models import ModerationEvent, Requester, TakedownItem, TakedownRequest
 
 from .helpers import (
@@ -119,6 +121,27 @@ class QueueTests(AdminTestCase):
 
     def test_queue_is_sorted_by_deadline(self):
         self.assertEqual(self.references(), [r.reference for r in (self.decided, self.late, self.soon, self.later)])
+
+    def test_queue_pages_keep_the_deadline_order_and_the_url_counts(self):
+        shown, counts = [], {}
+        with mock.patch.object(TakedownRequestAdmin, "list_per_page", 3):
+            for page in [1, 2]:
+                rows = changelist_rows(self.client.get(CHANGELIST, {"p": page}))
+                shown += list(rows)
+                counts |= {ref: re.search(r'field-url_count">(\d+)<', row).group(1) for ref, row in rows.items()}
+        self.assertEqual(shown, [r.reference for r in (self.decided, self.late, self.soon, self.later)])
+        self.assertEqual(
+            counts,
+            {
+                self.decided.reference: "1",
+                self.late.reference: "1",
+                self.soon.reference: "1",
+                self.later.reference: "2",
+            },
+        )
+
+    def test_queue_sorts_by_url_count(self):
+        self.assertEqual(self.references({"o": "5"})[-1], self.later.reference)
 
     def test_open_requests_past_their_deadline_are_flagged_and_decided_ones_are_not(self):
         rows = changelist_rows(self.client.get(CHANGELIST))

@@ -1,0 +1,119 @@
+"""Whole reader pages, cached for anonymous visitors and keyed by the archive version.
+
+A reader page is the same for every anonymous visitor who asks for the same address in the same
+language, except for the CSRF token of the language form in the footer. So the page is rendered
+once with a random placeholder where the token goes, stored in pieces around it, and every visitor
+gets the pieces joined with their own token.
+
+Nothing is ever invalidated by hand. The key holds the archive version (`archive_version()`), which
+database triggers change in the same transaction as any change to snapshots, related links,
+categories or sources (migration 0004). A withholding, an edit, a hide, a move or an import changes
+the version, so from the moment it commits every page is looked up under a new key and rendered
+afresh; the old entries are never read again and expire. Reading the version costs one small query
+per page, which is what lets a process-local cache (the default) and several server processes stay
+right: no process has to be told.
+
+Only pages for visitors without a session are cached: a logged-in reader, or anyone with a message
+waiting, gets a page rendered for them.
+"""
+
+import hashlib
+import logging
+import secrets
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+
+# Where the CSRF token of the page being rendered goes; read by the `site` context processor.
+CSRF_PLACEHOLDER_ATTRIBUTE = "_page_cache_csrf_placeholder"
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Link")
+
+logger = logging.getLogger(__name__)
+
+
+def archive_version() -> str:
+    """The archive's current version: changes whenever anything a reader sees changes."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The row moves at commit; the sequence at every statement of a writing transaction.
+            cursor.execute(
+                "SELECT (SELECT version FROM articles_archiveversion WHERE id = 1), last_value "
+                "FROM articles_archive_change"
+            )
+        else:
+            cursor.execute("SELECT version FROM articles_archiveversion WHERE id = 1")
+        row = cursor.fetchone()
+    return ".".join(str(value) for value in row) if row else "0"
+
+
+def is_cacheable(request) -> bool:
+    """A GET from a visitor with no session and no waiting message."""
+    return (
+        settings.ARTICLES_PAGE_CACHE_SECONDS > 0
+        and request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
+
+
+def page_key(request) -> str:
+    address = request.build_absolute_uri()
+    digest = hashlib.sha256(f"{request.LANGUAGE_CODE}\n{address}".encode()).hexdigest()
+    return f"page:{archive_version()}:{digest}"
+
+
+def _response(entry: dict, request) -> HttpResponse:
+    pieces = entry["pieces"]
+    content = get_token(request).encode().join(pieces) if len(pieces) > 1 else pieces[0]
+    response = HttpResponse(content)
+    for name, value in entry["headers"].items():
+        response[name] = value
+    return response
+
+
+def reader_page_cache(view):
+    """Serve `view`'s 200 responses to anonymous visitors from the cache (see the module's docstring)."""
+
+    @wraps(view)
+    def cached_view(request, *args, **kwargs):
+        if not is_cacheable(request):
+            return view(request, *args, **kwargs)
+        key = page_key(request)
+        try:
+            entry = cache.get(key)
+        except Exception:  # a cache server that is down slows pages; it must not break them
+            logger.warning("page cache unavailable", exc_info=True)
+            return view(request, *args, **kwargs)
+        if entry is not None:
+            return _response(entry, request)
+        placeholder = secrets.token_urlsafe(24)
+        setattr(request, CSRF_PLACEHOLDER_ATTRIBUTE, placeholder)
+        try:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+        finally:
+            delattr(request, CSRF_PLACEHOLDER_ATTRIBUTE)
+        if response.streaming:
+            return response
+        pieces = response.content.split(placeholder.encode())
+        if response.status_code != 200 or response.cookies:
+            # Not kept (a 451 notice, a redirect, a page that sets a cookie): this visitor's token only.
+            if len(pieces) > 1:
+                response.content = get_token(request).encode().join(pieces)
+            return response
+        entry = {
+            "pieces": pieces,
+            "headers": {name: response[name] for name in KEPT_HEADERS if response.has_header(name)},
+        }
+        try:
+            cache.set(key, entry, settings.ARTICLES_PAGE_CACHE_SECONDS)
+        except Exception:
+            logger.warning("page cache unavailable", exc_info=True)
+        return _response(entry, request)
+
+    return cached_view

@@ -1,0 +1,20 @@
+"""Queries per reader page: pinned by the tests (articles/tests/test_views.py) and read by the
+benchmark (bench/http_bench.py) for its table, so the two cannot drift apart.
+
+Measured, then pinned. A count that grows with the data is an N+1 bug, not a number to raise.
+"""
+
+# Every page an anonymous visitor may be served from the page cache first reads the archive
+# version (articles/caching.py); a page found in the cache costs this and nothing more.
+PAGE_CACHE_CHECK = 1
+
+# Rendering each page, on top of PAGE_CACHE_CHECK for anonymous visitors.
+RENDER = {
+    "home": 3,  # the page of snapshots, the featured ones, the category navigation
+    "category": 4,  # the category, the page of snapshots, the navigation, the sources of the filter
+    "category_filtered": 5,  # ... and the source named by the filter
+    "detail": 4,  # the snapshot, its related links, more in its category, the navigation
+}
+
+# A logged-in reader's page also reads the session and its user (the header's account links).
+LOGGED_IN = 2

@@ -1,0 +1,445 @@
+"""The site under load at a million snapshots, measured against the stack's own ceiling.
+
+    python bench/http_bench.py [--database-url URL] [--snapshots 1000000] [--duration 10]
+
+1. The database: SQLite at bench/data/million.sqlite3 unless --database-url names another (e.g.
+   postgres://postgres@127.0.0.1:5432/newsarchive_bench, created when missing). Migrated, then
+   filled with `manage.py demo_data` up to --snapshots (kept between runs: only what is missing is
+   added), and given a history of removal requests for the moderation queue (bench/bench_site.py).
+2. The server: gunicorn with production settings (DJANGO_DEBUG=0, a generated secret key), one
+   sync worker per core, static files collected and served by WhiteNoise. Requests carry
+   `X-Forwarded-Proto: https`, as behind the TLS proxy of the README's deployment.
+3. The load: wrk, 64 connections (the admin pages: one per core), on /healthz (Django with no template and no query: the ceiling),
+   a static file (WhiteNoise: the ceiling of serving finished bytes), /, the largest category's
+   first page and a page 90% of the way down it, a snapshot page, a search (when /search/ exists),
+   and, logged in, the admin's snapshot list and the moderation queue. Then one connection at a
+   time, for the latency of a request on its own. Then the reader pages again with the page cache
+   turned off, which is what a crawler walking the archive meets.
+
+Writes bench/results/<sqlite|postgresql>.json and prints the summary table. Not part of the tests.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
+DEFAULT_SQLITE = DATA / "million.sqlite3"
+
+READER_PAGES = ["home", "category", "category_deep", "detail", "search"]
+ADMIN_PAGES = ["admin_snapshots", "admin_queue"]
+LABELS = {
+    "healthz": "/healthz (ceiling)",
+    "static": "static file (WhiteNoise)",
+    "home": "/",
+    "category": "category, page 1",
+    "category_deep": "category, deep page",
+    "detail": "snapshot page",
+    "search": "search",
+    "admin_snapshots": "admin: snapshots",
+    "admin_queue": "admin: moderation queue",
+}
+# Where the pinned counts come from (the test suite's single source).
+QUERY_PINS = ROOT / "articles" / "tests" / "query_counts.py"
+PIN_NAMES = {"home": "home", "category": "category", "category_deep": "category", "detail": "detail"}
+
+
+def run(*command, env=None, capture=False) -> str:
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, check=True, text=True, stdout=subprocess.PIPE if capture else None
+    )
+    return result.stdout if capture else ""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: installing it from Debian's packages (apt-get install -y wrk)")
+        run("apt-get", "install", "-y", "-q", "wrk")
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit(
+            "wrk is needed: install it with `sudo apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`."
+        )
+    return found
+
+
+def ensure_postgresql_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            print(f"creating PostgreSQL database {name}")
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare_database(env: dict, snapshots: int) -> None:
+    url = env["DATABASE_URL"]
+    if url.startswith("postgres"):
+        ensure_postgresql_database(url)
+    else:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    print("migrating")
+    run(PYTHON, "manage.py", "migrate", "--no-input", "-v0", env=env)
+    have = int(run(PYTHON, "bench/bench_site.py", "count", env=env, capture=True))
+    if have < snapshots:
+        print(f"{have:,} snapshots stored; adding {snapshots - have:,} with demo_data (a long while at a million)")
+        run(PYTHON, "manage.py", "demo_data", "--snapshots", str(snapshots - have), env=env)
+    else:
+        print(f"{have:,} snapshots stored: reusing them")
+    run(PYTHON, "manage.py", "collectstatic", "--no-input", "-v0", env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn with the project's production settings, one worker per core."""
+
+    def __init__(self, env: dict, workers: int):
+        self.env, self.workers, self.port = env, workers, free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "newsarchive.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as response:  # noqa: S310 - our server
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        raise SystemExit("gunicorn did not answer /healthz within a minute")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def check(url: str, headers: dict) -> int:
+    """The status of one request, redirects not followed: every benchmarked page must answer 200."""
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=60) as response:  # noqa: S310 - our server
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def wrk(wrk_path: str, url: str, headers: dict, *, connections: int, threads: int, duration: int) -> dict:
+    command = [
+        wrk_path,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+    ]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], check=True, text=True, capture_output=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
+    raw = json.loads(line.removeprefix("WRK_JSON "))
+    if raw["requests"] == 0:
+        raise SystemExit(f"wrk completed no request on {url} in {duration} s: is the machine overloaded?")
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "mean_ms": round(raw["mean_us"] / 1000, 2),
+        "non_2xx_3xx": raw["status"],
+        "socket_errors": raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
+    }
+
+
+def load(
+    server: Server, wrk_path: str, pages: dict, names: list[str], headers: dict, admin_headers: dict, args
+) -> dict:
+    results = {}
+    for name in names:
+        if name not in pages:
+            continue
+        url = server.base + pages[name]
+        page_headers = admin_headers if name in ADMIN_PAGES else headers
+        statuses = {check(url, page_headers) for _ in range(3)}  # also warms the cache and the workers
+        if statuses != {200}:
+            raise SystemExit(f"{name} ({pages[name]}) answered {statuses}, not 200")
+        print(f"  {LABELS[name]:<26} ", end="", flush=True)
+        # Editors' pages under a few connections (one per worker), not a crowd: each holds a worker
+        # for a tenth of a second or more, and 64 at once would only measure the queue.
+        connections = args.admin_connections if name in ADMIN_PAGES else args.connections
+        threads = min(args.threads, connections)
+        loaded = wrk(wrk_path, url, page_headers, connections=connections, threads=threads, duration=args.duration)
+        alone = wrk(wrk_path, url, page_headers, connections=1, threads=1, duration=args.duration)
+        results[name] = {"url": pages[name], "connections": connections, "load": loaded, "alone": alone}
+        print(f"{loaded['rps']:>8,.0f} req/s  p50 {loaded['p50_ms']:>8.1f} ms   alone p50 {alone['p50_ms']:.1f} ms")
+    return results
+
+
+def machine() -> dict:
+    memory = ""
+    try:
+        total_kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        memory = f"{total_kib / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    cpu = ""
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    versions = run(
+        PYTHON,
+        "-c",
+        "from importlib.metadata import version; print(*(version(p) for p in ['django', 'gunicorn', 'whitenoise']))",
+        capture=True,
+    ).split()
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0].split(" [")[0]
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "django": versions[0],
+        "gunicorn": versions[1],
+        "whitenoise": versions[2],
+        "wrk": wrk_version,
+        "load_average_before": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def pinned_queries() -> dict:
+    pins: dict = {}
+    exec(QUERY_PINS.read_text(), pins)  # noqa: S102 - our own file of constants
+    counts = {name: pins["PAGE_CACHE_CHECK"] + pins["RENDER"][pin] for name, pin in PIN_NAMES.items()}
+    counts.update({f"{name}_cached": pins["PAGE_CACHE_CHECK"] for name in PIN_NAMES})
+    for name, value in pins.get("OTHER", {}).items():
+        counts[name] = value
+    return counts
+
+
+def summarise(report: dict) -> str:
+    cached, uncached = report["cached"], report["uncached"]
+    ceiling = cached["healthz"]["load"]["rps"]
+    ceiling_uncached = uncached["healthz"]["load"]["rps"]
+    queries = report["queries"]
+    rows = [
+        (
+            "page",
+            "queries",
+            "conns",
+            "req/s",
+            "×healthz",
+            "p50 ms",
+            "p99 ms",
+            "alone p50",
+            "uncached req/s",
+            "×healthz",
+            "uncached p50",
+            "non-2xx",
+            "sock err",
+        )
+    ]
+    for name, result in cached.items():
+        cold = uncached.get(name)
+        q = queries.get(name, {})
+        if name in PIN_NAMES:
+            q_text = f"{q.get('pinned_cached')}/{q.get('pinned')}"
+        else:
+            q_text = str(q.get("measured", ""))
+        errors = result["load"]["non_2xx_3xx"] + (cold["load"]["non_2xx_3xx"] if cold else 0)
+        socket_errors = result["load"]["socket_errors"] + (cold["load"]["socket_errors"] if cold else 0)
+        rows.append(
+            (
+                LABELS[name],
+                q_text,
+                str(result["connections"]),
+                f"{result['load']['rps']:,.0f}",
+                f"{result['load']['rps'] / ceiling:.2f}",
+                f"{result['load']['p50_ms']:.1f}",
+                f"{result['load']['p99_ms']:.1f}",
+                f"{result['alone']['p50_ms']:.1f}",
+                f"{cold['load']['rps']:,.0f}" if cold else "",
+                f"{cold['load']['rps'] / ceiling_uncached:.2f}" if cold else "",
+                f"{cold['alone']['p50_ms']:.1f}" if cold else "",
+                str(errors),
+                str(socket_errors),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    goals = report["goals"]
+    lines += [
+        "",
+        "queries: served from the page cache / rendered (the test suite's pins); others measured",
+        f"deep / page 1 latency: {goals['deep_over_page1_cached']:.2f} cached, "
+        f"{goals['deep_over_page1_uncached']:.2f} uncached, {goals['deep_over_page1_alone']:.2f} alone uncached (goal ≤ 1.5)",
+        f"slowest reader page: {goals['slowest_reader_ratio']:.2f} × /healthz cached, "
+        f"{goals['slowest_reader_ratio_uncached']:.2f} uncached (goal ≥ 0.5)",
+        f"admin, one request at a time: snapshots {goals['admin_snapshots_ms']:.0f} ms, "
+        f"moderation queue {goals['admin_queue_ms']:.0f} ms (goal < 300 ms)",
+        f"non-2xx responses: {goals['non_2xx']}, socket errors: {goals['socket_errors']} (goal 0)",
+    ]
+    return "\n".join(lines)
+
+
+def goals(report: dict) -> dict:
+    cached, uncached = report["cached"], report["uncached"]
+    readers = [name for name in READER_PAGES if name in cached]
+    every = [*cached.values(), *uncached.values()]
+    return {
+        "deep_over_page1_cached": cached["category_deep"]["load"]["p50_ms"] / cached["category"]["load"]["p50_ms"],
+        "deep_over_page1_uncached": uncached["category_deep"]["load"]["p50_ms"]
+        / uncached["category"]["load"]["p50_ms"],
+        "deep_over_page1_alone": uncached["category_deep"]["alone"]["p50_ms"] / uncached["category"]["alone"]["p50_ms"],
+        "slowest_reader_ratio": min(cached[n]["load"]["rps"] for n in readers) / cached["healthz"]["load"]["rps"],
+        "slowest_reader_ratio_uncached": min(uncached[n]["load"]["rps"] for n in readers)
+        / uncached["healthz"]["load"]["rps"],
+        "admin_snapshots_ms": cached["admin_snapshots"]["alone"]["p50_ms"],
+        "admin_queue_ms": cached["admin_queue"]["alone"]["p50_ms"],
+        "non_2xx": sum(r["load"]["non_2xx_3xx"] + r["alone"]["non_2xx_3xx"] for r in every),
+        "socket_errors": sum(r["load"]["socket_errors"] + r["alone"]["socket_errors"] for r in every),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE}")
+    parser.add_argument("--snapshots", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page (default 10)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--admin-connections", type=int, default=os.cpu_count() or 2, help="for the admin pages (default: cores)"
+    )
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="wrk threads (default: cores)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (default: cores)")
+    parser.add_argument(
+        "--cache-url",
+        default=os.environ.get("DJANGO_CACHE_URL", ""),
+        help="redis://… to keep the page cache in Redis, as in production (default: local memory, per worker)",
+    )
+    args = parser.parse_args()
+
+    wrk_path = ensure_wrk()
+    env = os.environ | {
+        "DATABASE_URL": args.database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_LOG_LEVEL": "ERROR",
+        "DJANGO_CACHE_URL": args.cache_url,
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    prepare_database(env, args.snapshots)
+    print("preparing the admin account, the moderation queue and the pages")
+    site = json.loads(run(PYTHON, "bench/bench_site.py", "prepare", env=env, capture=True))
+    pages = site["pages"]
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "Accept-Language": "zh-CN,zh;q=0.9",
+        "Accept-Encoding": "gzip, br",
+    }
+    admin_headers = headers | {"Cookie": site["session_cookie"]}
+    names = ["healthz", "static", *READER_PAGES, *ADMIN_PAGES]
+
+    started = datetime.now(UTC)
+    report = {"machine": machine(), "database": site["database"], "dataset": site["dataset"], "pages": pages}
+    report["settings"] = {
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "admin_connections": args.admin_connections,
+        "wrk_threads": args.threads,
+        "gunicorn_workers": args.workers,
+        "cache": args.cache_url.split("@")[-1] or "local memory (per worker)",
+    }
+    print(f"page cache on ({args.workers} gunicorn workers, {args.connections} connections, {args.duration} s each)")
+    with Server(env, args.workers) as server:
+        report["cached"] = load(server, wrk_path, pages, names, headers, admin_headers, args)
+    print("page cache off")
+    with Server(env | {"ARTICLES_PAGE_CACHE_SECONDS": "0"}, args.workers) as server:
+        report["uncached"] = load(server, wrk_path, pages, ["healthz", *READER_PAGES], headers, admin_headers, args)
+
+    pins = pinned_queries()
+    report["queries"] = {
+        name: {**measured, "pinned": pins.get(name), "pinned_cached": pins.get(f"{name}_cached")}
+        for name, measured in site["queries"].items()
+    }
+    report["goals"] = goals(report)
+    report["started_at"] = started.isoformat(timespec="seconds")
+    report["load_average_after"] = os.getloadavg()[0]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{site['database']['vendor']}.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    table = summarise(report)
+    mismatched = [
+        name
+        for name, q in report["queries"].items()
+        if q.get("pinned") is not None and (q["measured"], q["measured_again"]) != (q["pinned"], q["pinned_cached"])
+    ]
+    print()
+    print(
+        f"{site['database']['version']}, {site['dataset']['snapshots']:,} snapshots; {report['machine']['cores']} cores"
+    )
+    print(table)
+    if mismatched:
+        print(f"\nwarning: measured queries differ from the test suite's pins for {', '.join(mismatched)}")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
