@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup lint format migrations-check bench clean
+# The Nu HTML Checker for the browser tests: the jar from the npm package (run with the machine's Java).
+VNU_VERSION := 26.9.27
+VNU_JAR := .tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+
+.PHONY: run test test-browser vnu faults setup lint format migrations-check bench clean
 
 # Python: the version in .python-version through pyenv when present, else python3.13/3.12 on PATH.
 $(PY):
@@ -40,6 +44,23 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+# Browser journeys, accessibility (axe-core), validity (vnu) and stored XSS, in Debian's Chromium
+# (apt-get install -y chromium fonts-noto-cjk); on PostgreSQL too with DATABASE_URL. Screenshots of
+# a failing test are kept in test-output/.
+test-browser: $(VENV)/.installed $(VNU_JAR)
+	@command -v chromium >/dev/null 2>&1 || { echo "error: Chromium is not installed: apt-get install -y chromium fonts-noto-cjk" >&2; exit 1; }
+	$(PY) -m pytest browser_tests
+
+vnu: $(VNU_JAR)
+
+$(VNU_JAR):
+	npm install --prefix .tools/vnu --no-audit --no-fund --ignore-scripts --silent vnu-jar@$(VNU_VERSION)
+	@test -f $@
+
+# Load and faults against gunicorn (needs wrk); FAULTS_DATABASE_URL=postgres://… for PostgreSQL.
+faults: $(VENV)/.installed
+	$(PY) bench/faults.py $(if $(FAULTS_DATABASE_URL),--database-url $(FAULTS_DATABASE_URL))
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -57,4 +78,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/http_bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .tools test-output

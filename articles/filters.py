@@ -10,16 +10,26 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
-from .models import Snapshot, Source
+from .models import Category, Snapshot, Source
 
 
 class DateInput(forms.DateInput):
-    """A native date picker; browsers send ISO dates."""
+    """A native date picker; browsers send ISO dates. Text that is not a date is not echoed back
+    into `value` (browsers drop it anyway, and it would make the page invalid HTML): the field's
+    error says what was wrong."""
 
     input_type = "date"
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip()).isoformat()
+            except ValueError:
+                return None
+        return super().format_value(value)
 
 
 class LongSelect(forms.Select):
@@ -89,3 +99,14 @@ class SnapshotFilter(django_filters.FilterSet):
     @property
     def is_filtering(self) -> bool:
         return any(self.data.get(name) for name in self.filters)
+
+
+class SearchFilter(SnapshotFilter):
+    """The category pages' filters, and the category itself (by slug, as in its address)."""
+
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(), to_field_name="slug", label=_("Category"), empty_label=_("All categories")
+    )
+
+    class Meta(SnapshotFilter.Meta):
+        fields = ["category", "published_after", "published_before", "source"]

@@ -397,9 +397,46 @@ class RelatedLink(models.Model):
     natural_key.dependencies = ["articles.snapshot"]
 
 
+class SearchEntry(models.Model):
+    """A published snapshot in the search index: its document (see `articles.search_text`).
+
+    Written only by database triggers on the snapshot table (migration 0004), never from Python:
+    a row exists exactly while its snapshot is published. SQLite: an FTS5 trigram table, which
+    stores no text, so `document` reads back as None; PostgreSQL: a table with the text."""
+
+    snapshot = models.OneToOneField(
+        Snapshot, models.DO_NOTHING, primary_key=True, db_column="rowid", db_constraint=False, related_name="+"
+    )
+    document = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "articles_search"
+
+    def __str__(self):
+        return f"search entry of snapshot {self.snapshot_id}"
+
+
+class SearchBigramEntry(models.Model):
+    """The two-character side of the index. SQLite: an FTS5 table of each document's character
+    pairs; PostgreSQL: a view of `articles_search`, whose pairs a GIN index holds."""
+
+    snapshot = models.OneToOneField(
+        Snapshot, models.DO_NOTHING, primary_key=True, db_column="rowid", db_constraint=False, related_name="+"
+    )
+    document = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "articles_search_bigram"
+
+    def __str__(self):
+        return f"bigram entry of snapshot {self.snapshot_id}"
+
+
 class ArchiveVersion(models.Model):
     """One row whose `version` changes in the same transaction as any change to what readers see:
-    snapshots, related links, categories and sources. Database triggers move it (migration 0004), so
+    snapshots, related links, categories and sources. Database triggers move it (migration 0005), so
     every way of writing counts (services, the admin, imports, moderation, loaddata, a shell) and
     none can be forgotten. Cached reader pages are keyed by it (`articles.caching`)."""
 

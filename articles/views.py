@@ -1,3 +1,4 @@
+import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -7,15 +8,17 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView, ListView, TemplateView
 
 from moderation.selectors import public_record_url
 from moderation.services import withholding_request
 
 from .caching import reader_page_cache
-from .filters import SnapshotFilter
+from .filters import SearchFilter, SnapshotFilter
+from .forms import SearchForm
 from .models import Category, RelatedLink, Snapshot
 from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
+from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
 
 # The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
 TAKEDOWN_NEW_PATH = "/takedown/new/"
@@ -185,3 +188,91 @@ class SnapshotDetailView(DetailView):
             takedown_url=takedown_url(self.request, snapshot),
             **kwargs,
         )
+
+
+# Deeper than this a reader narrows the search; it also bounds how far a query walks.
+SEARCH_MAX_PAGES = 50
+# Words and signs that mean something to search engines and FTS syntax, but not here.
+SEARCH_OPERATORS = re.compile(r"""\b(?:AND|OR|NOT|NEAR)\b|[*^"()]""")
+
+
+@method_decorator(reader_page_cache, name="dispatch")
+class SearchView(TemplateView):
+    """Published snapshots containing the query, newest first or most relevant first, filtered
+    like a category page, with each title and a passage of its text highlighted. Pages are read
+    one row past the page instead of counted: at a million snapshots a count costs more than the
+    page."""
+
+    template_name = "articles/search_results.html"
+
+    def get_context_data(self, **kwargs):
+        request = self.request
+        data = None
+        if "q" in request.GET:
+            data = request.GET.copy()
+            data.setdefault("order", NEWEST)
+        form = SearchForm(data, initial={"order": NEWEST})
+        filterset = SearchFilter(
+            request.GET or None,
+            queryset=Snapshot.objects.published().select_related("category", "source"),
+            request=request,
+        )
+        context = super().get_context_data(
+            form=form,
+            filter=filterset,
+            searched=data is not None,
+            search_query=request.GET.get("q", ""),
+            snapshots=[],
+            page_obj=None,
+            **kwargs,
+        )
+        if not context["searched"] or not form.is_valid() or not filterset.is_valid():
+            return context
+        query = form.cleaned_data["q"]
+        number = self.page_number()
+        context.update(query=query, literal_operators=bool(SEARCH_OPERATORS.search(query)))
+        if number > SEARCH_MAX_PAGES:
+            context["too_deep"] = SEARCH_MAX_PAGES
+            return context
+        size = settings.ARTICLES_PAGE_SIZE
+        results = search_snapshots(query, queryset=filterset.qs, order=form.cleaned_data["order"])
+        snapshots = list(results[(number - 1) * size : number * size + 1])
+        for snapshot in snapshots[:size]:
+            snapshot.marked_title = highlight_title(snapshot.title, query)
+            snapshot.marked_excerpt = highlight_excerpt(snapshot.body, query)
+        context.update(
+            snapshots=snapshots[:size],
+            page_obj=SearchPage(number=number, has_next=len(snapshots) > size and number < SEARCH_MAX_PAGES),
+        )
+        return context
+
+    def page_number(self) -> int:
+        try:
+            number = int(self.request.GET.get("page") or 1)
+        except ValueError:
+            raise Http404("page is not a number") from None
+        if number < 1:
+            raise Http404("no page before the first")
+        return number
+
+
+class SearchPage:
+    """The little of a paginator's page the templates use, without a total."""
+
+    def __init__(self, *, number: int, has_next: bool):
+        self.number = number
+        self.has_next = has_next
+        self.has_previous = number > 1
+        self.next_page_number = number + 1
+        self.previous_page_number = number - 1
+
+
+ROBOTS_DISALLOW = ["/admin/", "/search/", "/takedown/", "/api/", "/accounts/", "/me/"]
+
+
+@require_GET
+def robots_txt(request):
+    """Crawlers: everything public but search results, forms and private pages; the sitemap."""
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
+    lines.append(f"Sitemap: {request.build_absolute_uri(reverse('articles:sitemap'))}")
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -7,7 +7,8 @@ For each run: a fresh SQLite database migrated to the current schema.
   timed as a whole process, peak RSS from the kernel's accounting of the child.
 - floor: the least any importer must do to get those rows in: read the lines, json.loads them,
   then executemany the snapshot and related-link rows with plain sqlite3 in one transaction, into
-  the same schema (same indexes). Also reported: executemany alone, rows built beforehand.
+  the same schema (same indexes, and the search index's triggers with their functions registered,
+  as Django registers them). Also reported: executemany alone, rows built beforehand.
 Writes bench/results/import-sqlite.json and prints a table.
 """
 
@@ -28,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"
+
+sys.path.insert(0, str(ROOT))
+from articles.search import install_sqlite_functions  # noqa: E402
 
 
 def generate(count: int) -> Path:
@@ -67,6 +71,7 @@ def utc(value: str) -> str:
 def floor(db: Path, jsonl: Path) -> dict:
     """Read, decode and executemany the same rows; time with and without the reading and decoding."""
     connection = sqlite3.connect(db, isolation_level=None)
+    install_sqlite_functions(connection)  # the triggers that keep the search index call them
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     started = time.perf_counter()

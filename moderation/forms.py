@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from articles.filters import DateInput
 from articles.models import Snapshot, archive_key
 
 from . import services
@@ -192,7 +193,7 @@ class TakedownForm(forms.Form):
         label=_("Date of the work (optional)"),
         required=False,
         help_text=_("When the work was first published, if you know it (YYYY-MM-DD)."),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput,
     )
     urls = forms.CharField(
         label=_("Snapshot addresses"),

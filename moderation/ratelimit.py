@@ -67,15 +67,21 @@ def rate_key(address: str | None) -> str:
     return str(ip)
 
 
-def hit(request, scope: str = TAKEDOWN) -> int | None:
+def hit(
+    request, scope: str = TAKEDOWN, *, limit: int | None = None, window: int | None = None, subject: str | None = None
+) -> int | None:
     """Count one request from this client in `scope`. Returns None while within the limit, else the
-    number of seconds until the window ends (for a Retry-After header)."""
-    limit = settings.TAKEDOWN_RATE_LIMIT
-    window = settings.TAKEDOWN_RATE_WINDOW_SECONDS
+    number of seconds until the window ends (for a Retry-After header).
+
+    `limit` and `window` (seconds) default to the removal requests' settings. `subject` counts
+    something other than the client's address, e.g. a hash of the email address a message goes to."""
+    limit = settings.TAKEDOWN_RATE_LIMIT if limit is None else limit
+    window = settings.TAKEDOWN_RATE_WINDOW_SECONDS if window is None else window
     now = time.time()
     window_start = int(now // window * window)
     window_end = window_start + window
-    key = f"ratelimit:{scope}:{rate_key(client_ip(request))}:{window_start}"
+    who = subject if subject is not None else rate_key(client_ip(request))
+    key = f"ratelimit:{scope}:{who}:{window_start}"
     # add() is a no-op when the key exists, so concurrent first requests do not reset the count.
     cache.add(key, 0, timeout=window_end - now + 1)
     try:

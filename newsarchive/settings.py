@@ -8,6 +8,7 @@ DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS mandatory and turns on the HTTPS hard
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,12 +59,16 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sitemaps",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "axes",
     "articles",
     "moderation",
+    "accounts",
+    "subscriptions",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that it sees the log-in failures of every view above and answers a lockout with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsarchive.urls"
@@ -133,6 +140,31 @@ if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
     }
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+# Readers log in with their email at /accounts/login/ (the admin keeps its own log-in page).
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "subscriptions:index"
+LOGOUT_REDIRECT_URL = "articles:home"
+
+# Log-in throttling (django-axes): first, it refuses any log-in from a (username, address) pair
+# that failed AXES_FAILURE_LIMIT times, before a password is even checked. Attempts are kept in the
+# database, so the count holds across workers and restarts; a superuser clears a lockout in the
+# admin (Axes → access attempts) or with `manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = [
+    "newsarchive.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_MINUTES", "60")))
+# Per account and address: one address cannot guess a password indefinitely, and nobody elsewhere
+# can lock a moderator out by failing on purpose.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "newsarchive.auth.lockout_response"
+# The same client address as the removal rate limit counts (moderation.ratelimit.client_ip).
+AXES_CLIENT_IP_CALLABLE = "moderation.ratelimit.client_ip"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -251,5 +283,16 @@ TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))
 TAKEDOWN_RATE_WINDOW_SECONDS = 3600
+# Reader accounts: mail sent by sign-up, new confirmation links and password resets, at most
+# ACCOUNTS_MAIL_RATE_LIMIT per client address and ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT per email
+# address in each window.
+ACCOUNTS_MAIL_RATE_LIMIT = int(os.environ.get("ACCOUNTS_MAIL_RATE_LIMIT", "10"))
+ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT = int(os.environ.get("ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT", "3"))
+ACCOUNTS_MAIL_RATE_WINDOW_SECONDS = 3600
+# Subscriptions: how many one reader may have (each keyword costs a full-text query on their
+# page), and the most snapshots listed in one digest email (the rest are on their page).
+SUBSCRIPTIONS_MAX_PER_READER = int(os.environ.get("SUBSCRIPTIONS_MAX_PER_READER", "50"))
+SUBSCRIPTIONS_DIGEST_MAX_ITEMS = int(os.environ.get("SUBSCRIPTIONS_DIGEST_MAX_ITEMS", "50"))
+
 # Where moderators are reached, named in decisions and on the transparency page.
 MODERATION_CONTACT_EMAIL = os.environ.get("MODERATION_CONTACT_EMAIL", "takedown@localhost")

@@ -5,10 +5,14 @@ from articles.views import healthz
 
 admin.site.site_header = admin.site.site_title = "newsarchive"
 
+handler500 = "newsarchive.views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("moderation.urls")),
+    path("", include("accounts.urls")),
+    path("", include("subscriptions.urls")),
     path("", include("articles.urls")),
 ]

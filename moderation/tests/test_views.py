@@ -18,6 +18,7 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from articles.models import Category, Snapshot
+from articles.sitemaps import SITEMAPS
 from articles.tests.helpers import make_category, make_related_link
 from articles.tests.query_counts import PAGE_CACHE_CHECK
 from moderation import ratelimit, services
@@ -186,7 +187,7 @@ class TakedownFormTests(PublicPageTestCase):
         self.assertContains(response, req.reference)
         self.assertContains(response, f"A receipt has been sent to {data['email']}.")
         self.assertEqual(response["Cache-Control"], "no-store")
-        self.assertEqual(response["Referrer-Policy"], "no-referrer")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertEqual(
             [(i.snapshot, i.outcome) for i in req.items.order_by("position")],
             [(self.snapshot, Outcome.PENDING), (self.other, Outcome.PENDING)],
@@ -489,7 +490,7 @@ class StatusPageTests(PublicPageTestCase):
         response = self.client.get(path, headers=EN)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response["Cache-Control"], "no-store")
-        self.assertEqual(response["Referrer-Policy"], "no-referrer")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertContains(response, '<meta name="robots" content="noindex">', html=True)
         html = response.content.decode()
         self.assertIn(req.reference, html)
@@ -1108,6 +1109,7 @@ def public_urls() -> list[str]:
     values = {
         "key": list(Snapshot.objects.values_list("key", flat=True)),
         "slug": [c.slug for c in Category.objects.all()],
+        "section": list(SITEMAPS),
     }
     urls = []
 

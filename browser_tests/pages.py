@@ -1,0 +1,124 @@
+"""Every public page and form, reached in the browser, for the accessibility and validity checks.
+
+`visit_all(page)` opens each one in turn (submitting forms where the page is a form's answer) and
+yields (name, HTML source as served). Add a page here and both checks cover it."""
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.core import mail
+from playwright.sync_api import Page
+
+from articles.models import SHANGHAI
+from articles.tests.helpers import make_category, make_related_link, make_snapshot, make_source
+from moderation import services
+from moderation.models import TakedownRequest
+from moderation.tests.helpers import make_request, make_submission
+
+from .conftest import zh
+
+
+def build_archive() -> dict:
+    """A small archive with every kind of page: snapshots with related links, a withheld one with
+    its public record, and a request with a private status page."""
+    caijing = make_category("财经", "caijing")
+    make_category("科技", "keji")
+    source = make_source("人民资讯")
+    published = [
+        make_snapshot(
+            title=f"鲁西新区发展报道第 {n} 篇",
+            category=caijing,
+            source=source,
+            reprinted_from="人民网-山东频道",
+            byline="孙安琪 王燕",
+            original_url=f"https://news.example.com/{n}.html",
+            published_at=datetime(2024, 3, n, 9, 0, tzinfo=SHANGHAI),
+            body="<p>鲁西新区坚持生态优先。</p><table><caption>数据</caption><tr><th scope=col>年</th><td>2024</td></tr></table>",
+        )
+        for n in range(1, 6)
+    ]
+    make_related_link(published[0], title=published[1].title, excerpt="相关摘要", target=published[1])
+    make_related_link(published[0], title="", excerpt="外部摘要", url="https://other.example.com/x.html")
+    withheld = make_snapshot(title="已屏蔽的快照", category=caijing, source=source)
+    decided = make_request(withheld, status=TakedownRequest.Status.APPROVED)
+    receipt = services.takedown_submit(submission=make_submission(published[2], email="status@example.org"))
+    return {"snapshot": published[0], "withheld": withheld, "decided": decided, "status_token": receipt.token}
+
+
+def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
+    """`settings` is pytest-django's fixture: the rate-limit page is reached by lowering the limit."""
+    snapshot, withheld = archive["snapshot"], archive["withheld"]
+
+    def get(name: str, path: str, status: int = 200):
+        response = page.goto(path)
+        assert response.status == status, f"{name}: {path} answered {response.status}"
+        return name, response.text()
+
+    def submit(name: str, button: str):
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name=button).click()
+        return name, navigation.value.text()
+
+    yield get("home", "/")
+    yield get("category", "/category/caijing/")
+    yield get("category, filtered", "/category/caijing/?published_after=2024-03-02&published_before=2024-03-04")
+    yield get("category, filter errors", "/category/caijing/?published_after=2024-13-45&source=nope")
+    yield get("snapshot", snapshot.get_absolute_url())
+    yield get("withheld snapshot (451)", withheld.get_absolute_url(), status=451)
+    yield get("removal form", "/takedown/new/")
+    yield submit("removal form with errors", zh("Send the removal request"))
+    yield get("status page", f"/takedown/status/{archive['status_token']}/")
+    yield submit("status page, withdrawal with errors", zh("Withdraw"))
+    yield get(
+        "counter-notice form", f"/takedown/counter/?url={page.url.split('/takedown/')[0]}{withheld.get_absolute_url()}"
+    )
+    yield submit("counter-notice form with errors", zh("Send the counter-notice"))
+    yield get("search", "/search/")
+    yield get("search results", "/search/?q=新区")
+    yield get("search results, filtered and by relevance", "/search/?q=发展&order=relevance&published_after=2024-03-02")
+    yield get("search, nothing found", "/search/?q=不存在的词语")
+    yield get("search, refused query", "/search/?q=新&published_after=2024-99-99")
+    yield get("transparency", "/transparency/")
+    yield get("transparency, one reference", f"/transparency/?reference={archive['decided'].reference}")
+    yield get("not found", "/category/no-such-category/", status=404)
+    yield from account_pages(page, get, submit)
+    settings.TAKEDOWN_RATE_LIMIT = 0
+    page.goto("/takedown/new/")
+    yield submit("too many requests (429)", zh("Send the removal request"))
+    yield get("admin log-in", "/admin/login/")
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        page.get_by_label(re.compile("^" + zh("username"))).fill("chief")
+        page.get_by_label(re.compile("^" + zh("password"))).fill("guess")
+        name, html = submit("log-in locked out (429)", zh("Log in"))
+    assert "429" in name and page.get_by_role("heading", level=1).count() == 1
+    yield name, html
+
+
+def account_pages(page: Page, get, submit) -> Iterator[tuple[str, str]]:
+    """A reader's account: log-in and sign-up (empty and refused), the confirmation, 我的订阅."""
+    yield get("log-in", "/accounts/login/")
+    yield submit("log-in with errors", zh("Log in"))
+    yield get("password reset", "/accounts/password/reset/")
+    yield get("sign-up", "/accounts/signup/")
+    yield submit("sign-up with errors", zh("Sign up"))
+    page.get_by_label(re.compile("^" + re.escape(zh("Email")))).fill("reader@example.org")
+    page.get_by_label(re.compile("^" + re.escape(zh("Password")))).first.fill("a long reader passphrase 2026")
+    page.get_by_label(re.compile("^" + re.escape(zh("Password confirmation")))).fill("a long reader passphrase 2026")
+    yield submit("check your email", zh("Sign up"))
+    link = re.search(r"https?://\S+/accounts/confirm/\S+", mail.outbox[-1].body).group(0)
+    yield get("confirm the address", link)
+    page.get_by_role("button", name=zh("Confirm and log in")).click()
+    yield get("my subscriptions, empty", "/me/subscriptions/")
+    page.get_by_role("button", name="+ 财经").click()
+    page.get_by_label(re.compile("^" + re.escape(zh("Keyword")))).fill("新")
+    yield submit("my subscriptions, keyword refused", zh("Subscribe"))
+    page.get_by_label(re.compile("^" + re.escape(zh("Keyword")))).fill("新区")
+    yield submit("my subscriptions", zh("Subscribe"))
+    yield get("category, logged in", "/category/caijing/")
+    yield get("search results, logged in", "/search/?q=发展")
+    page.get_by_role("button", name=zh("Log out")).click()
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^\w]+", "-", name).strip("-")

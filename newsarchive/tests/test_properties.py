@@ -1,0 +1,365 @@
+"""Property-based tests (Hypothesis): arbitrary and hostile input at every public form, the JSON API,
+the filters and the other pages that read the query string. Whatever is sent: never a 500; a refusal
+says why (a form re-rendered with its errors, a 400 JSON body naming the fields); nothing typed is
+lost. Examples are few and quick (the suite stays fast); the seed changes every run."""
+
+import json
+import os
+import re
+
+from django.core.cache import cache
+from django.forms import Textarea
+from django.test import override_settings
+from django.utils import translation
+from django.utils.html import escape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from articles.tests.helpers import make_category, make_snapshot, make_source
+from moderation.models import TakedownRequest
+from moderation.tests.helpers import EN, form_values, make_request, snapshot_url
+
+# HYPOTHESIS_EXAMPLES=500 for a thorough run by hand.
+QUICK = settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+HOSTILE = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        "' OR 1=1 --",
+        "'; DROP TABLE articles_snapshot; --",
+        "\x00",
+        "a\x00b",
+        "\u202eevil\u202c",
+        "\ufeff",
+        "𝕏" * 50,
+        "中" * 6000,
+        "a" * 25_000,
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://",
+        "http://[::1",
+        "http://example.org:99999/",
+        "https://user:pass@example.org/detail/" + "0" * 40 + ".html",
+        "../../../../etc/passwd",
+        "%00%2e%2e%2f",
+        "\r\n\r\n",
+        "{{ 7|add:7 }}{% debug %}",
+        "${jndi:ldap://127.0.0.1/a}",
+        "1e308",
+        "-1",
+        "9999-99-99",
+        "0000-00-00",
+        "2024-02-30",
+        " ",
+        "",
+    ]
+)
+# Text a browser can send: any Unicode but lone surrogates, which no UTF-8 form can carry.
+TEXT = st.one_of(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=200), HOSTILE)
+FORM_VALUE = st.one_of(TEXT, st.lists(TEXT, min_size=2, max_size=3))
+
+TAKEDOWN_TEXT_FIELDS = [
+    "name",
+    "organisation",
+    "email",
+    "phone",
+    "address",
+    "work",
+    "urls",
+    "explanation",
+    "evidence",
+    "signature",
+]
+TAKEDOWN_FIELDS = [*TAKEDOWN_TEXT_FIELDS, "role", "work_date", "good_faith", "accurate_and_authorised"]
+COUNTER_TEXT_FIELDS = ["url", "name", "email", "phone", "address", "explanation", "signature"]
+COUNTER_FIELDS = [*COUNTER_TEXT_FIELDS, "good_faith", "consent_to_jurisdiction"]
+ERROR_SUMMARY = re.compile(r'<div class="error-summary" role="alert"')
+
+
+def normalised(value: str) -> str:
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class PropertyTestCase(TestCase):
+    """Hypothesis' TestCase runs each example in its own transaction; the cache (rate limits) is
+    emptied before each and the language reset after."""
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(translation.deactivate)
+
+    def fresh(self):
+        cache.clear()
+
+
+class FormAssertions:
+    def assert_refusal_is_explained(self, response, data: dict, text_fields: list[str]):
+        """A re-rendered form: every error is shown, each invalid field is named in the summary,
+        and every text field holds exactly what was typed."""
+        form = response.context["form"]
+        html = response.content.decode()
+        self.assertTrue(form.errors)
+        self.assertRegex(html, ERROR_SUMMARY)
+        for name, errors in form.errors.items():
+            for error in errors:
+                self.assertTrue(error.strip())
+                self.assertIn(escape(error), html)
+            if name != "__all__":
+                self.assertIn(f'href="#field-{name}"', html)
+        values, _checked = form_values(html)
+        for name in text_fields:
+            sent = data.get(name, "")
+            sent = sent[-1] if isinstance(sent, list) else sent
+            if "\x00" in sent:
+                continue  # refused as such ("Null characters are not allowed."), not shown back
+            shown = values.get(name, "")
+            if not isinstance(form.fields[name].widget, Textarea):
+                # A one-line input cannot hold a line break: browsers drop them as they are typed.
+                shown, sent = shown.replace("\r", "").replace("\n", ""), sent.replace("\r", "").replace("\n", "")
+            self.assertEqual(normalised(shown), normalised(sent), name)
+
+
+@override_settings(TAKEDOWN_RATE_LIMIT=10_000)
+class RemovalFormProperties(FormAssertions, PropertyTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.snapshot = make_snapshot()
+
+    @QUICK
+    @given(st.dictionaries(st.sampled_from(TAKEDOWN_FIELDS), FORM_VALUE, max_size=len(TAKEDOWN_FIELDS)))
+    def test_the_removal_form_never_fails_and_explains_every_refusal(self, data):
+        self.fresh()
+        response = self.client.post("/takedown/new/", data, headers=EN)
+        self.assertEqual(response.status_code, 200)
+        if "form" in response.context:
+            self.assert_refusal_is_explained(response, data, TAKEDOWN_TEXT_FIELDS)
+        else:
+            self.assertTrue(TakedownRequest.objects.exists())
+
+    @QUICK
+    @given(
+        field=st.sampled_from(TAKEDOWN_FIELDS),
+        value=FORM_VALUE,
+        urls=st.lists(st.one_of(st.just("SNAPSHOT"), TEXT), min_size=0, max_size=4),
+    )
+    def test_one_hostile_field_in_an_otherwise_complete_request(self, field, value, urls):
+        self.fresh()
+        lines = [snapshot_url(self.snapshot) if u == "SNAPSHOT" else u for u in urls]
+        data = {
+            "name": "王五",
+            "role": "rights_holder",
+            "email": "w@example.org",
+            "phone": "+86 10 1234",
+            "address": "北京",
+            "work": "原创报道",
+            "urls": "\n".join(lines) or snapshot_url(self.snapshot),
+            "explanation": "全文转载。",
+            "evidence": "首发于我方网站。",
+            "good_faith": "on",
+            "accurate_and_authorised": "on",
+            "signature": "王五",
+            field: value,
+        }
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post("/takedown/new/", data, headers=EN)
+        self.assertEqual(response.status_code, 200)
+        if "form" in response.context:
+            self.assert_refusal_is_explained(response, data, TAKEDOWN_TEXT_FIELDS)
+        else:
+            req = TakedownRequest.objects.get()
+            self.assertContains(response, req.reference)
+
+
+@override_settings(TAKEDOWN_RATE_LIMIT=10_000)
+class CounterNoticeProperties(FormAssertions, PropertyTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.withheld = make_snapshot()
+        make_request(cls.withheld, status=TakedownRequest.Status.APPROVED)
+
+    @QUICK
+    @given(st.dictionaries(st.sampled_from(COUNTER_FIELDS), FORM_VALUE, max_size=len(COUNTER_FIELDS)), st.booleans())
+    def test_the_counter_notice_form_never_fails_and_explains_every_refusal(self, data, real_url):
+        self.fresh()
+        if real_url:
+            data["url"] = snapshot_url(self.withheld)
+        response = self.client.post("/takedown/counter/", data, headers=EN)
+        self.assertEqual(response.status_code, 200)
+        if "form" in response.context:
+            self.assert_refusal_is_explained(response, data, COUNTER_TEXT_FIELDS)
+        else:
+            self.assertEqual(TakedownRequest.objects.get().status, TakedownRequest.Status.DISPUTED)
+
+    @QUICK
+    @given(TEXT)
+    def test_the_counter_notice_page_takes_any_address(self, url):
+        response = self.client.get("/takedown/counter/", {"url": url}, headers=EN)
+        self.assertEqual(response.status_code, 200)
+
+
+JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
+JSON = st.recursive(
+    JSON_SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8
+)
+API_KEYS = [
+    "requester",
+    "work",
+    "work_date",
+    "urls",
+    "explanation",
+    "evidence",
+    "good_faith",
+    "accurate_and_authorised",
+    "signature",
+]
+REQUESTER_KEYS = ["name", "organisation", "role", "email", "phone", "address"]
+ERROR_KEY = re.compile(
+    r"^(__all__|requester|requester\.(name|organisation|role|email|phone|address)|urls(\.\d+)?|"
+    + "|".join(API_KEYS)
+    + ")$"
+)
+
+
+@override_settings(TAKEDOWN_RATE_LIMIT=10_000)
+class ApiProperties(PropertyTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.snapshot = make_snapshot()
+
+    def post(self, body: bytes | str):
+        with self.captureOnCommitCallbacks(execute=True):
+            return self.client.post("/api/takedown/", body, content_type="application/json", headers=EN)
+
+    def assert_answer(self, response):
+        self.assertIn(response.status_code, (201, 400))
+        self.assertEqual(response["Content-Type"], "application/json")
+        body = response.json()
+        if response.status_code == 201:
+            self.assertTrue(TakedownRequest.objects.filter(reference=body["reference"]).exists())
+            return
+        self.assertFalse(TakedownRequest.objects.exists())
+        self.assertIsInstance(body["errors"], dict)
+        self.assertTrue(body["errors"])
+        for key, messages in body["errors"].items():
+            self.assertRegex(key, ERROR_KEY)
+            self.assertTrue(messages)
+            self.assertTrue(all(isinstance(m, str) and m.strip() for m in messages))
+
+    @QUICK
+    @given(JSON)
+    def test_any_json_value_is_answered_with_named_errors(self, value):
+        self.fresh()
+        self.assert_answer(self.post(json.dumps(value)))
+
+    @QUICK
+    @given(st.binary(max_size=200))
+    def test_any_bytes_are_answered_with_a_reason(self, body):
+        self.fresh()
+        self.assert_answer(self.post(body))
+
+    @QUICK
+    @given(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "requester": st.one_of(JSON, st.fixed_dictionaries({}, optional=dict.fromkeys(REQUESTER_KEYS, JSON))),
+                "work": JSON,
+                "work_date": st.one_of(JSON, st.dates().map(str)),
+                "urls": st.one_of(JSON, st.lists(st.one_of(st.just("SNAPSHOT"), TEXT, JSON), max_size=4)),
+                "explanation": JSON,
+                "evidence": JSON,
+                "good_faith": JSON,
+                "accurate_and_authorised": JSON,
+                "signature": JSON,
+            },
+        )
+    )
+    def test_request_shaped_bodies_with_hostile_values_are_stored_or_refused_by_field(self, body):
+        self.fresh()
+        if isinstance(body.get("urls"), list):
+            body["urls"] = [snapshot_url(self.snapshot) if u == "SNAPSHOT" else u for u in body["urls"]]
+        self.assert_answer(self.post(json.dumps(body)))
+
+
+QUERY = st.dictionaries(
+    st.sampled_from(["published_after", "published_before", "source", "page", "reference", "q", "url"]),
+    st.one_of(TEXT, st.integers().map(str), st.dates().map(str)),
+    max_size=5,
+)
+
+
+class FilterProperties(PropertyTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        category = make_category("财经", "caijing")
+        for n in range(3):
+            make_snapshot(category=category, source=make_source(f"来源{n}"))
+
+    @QUICK
+    @given(QUERY)
+    def test_category_filters_never_fail_and_name_what_is_wrong(self, query):
+        response = self.client.get("/category/caijing/", query, headers=EN)
+        self.assertIn(response.status_code, (200, 404))  # 404: a page number past the end
+        if response.status_code == 200 and response.context["filter"].form.errors:
+            html = response.content.decode()
+            self.assertIn("Please correct the filter:", html)
+            for name in response.context["filter"].form.errors:
+                self.assertIn(str(response.context["filter"].form[name].label), html)
+
+    @QUICK
+    @given(QUERY)
+    def test_the_home_page_and_the_transparency_pages_take_any_query(self, query):
+        for path in ["/", "/transparency/", "/transparency/decisions.json", "/takedown/new/"]:
+            response = self.client.get(path, query, headers=EN)
+            self.assertIn(response.status_code, (200, 404), path)
+
+    @QUICK
+    @given(TEXT, st.dictionaries(st.sampled_from(["action", "confirm", "note", "answer"]), TEXT, max_size=3))
+    def test_a_status_page_with_any_token_is_not_found(self, token, data):
+        token = token.replace("/", "").replace("?", "").replace("#", "") or "x"
+        self.assertEqual(self.client.get(f"/takedown/status/{token}/").status_code, 404)
+        self.assertEqual(self.client.post(f"/takedown/status/{token}/", data).status_code, 404)
+
+
+class SearchProperties(PropertyTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        category = make_category("财经", "caijing")
+        for title in ["鲁西新区以环境之优谋发展之势", "新区营商环境持续改善", "Harbour figures for March"]:
+            make_snapshot(title=title, category=category, body=f"<p>{title}。正文。</p>")
+
+    @QUICK
+    @given(
+        st.dictionaries(
+            st.sampled_from(["q", "order", "published_after", "published_before", "source", "category", "page"]),
+            st.one_of(TEXT, st.integers().map(str), st.dates().map(str), st.sampled_from(["newest", "relevance"])),
+            max_size=5,
+        )
+    )
+    def test_search_never_fails_and_names_what_is_wrong(self, query):
+        response = self.client.get("/search/", query, headers=EN)
+        self.assertIn(response.status_code, (200, 404))  # 404: a page number past the end
+        if response.status_code != 200:
+            return
+        html = response.content.decode()
+        form, filter_form = response.context["form"], response.context["filter"].form
+        if form.errors or filter_form.errors:
+            self.assertIn('class="form-errors" role="alert"', html)
+            for errors in list(form.errors.values()) + list(filter_form.errors.values()):
+                for error in errors:
+                    self.assertIn(escape(error), html)
+
+    @QUICK
+    @given(st.text(alphabet="新区营商环境发展之势优 abcHarbour", min_size=2, max_size=4))
+    def test_every_snapshot_found_contains_the_query(self, word):
+        response = self.client.get("/search/", {"q": word}, headers=EN)
+        self.assertEqual(response.status_code, 200)
+        query = response.context["form"].cleaned_data.get("q") if response.context["form"].is_valid() else None
+        for snapshot in response.context.get("snapshots") or []:
+            self.assertIn(query.casefold(), (snapshot.title + snapshot.body).casefold())

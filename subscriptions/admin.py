@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from .models import Digest, Subscriber, Subscription
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["reader", "kind", "category", "keyword", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["reader", "category"]
+    search_fields = ["reader__email", "keyword"]
+    raw_id_fields = ["reader"]
+    show_full_result_count = False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["reader", "digest_enabled", "last_visited_at", "digest_checked_until"]
+    list_select_related = ["reader"]
+    search_fields = ["reader__email"]
+    readonly_fields = ["reader", "last_visited_at", "new_since", "digest_checked_until", "created_at"]
+    show_full_result_count = False
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):
+    list_display = ["reader", "created_at", "sent_at", "snapshot_count"]
+    list_select_related = ["reader"]
+    search_fields = ["reader__email"]
+    readonly_fields = ["reader", "created_at", "sent_at", "snapshot_count"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

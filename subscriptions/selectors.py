@@ -1,0 +1,43 @@
+"""Reads for subscriptions: the merged stream of what a reader follows, and their settings row."""
+
+import operator
+from functools import reduce
+
+from django.db.models import QuerySet
+
+from articles.models import Snapshot
+from articles.search import QueryError, search_snapshots
+
+from .models import Subscriber, Subscription
+
+
+def matching(subscriptions: list[Subscription]) -> QuerySet[Snapshot]:
+    """Published snapshots in any subscribed category or found by any subscribed keyword, newest
+    first, ready for a list (category and source joined, body left in the database).
+
+    The subscriptions' conditions are ORed into one query, so the database walks the newest-first
+    index once and stops when the page is full. Each keyword's `search_snapshots` runs one small
+    query of its own first, to choose its plan (the full-text index decides how a keyword is best
+    tested): the page runs one query per keyword besides its fixed ones, and none per category."""
+    base = Snapshot.objects.published()
+    category_ids = [s.category_id for s in subscriptions if s.kind == Subscription.Kind.CATEGORY]
+    parts = [base.filter(category_id__in=category_ids)] if category_ids else []
+    for subscription in subscriptions:
+        if subscription.kind == Subscription.Kind.KEYWORD:
+            try:
+                parts.append(search_snapshots(subscription.keyword, queryset=base))
+            except QueryError:  # stored before the search's rules changed: it finds nothing
+                continue
+    if not parts:
+        return Snapshot.objects.none()
+    return reduce(operator.or_, parts).for_listing().newest_first()
+
+
+def subscriptions_of(reader) -> list[Subscription]:
+    return list(Subscription.objects.filter(reader=reader).select_related("category"))
+
+
+def subscriber_for(reader) -> Subscriber:
+    """The reader's settings row, made on first use."""
+    subscriber, _ = Subscriber.objects.get_or_create(reader=reader)
+    return subscriber
