@@ -58,7 +58,13 @@ LABELS = {
 }
 # Where the pinned counts come from (the test suite's single source).
 QUERY_PINS = ROOT / "articles" / "tests" / "query_counts.py"
-PIN_NAMES = {"home": "home", "category": "category", "category_deep": "category", "detail": "detail"}
+PIN_NAMES = {
+    "home": "home",
+    "category": "category",
+    "category_deep": "category",
+    "detail": "detail",
+    "search": "search",
+}
 
 
 def run(*command, env=None, capture=False) -> str:
