@@ -7,7 +7,7 @@ gets the pieces joined with their own token.
 
 Nothing is ever invalidated by hand. The key holds the archive version (`archive_version()`), which
 database triggers change in the same transaction as any change to snapshots, related links,
-categories or sources (migration 0004). A withholding, an edit, a hide, a move or an import changes
+categories or sources (migration 0005). A withholding, an edit, a hide, a move or an import changes
 the version, so from the moment it commits every page is looked up under a new key and rendered
 afresh; the old entries are never read again and expire. Reading the version costs one small query
 per page, which is what lets a process-local cache (the default) and several server processes stay
@@ -30,7 +30,6 @@ from django.middleware.csrf import get_token
 
 # Where the CSRF token of the page being rendered goes; read by the `site` context processor.
 CSRF_PLACEHOLDER_ATTRIBUTE = "_page_cache_csrf_placeholder"
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Link")
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +105,9 @@ def reader_page_cache(view):
             if len(pieces) > 1:
                 response.content = get_token(request).encode().join(pieces)
             return response
-        entry = {
-            "pieces": pieces,
-            "headers": {name: response[name] for name in KEPT_HEADERS if response.has_header(name)},
-        }
+        # The view's own headers (content type, a sitemap's X-Robots-Tag); the middleware adds theirs
+        # to every response, from the cache or not.
+        entry = {"pieces": pieces, "headers": dict(response.items())}
         try:
             cache.set(key, entry, settings.ARTICLES_PAGE_CACHE_SECONDS)
         except Exception:

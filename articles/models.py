@@ -436,7 +436,7 @@ class SearchBigramEntry(models.Model):
 
 class ArchiveVersion(models.Model):
     """One row whose `version` changes in the same transaction as any change to what readers see:
-    snapshots, related links, categories and sources. Database triggers move it (migration 0004), so
+    snapshots, related links, categories and sources. Database triggers move it (migration 0005), so
     every way of writing counts (services, the admin, imports, moderation, loaddata, a shell) and
     none can be forgotten. Cached reader pages are keyed by it (`articles.caching`)."""
 

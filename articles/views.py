@@ -67,6 +67,8 @@ class KeysetListView(ListView):
         """Page N of the former numbered pages: the list from the snapshot that now opens it."""
         if not number.isdigit() or int(number) < 1:
             raise Http404(_("This page address is not valid."))
+        if int(number) > MAX_NUMBERED_PAGE:
+            raise Http404(_("There is no such page."))
         if int(number) == 1:
             return redirect(self.page_url(page=None), permanent=True)
         position = (int(number) - 1) * self.get_paginate_by(None) - 1
@@ -75,6 +77,11 @@ class KeysetListView(ListView):
         if row is None:
             raise Http404(_("There is no such page."))
         return redirect(self.page_url(page=None, before=Cursor(*row)))
+
+
+# Old numbered links never went this deep (a million snapshots are 50,000 pages); a bigger number
+# would overflow the database's OFFSET.
+MAX_NUMBERED_PAGE = 10**9
 
 
 @method_decorator(reader_page_cache, name="dispatch")
@@ -196,6 +203,7 @@ SEARCH_MAX_PAGES = 50
 SEARCH_OPERATORS = re.compile(r"""\b(?:AND|OR|NOT|NEAR)\b|[*^"()]""")
 
 
+@method_decorator(reader_page_cache, name="dispatch")
 class SearchView(TemplateView):
     """Published snapshots containing the query, newest first or most relevant first, filtered
     like a category page, with each title and a passage of its text highlighted. Pages are read

@@ -14,6 +14,17 @@ RENDER = {
     "category": 4,  # the category, the page of snapshots, the navigation, the sources of the filter
     "category_filtered": 5,  # ... and the source named by the filter
     "detail": 4,  # the snapshot, its related links, more in its category, the navigation
+    # Search: choosing the plan, the page of results, the sources and categories of the filter form,
+    # the header's categories; a filter value adds its lookup; a refused query searches nothing.
+    "search": 5,
+    "search_filtered": 7,
+    "search_relevance": 5,
+    "search_message": 3,
+    "feed_latest": 1,
+    "feed_category": 2,  # the category, its entries
+    "sitemap_index": 2,
+    "sitemap_snapshots": 2,
+    "sitemap_pages": 1,
 }
 
 # A logged-in reader's page also reads the session and its user (the header's account links).

@@ -294,6 +294,9 @@ QUERY = st.dictionaries(
 )
 
 
+# Rendered every time: the page cache (tested in articles/tests/test_caching.py) would answer a
+# repeated query without a context to read the filter's errors from.
+@override_settings(ARTICLES_PAGE_CACHE_SECONDS=0)
 class FilterProperties(PropertyTestCase):
     @classmethod
     def setUpTestData(cls):
@@ -305,7 +308,10 @@ class FilterProperties(PropertyTestCase):
     @given(QUERY)
     def test_category_filters_never_fail_and_name_what_is_wrong(self, query):
         response = self.client.get("/category/caijing/", query, headers=EN)
-        self.assertIn(response.status_code, (200, 404))  # 404: a page number past the end
+        # 404: a page number past the end or a malformed position; 301/302: an old numbered page.
+        self.assertIn(response.status_code, (200, 301, 302, 404))
+        if response.status_code in (301, 302):
+            self.assertTrue(response["Location"].startswith("/category/caijing/"), response["Location"])
         if response.status_code == 200 and response.context["filter"].form.errors:
             html = response.content.decode()
             self.assertIn("Please correct the filter:", html)

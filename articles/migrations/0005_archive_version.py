@@ -85,7 +85,7 @@ def first_version(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0003_related_link_target_key'),
+        ('articles', '0004_search'),
     ]
 
     operations = [

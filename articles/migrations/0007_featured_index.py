@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0005_category_source_index'),
+        ('articles', '0006_category_source_index'),
     ]
 
     operations = [
