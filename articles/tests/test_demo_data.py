@@ -6,10 +6,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
+from articles.management.commands import demo_data as demo_data_command
 from articles.management.commands.demo_data import COLLECTED_BY, PUBLISHED_FROM, PUBLISHED_UNTIL, URL_PREFIX
 from articles.models import KEY_PATTERN, RelatedLink, Snapshot, key_for_url, snapshot_key
 from articles.sanitize import sanitize_html
+from articles.search import search_snapshots
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +156,47 @@ def test_reports_each_batch_and_a_summary_unless_quiet():
     assert all("snapshots/s" in line for line in lines)
     assert lines[-1].startswith("Added 50 demo snapshots")
     assert demo_data(verbosity=0) == ""
+
+
+def search_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'articles_search'")
+        return {name for (name,) in cursor.fetchall()} & set(demo_data_command.PG_SEARCH_INDEXES)
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's search indexes; SQLite's FTS tables have none to defer"
+)
+
+
+@postgresql_only
+def test_a_large_load_on_postgresql_builds_the_search_indexes_again_and_finds_its_snapshots(monkeypatch):
+    monkeypatch.setattr(demo_data_command, "DEFER_SEARCH_INDEXES_FROM", 10)
+    dropped_during_load = []
+    store = demo_data_command.Command.store
+    monkeypatch.setattr(
+        demo_data_command.Command,
+        "store",
+        staticmethod(lambda batch, window: dropped_during_load.append(not search_indexes()) or store(batch, window)),
+    )
+
+    demo_data(40, seed=5)
+
+    assert dropped_during_load == [True]
+    assert search_indexes() == set(demo_data_command.PG_SEARCH_INDEXES)
+    snapshot = Snapshot.objects.published().filter(title__startswith="【演示】").order_by("pk").first()
+    assert snapshot in search_snapshots(snapshot.title[4:8])
+    assert snapshot in search_snapshots(snapshot.title[4:6])
+
+
+@postgresql_only
+def test_a_search_index_left_missing_by_a_killed_load_is_built_by_the_next_run():
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX articles_search_bigrams")
+
+    demo_data(5)
+
+    assert search_indexes() == set(demo_data_command.PG_SEARCH_INDEXES)
 
 
 def test_rejects_a_negative_count():

@@ -104,6 +104,31 @@ class SearchDocumentTests(TestCase):
                 with self.subTest(title=title):
                     self.assertEqual(cursor.fetchone()[0], search_document(title, body))
 
+    def test_postgresql_bigrams_are_every_pair_of_neighbours_without_a_space(self):
+        if connection.vendor != "postgresql":
+            self.skipTest("SQLite's bigram tokens come from the Python function itself")
+        documents = [
+            "",
+            "a",
+            "ab",
+            "  ",
+            "a b",
+            "ab ab",
+            "新区 营商环境 新区",
+            "x😀y 😀",
+            search_document(
+                "鲁西新区以环境之“优”谋发展之“势”", "<p>营商环境持续优化，“秒批”事项 AT&amp;T 2023</p>" * 40
+            ),
+        ]
+        with connection.cursor() as cursor:
+            for document in documents:
+                cursor.execute("SELECT articles_search_bigrams(%s)", [document])
+                pairs = {a + b for a, b in zip(document, document[1:], strict=False) if " " not in a + b}
+                with self.subTest(document=document[:20]):
+                    found = cursor.fetchone()[0]
+                    self.assertEqual(len(found), len(set(found)))
+                    self.assertEqual(set(found), pairs)
+
 
 class SearchFindsTests(TestCase):
     @classmethod
