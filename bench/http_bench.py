@@ -16,7 +16,7 @@
    time, for the latency of a request on its own. Then the reader pages again with the page cache
    turned off, which is what a crawler walking the archive meets.
 
-Writes bench/results/<sqlite|postgresql>.json and prints the summary table. Not part of the tests.
+Writes bench/results/<sqlite|postgresql>.json, and the summary table to the .txt beside it and the screen. Not part of the tests.
 """
 
 import argparse
@@ -479,14 +479,18 @@ def main() -> None:
         for name, q in report["queries"].items()
         if q.get("pinned") is not None and (q["measured"], q["measured_again"]) != (q["pinned"], q["pinned_cached"])
     ]
-    print()
-    print(
-        f"{site['database']['version']}, {site['dataset']['snapshots']:,} snapshots; {report['machine']['cores']} cores"
+    heading = (
+        f"{site['database']['version']}, {site['dataset']['snapshots']:,} snapshots; "
+        f"{report['machine']['cores']} cores ({report['machine']['cpu']}), {report['started_at']}"
     )
+    summary = RESULTS / f"{site['database']['vendor']}.txt"
+    summary.write_text(f"{heading}\n{table}\n", encoding="utf-8")
+    print()
+    print(heading)
     print(table)
     if mismatched:
         print(f"\nwarning: measured queries differ from the test suite's pins for {', '.join(mismatched)}")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    print(f"\nwritten to {out.relative_to(ROOT)} and {summary.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
