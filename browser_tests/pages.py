@@ -6,8 +6,11 @@ yields (name, HTML source as served). Add a page here and both checks cover it."
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from unittest import mock
 
+from django.contrib.auth.models import User
 from django.core import mail
+from django.db import OperationalError
 from playwright.sync_api import Page
 
 from articles.models import SHANGHAI
@@ -15,8 +18,42 @@ from articles.tests.helpers import make_category, make_related_link, make_snapsh
 from moderation import services
 from moderation.models import TakedownRequest
 from moderation.tests.helpers import make_request, make_submission
+from subscriptions.emails import unsubscribe_token
 
 from .conftest import zh
+
+# A complete removal request and counter-notice, typed by label (the journeys type their own).
+REMOVAL_REQUEST = {
+    "Your name": "王五",
+    "Email": "pages@example.org",
+    "Phone": "+86 10 6307 1234",
+    "Postal address": "北京市西城区宣武门西大街 57 号",
+    "The work": "《鲁西新区发展报道》，作者王五",
+    "Why it infringes": "该快照全文转载了我方享有著作权的报道。",
+    "Proof of your rights": "著作权登记号 2023-L-000123",
+    "Signature": "王五",
+}
+COUNTER_NOTICE = {
+    "Your name": "李四",
+    "Email": "uploader@example.net",
+    "Phone": "+86 21 8765 4321",
+    "Postal address": "上海市黄浦区某街 2 号",
+    "Why the removal was a mistake": "该报道是公开的政府新闻稿，不构成侵权。",
+    "Signature": "李四",
+}
+
+
+def field(page: Page, label: str):
+    """The form control labelled `label` (the site's own language), with or without the colon Django adds."""
+    return page.get_by_label(re.compile("^" + re.escape(zh(label)) + "[:：]?$"))
+
+
+def fill(page: Page, values: dict[str, str]) -> None:
+    """Type each value into its labelled field and tick every statement (checkbox) of the form."""
+    for label, value in values.items():
+        field(page, label).fill(value)
+    for checkbox in page.locator("main").get_by_role("checkbox").all():
+        checkbox.check()
 
 
 def build_archive() -> dict:
@@ -43,7 +80,13 @@ def build_archive() -> dict:
     withheld = make_snapshot(title="已屏蔽的快照", category=caijing, source=source)
     decided = make_request(withheld, status=TakedownRequest.Status.APPROVED)
     receipt = services.takedown_submit(submission=make_submission(published[2], email="status@example.org"))
-    return {"snapshot": published[0], "withheld": withheld, "decided": decided, "status_token": receipt.token}
+    return {
+        "snapshot": published[0],
+        "other": published[3],
+        "withheld": withheld,
+        "decided": decided,
+        "status_token": receipt.token,
+    }
 
 
 def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
@@ -68,12 +111,18 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
     yield get("withheld snapshot (451)", withheld.get_absolute_url(), status=451)
     yield get("removal form", "/takedown/new/")
     yield submit("removal form with errors", zh("Send the removal request"))
+    origin = page.url.split("/takedown/")[0]
+    fill(page, REMOVAL_REQUEST | {"Snapshot addresses": origin + archive["other"].get_absolute_url()})
+    page.get_by_role("radio", name=zh("the rights holder"), exact=True).check()
+    yield submit("removal request received", zh("Send the removal request"))
     yield get("status page", f"/takedown/status/{archive['status_token']}/")
     yield submit("status page, withdrawal with errors", zh("Withdraw"))
     yield get(
         "counter-notice form", f"/takedown/counter/?url={page.url.split('/takedown/')[0]}{withheld.get_absolute_url()}"
     )
     yield submit("counter-notice form with errors", zh("Send the counter-notice"))
+    fill(page, COUNTER_NOTICE)
+    yield submit("counter-notice received", zh("Send the counter-notice"))
     yield get("search", "/search/")
     yield get("search results", "/search/?q=新区")
     yield get("search results, filtered and by relevance", "/search/?q=发展&order=relevance&published_after=2024-03-02")
@@ -82,6 +131,8 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
     yield get("transparency", "/transparency/")
     yield get("transparency, one reference", f"/transparency/?reference={archive['decided'].reference}")
     yield get("not found", "/category/no-such-category/", status=404)
+    with mock.patch("articles.caching.archive_version", side_effect=OperationalError("the database went away")):
+        yield get("database away (503)", "/", status=503)
     yield from account_pages(page, get, submit)
     settings.TAKEDOWN_RATE_LIMIT = 0
     page.goto("/takedown/new/")
@@ -100,6 +151,10 @@ def account_pages(page: Page, get, submit) -> Iterator[tuple[str, str]]:
     yield get("log-in", "/accounts/login/")
     yield submit("log-in with errors", zh("Log in"))
     yield get("password reset", "/accounts/password/reset/")
+    yield get("password reset, email sent", "/accounts/password/reset/done/")
+    yield get("password reset, link no longer valid", "/accounts/password/reset/MQ/expired-link/")
+    yield get("password reset, done", "/accounts/password/reset/complete/")
+    yield get("new confirmation link", "/accounts/confirm/again/")
     yield get("sign-up", "/accounts/signup/")
     yield submit("sign-up with errors", zh("Sign up"))
     page.get_by_label(re.compile("^" + re.escape(zh("Email")))).fill("reader@example.org")
@@ -117,7 +172,12 @@ def account_pages(page: Page, get, submit) -> Iterator[tuple[str, str]]:
     yield submit("my subscriptions", zh("Subscribe"))
     yield get("category, logged in", "/category/caijing/")
     yield get("search results, logged in", "/search/?q=发展")
+    yield get("subscribe, asked to confirm", "/me/subscriptions/subscribe/?keyword=鲁西")
+    yield get("subscribe, refused", "/me/subscriptions/subscribe/?keyword=新", status=400)
     page.get_by_role("button", name=zh("Log out")).click()
+    reader = User.objects.get(email="reader@example.org")
+    yield get("digest unsubscribe", f"/me/subscriptions/digest/unsubscribe/{unsubscribe_token(reader.pk)}/")
+    yield submit("digest unsubscribed", zh("Stop digest emails"))
 
 
 def slug(name: str) -> str:

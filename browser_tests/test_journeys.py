@@ -14,17 +14,13 @@ from moderation.models import TakedownRequest
 from moderation.tests.helpers import make_request, temporary_evidence_storage
 
 from .conftest import PHONE, zh, zh_link
+from .pages import field
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 
 
 def at(day: str, hour: int = 9) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI)
-
-
-def field(page, label: str):
-    """The form control labelled `label` (the site's own language), with or without the colon Django adds."""
-    return page.get_by_label(re.compile("^" + re.escape(zh(label)) + "[:：]?$"))
 
 
 def heading(page, text: str):

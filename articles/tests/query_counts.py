@@ -29,3 +29,12 @@ RENDER = {
 
 # A logged-in reader's page also reads the session and its user (the header's account links).
 LOGGED_IN = 2
+
+# The admin's large lists, the same whatever the number of rows (PostgreSQL counted by the planner's
+# estimate, as past 100,000 rows). Snapshots, for a superuser: session, user, the filters'
+# categories and sources, the count, the page, the date hierarchy's first and last day. The queue,
+# for a moderator: session, user, the user's and the group's permissions, the count, the page.
+ADMIN = {
+    "snapshots": 8,
+    "queue": 7,
+}

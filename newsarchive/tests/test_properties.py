@@ -333,6 +333,7 @@ class FilterProperties(PropertyTestCase):
         self.assertEqual(self.client.post(f"/takedown/status/{token}/", data).status_code, 404)
 
 
+@override_settings(ARTICLES_PAGE_CACHE_SECONDS=0)  # as FilterProperties: each example reads its context
 class SearchProperties(PropertyTestCase):
     @classmethod
     def setUpTestData(cls):
