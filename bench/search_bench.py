@@ -12,7 +12,8 @@ Each query runs once to warm the caches, then `--runs` times; a class reports th
 - search: `search_snapshots(q)` and reading the first page (21 rows with category and source),
   newest first: the two queries /search/ sends for its results;
 - relevance: the same, most relevant first;
-- page: a whole GET /search/?q=… through Django (form, filters, highlighting, template).
+- page: a whole GET /search/?q=… through Django (form, filters, highlighting, template), rendered
+  each time (the page cache, which would answer repeats, is off).
 
 Reports which plan each query took (see articles/search.py) and how many snapshots the index
 offers for it (counted once, outside the timings; the matches themselves for two- and three-
@@ -31,11 +32,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+# Production settings (no DEBUG query log, cached templates) with the page cache off, so that each
+# whole-page run renders the page; no HTTPS redirect for the test client; the secret signs nothing kept.
+os.environ.setdefault("DJANGO_DEBUG", "0")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ["ARTICLES_PAGE_CACHE_SECONDS"] = "0"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsarchive.settings")
 
 import django  # noqa: E402
 
 django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+# Production's static storage needs its manifest, which `make run` (DEBUG on) does not write.
+call_command("collectstatic", interactive=False, verbosity=0)
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
