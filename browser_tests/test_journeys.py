@@ -14,7 +14,7 @@ from moderation.models import TakedownRequest
 from moderation.tests.helpers import make_request, temporary_evidence_storage
 
 from .conftest import PHONE, zh, zh_link
-from .pages import field
+from .pages import COUNTER_NOTICE, field, fill
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 
@@ -315,17 +315,7 @@ def test_a_moderator_approves_a_request_and_restores_after_a_counter_notice(jour
     expect(field(reader, "Address of the withheld snapshot")).to_have_value(
         re.compile(re.escape(snapshot.get_absolute_url()) + "$")
     )
-    for label, value in {
-        "Your name": "李四",
-        "Email": "uploader@example.net",
-        "Phone": "+86 21 8765 4321",
-        "Postal address": "上海市黄浦区某街 2 号",
-        "Why the removal was a mistake": "该报道是公开的政府新闻稿，不构成侵权。",
-        "Signature": "李四",
-    }.items():
-        field(reader, label).fill(value)
-    for checkbox in reader.get_by_role("checkbox").all():
-        checkbox.check()
+    fill(reader, COUNTER_NOTICE)
     journey.step("counter-notice", reader)
     reader.get_by_role("button", name=zh("Send the counter-notice")).click()
     expect(heading(reader, zh("Your counter-notice was received"))).to_be_visible()
