@@ -13,6 +13,7 @@ import random
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -183,7 +184,7 @@ def pick_pages() -> tuple[dict, dict]:
     except Resolver404:
         pass
     else:
-        pages["search"] = f"/search/?q={SEARCH_QUERY}"
+        pages["search"] = f"/search/?{urlencode({'q': SEARCH_QUERY})}"
     pages["admin_snapshots"] = "/admin/articles/snapshot/"
     pages["admin_queue"] = "/admin/moderation/takedownrequest/"
     dataset = {
