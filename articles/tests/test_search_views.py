@@ -1,10 +1,13 @@
 """/search/ as a reader uses it: the box, the results, the messages, the filters, the pages."""
 
 from datetime import datetime, timedelta
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
+from django.core.cache import cache
 from django.test import TestCase, override_settings
 
+from articles import search
 from articles.models import SHANGHAI, Snapshot
 
 from .helpers import load_seed, make_category, make_snapshot, make_source
@@ -194,7 +197,7 @@ class SearchPaginationTests(TestCase):
 # Pinned in query_counts.RENDER, after the page cache's version check: an anonymous visitor's first look.
 SEARCH_QUERIES = {
     name: PAGE_CACHE_CHECK + RENDER[name]
-    for name in ["search", "search_filtered", "search_relevance", "search_message"]
+    for name in ["search", "search_common", "search_filtered", "search_relevance", "search_message"]
 }
 
 
@@ -211,6 +214,14 @@ class SearchQueryCountTests(TestCase):
         with self.assertNumQueries(SEARCH_QUERIES["search"]):
             response = self.client.get(SEARCH, {"q": "营商环境"})
         self.assertEqual(len(response.context["snapshots"]), 20)
+
+    def test_a_query_with_many_candidates_takes_one_query_more_to_choose_its_plan(self):
+        for few, many in [(5, 10**9), (5, 6)]:  # 30 candidates: the middling plan, then the one for very many
+            cache.clear()  # the page, rendered again
+            with mock.patch.object(search, "FEW_MATCHES", few), mock.patch.object(search, "MANY_MATCHES", many):
+                with self.assertNumQueries(SEARCH_QUERIES["search_common"]):
+                    response = self.client.get(SEARCH, {"q": "营商环境"})
+            self.assertEqual(len(response.context["snapshots"]), 20)
 
     def test_filtered_search_query_count_is_fixed(self):
         filters = {"category": self.category.slug, "source": self.source.pk, "published_after": "2024-01-01"}
