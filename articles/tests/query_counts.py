@@ -17,7 +17,8 @@ RENDER = {
     # Search: choosing the plan, the page of results, the sources and categories of the filter form,
     # the header's categories; a filter value adds its lookup; a refused query searches nothing.
     "search": 5,
-    # Past FEW_MATCHES candidates (a common word at a million), choosing the plan takes a second query.
+    # Past FEW_MATCHES candidates (a common word at a million), choosing the plan takes a second
+    # query on SQLite; PostgreSQL costs "search" (search.choose_plan).
     "search_common": 6,
     "search_filtered": 7,
     "search_relevance": 5,

@@ -5,6 +5,7 @@ from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 from django.core.cache import cache
+from django.db import connection
 from django.test import TestCase, override_settings
 
 from articles import search
@@ -215,11 +216,13 @@ class SearchQueryCountTests(TestCase):
             response = self.client.get(SEARCH, {"q": "营商环境"})
         self.assertEqual(len(response.context["snapshots"]), 20)
 
-    def test_a_query_with_many_candidates_takes_one_query_more_to_choose_its_plan(self):
+    def test_a_query_with_many_candidates_takes_one_query_more_on_sqlite_to_choose_its_plan(self):
+        # PostgreSQL goes straight to the plan for very many (search.choose_plan): no second query.
+        expected = SEARCH_QUERIES["search_common" if connection.vendor == "sqlite" else "search"]
         for few, many in [(5, 10**9), (5, 6)]:  # 30 candidates: the middling plan, then the one for very many
             cache.clear()  # the page, rendered again
             with mock.patch.object(search, "FEW_MATCHES", few), mock.patch.object(search, "MANY_MATCHES", many):
-                with self.assertNumQueries(SEARCH_QUERIES["search_common"]):
+                with self.assertNumQueries(expected):
                     response = self.client.get(SEARCH, {"q": "营商环境"})
             self.assertEqual(len(response.context["snapshots"]), 20)
 
