@@ -202,7 +202,7 @@ def index_candidates(text: str, *, vendor: str):
     return SearchEntry.objects.filter(document__search_trigrams=text), vendor != "sqlite" or length == 3
 
 
-def choose_plan(candidates, *, vendor: str = "sqlite") -> tuple[str, list[int] | None]:
+def choose_plan(candidates, *, vendor: str) -> tuple[str, list[int] | None]:
     """How to run a search, from how many snapshots the index offers (`candidates`): FEW (below
     FEW_MATCHES; their ids come back, to be looked up directly), MIDDLING (below MANY_MATCHES)
     or MANY. One query, two when there are FEW_MATCHES or more on SQLite.

@@ -290,11 +290,10 @@ def machine() -> dict:
 def pinned_queries(vendor: str) -> dict:
     pins: dict = {}
     exec(QUERY_PINS.read_text(), pins)  # noqa: S102 - our own file of constants
-    # PostgreSQL chooses a common word's plan without a second query (articles.search.choose_plan).
-    names = PIN_NAMES | ({"search": "search"} if vendor == "postgresql" else {})
-    counts = {name: pins["PAGE_CACHE_CHECK"] + pins["RENDER"][pin] for name, pin in names.items()}
-    counts.update({f"{name}_render": pins["RENDER"][pin] for name, pin in names.items()})
-    counts.update({f"{name}_cached": pins["PAGE_CACHE_CHECK"] for name in names})
+    render = pins["RENDER_POSTGRESQL"] if vendor == "postgresql" else pins["RENDER"]
+    counts = {name: pins["PAGE_CACHE_CHECK"] + render[pin] for name, pin in PIN_NAMES.items()}
+    counts.update({f"{name}_render": render[pin] for name, pin in PIN_NAMES.items()})
+    counts.update({f"{name}_cached": pins["PAGE_CACHE_CHECK"] for name in PIN_NAMES})
     for name, value in pins.get("OTHER", {}).items():
         counts[name] = value
     return counts

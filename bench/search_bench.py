@@ -17,7 +17,8 @@ Each query runs once to warm the caches, then `--runs` times; a class reports th
 
 Reports which plan each query took (see articles/search.py) and how many snapshots the index
 offers for it on SQLite (counted once, outside the timings; the matches themselves for two- and
-three-character queries). PostgreSQL's count would re-check every candidate, so it is left out. Writes bench/results/search-<vendor>.json and prints a table.
+three-character queries). PostgreSQL's count would re-check every candidate, so it is left out.
+Writes bench/results/search-<vendor>.json and prints a table.
 """
 
 import argparse
@@ -45,14 +46,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-
-# Production's static storage needs its manifest, which `make run` (DEBUG on) does not write.
-call_command("collectstatic", interactive=False, verbosity=0)
-
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
 from articles import search  # noqa: E402
 from articles.models import Snapshot  # noqa: E402
@@ -84,6 +81,10 @@ def timed(function, runs: int) -> list[float]:
 
 def first_page(query: str, order: str):
     return lambda: list(search.search_snapshots(query, order=order).select_related("category", "source")[:21])
+
+
+# As in subscriptions_bench: plain static storage, so that no collected manifest is needed.
+PLAIN_STATIC = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
 def page(client: Client, query: str):
@@ -131,7 +132,8 @@ def main() -> None:
             kinds["search"] += search_timings
             kinds["relevance"] += timed(first_page(query, search.RELEVANCE), args.runs)
             if not args.no_page:
-                kinds["page"] += timed(page(client, query), args.runs)
+                with override_settings(STORAGES={**settings.STORAGES, **PLAIN_STATIC}):
+                    kinds["page"] += timed(page(client, query), args.runs)
             details.append({"query": query, "plan": plan, "matches": matches, **summary(search_timings)})
             in_index = f"{matches:>9,} in index" if matches is not None else " " * 18
             print(f"  {query:<12} {plan:<9} {in_index}  {summary(search_timings)}", flush=True)

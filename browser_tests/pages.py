@@ -117,9 +117,7 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
     yield submit("removal request received", zh("Send the removal request"))
     yield get("status page", f"/takedown/status/{archive['status_token']}/")
     yield submit("status page, withdrawal with errors", zh("Withdraw"))
-    yield get(
-        "counter-notice form", f"/takedown/counter/?url={page.url.split('/takedown/')[0]}{withheld.get_absolute_url()}"
-    )
+    yield get("counter-notice form", f"/takedown/counter/?url={origin}{withheld.get_absolute_url()}")
     yield submit("counter-notice form with errors", zh("Send the counter-notice"))
     fill(page, COUNTER_NOTICE)
     yield submit("counter-notice received", zh("Send the counter-notice"))

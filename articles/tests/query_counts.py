@@ -18,7 +18,7 @@ RENDER = {
     # the header's categories; a filter value adds its lookup; a refused query searches nothing.
     "search": 5,
     # Past FEW_MATCHES candidates (a common word at a million), choosing the plan takes a second
-    # query on SQLite; PostgreSQL costs "search" (search.choose_plan).
+    # query on SQLite (RENDER_POSTGRESQL below).
     "search_common": 6,
     "search_filtered": 7,
     "search_relevance": 5,
@@ -29,6 +29,9 @@ RENDER = {
     "sitemap_snapshots": 2,
     "sitemap_pages": 1,
 }
+
+# PostgreSQL chooses a common word's plan without the second query (articles.search.choose_plan).
+RENDER_POSTGRESQL = {**RENDER, "search_common": RENDER["search"]}
 
 # A logged-in reader's page also reads the session and its user (the header's account links).
 LOGGED_IN = 2
