@@ -419,7 +419,7 @@ class SearchEntry(models.Model):
 
 class SearchBigramEntry(models.Model):
     """The two-character side of the index. SQLite: an FTS5 table of each document's character
-    pairs; PostgreSQL: a view of `articles_search`, whose pairs a GIN index holds."""
+    pairs; PostgreSQL: a view of `articles_search` with the pairs stored beside each document."""
 
     snapshot = models.OneToOneField(
         Snapshot, models.DO_NOTHING, primary_key=True, db_column="rowid", db_constraint=False, related_name="+"

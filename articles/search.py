@@ -16,8 +16,8 @@ Each database uses its own machinery:
   character pairs as tokens (two-character queries). Both are contentless with detail=none: they
   keep which snapshots hold which tokens and nothing else, about 0.6 KB per snapshot each.
 - PostgreSQL: a table of documents with a pg_trgm GIN index (`LIKE '%…%'` for three or more
-  characters) and a GIN index over each document's character pairs (two characters; pg_trgm
-  cannot use a pattern shorter than a trigram).
+  characters) and each document's character pairs in a column beside it, under a GIN index (two
+  characters; pg_trgm cannot use a pattern shorter than a trigram).
 
 How a search runs depends on how many snapshots the index offers (`choose_plan`): few are
 looked up by id and sorted; a middling number becomes a set that the newest-first walk of the
@@ -114,7 +114,8 @@ class TrigramContains(_IndexLookup):
 
 @models.TextField.register_lookup
 class BigramContains(_IndexLookup):
-    """Documents that contain the two-character query: exact on both databases."""
+    """Documents that contain the two-character query: exact on both databases. PostgreSQL: the
+    document's pairs are stored beside it (`pairs`, migration 0009), under a GIN index."""
 
     lookup_name = "search_bigram"
 
@@ -122,11 +123,8 @@ class BigramContains(_IndexLookup):
         return f"{self.fts_table(compiler, connection)} MATCH %s", [_fts_string(normalize(self.rhs))]
 
     def as_postgresql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        return (
-            f"articles_search_bigrams({lhs}) @> articles_search_bigrams(articles_search_normalize(%s))",
-            [*lhs_params, self.rhs],
-        )
+        pairs = f"{compiler.quote_name(self.lhs.alias)}.pairs"
+        return f"{pairs} @> articles_search_bigrams(articles_search_normalize(%s))", [self.rhs]
 
 
 @models.TextField.register_lookup

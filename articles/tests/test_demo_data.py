@@ -192,7 +192,7 @@ def test_a_large_load_on_postgresql_builds_the_search_indexes_again_and_finds_it
 @postgresql_only
 def test_a_search_index_left_missing_by_a_killed_load_is_built_by_the_next_run():
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX articles_search_bigrams")
+        cursor.execute("DROP INDEX articles_search_pairs")
 
     demo_data(5)
 

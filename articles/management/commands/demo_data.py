@@ -65,13 +65,13 @@ PUBLISHED_FROM = datetime(2020, 1, 1, tzinfo=SHANGHAI)
 PUBLISHED_UNTIL = datetime(2026, 1, 1, tzinfo=SHANGHAI)
 # While loading into SQLite: a 256 MB page cache (negative means KiB) and no fsync at commits.
 SQLITE_PRAGMAS = {"cache_size": -256 * 1024, "synchronous": 0}
-# PostgreSQL: the search table's GIN indexes (as migration 0004 makes them). Growing them row by row
+# PostgreSQL: the search table's GIN indexes (as migrations 0004 and 0009 make them). Growing them row by row
 # more than halves the rate of a load; one of this many snapshots or more drops them and builds
 # them again at the end, in one pass each ("Populating a Database" in PostgreSQL's manual). Search
 # still answers meanwhile, without the index.
 PG_SEARCH_INDEXES = {
     "articles_search_trigrams": "ON articles_search USING gin (document gin_trgm_ops)",
-    "articles_search_bigrams": "ON articles_search USING gin (articles_search_bigrams(document))",
+    "articles_search_pairs": "ON articles_search USING gin (pairs)",
 }
 DEFER_SEARCH_INDEXES_FROM = 50_000
 PG_INDEX_BUILD_MEMORY = "512MB"
