@@ -24,7 +24,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 
@@ -34,8 +34,9 @@ CSRF_PLACEHOLDER_ATTRIBUTE = "_page_cache_csrf_placeholder"
 logger = logging.getLogger(__name__)
 
 
-def archive_version() -> str:
+def archive_version(using: str = DEFAULT_DB_ALIAS) -> str:
     """The archive's current version: changes whenever anything a reader sees changes."""
+    connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The row moves at commit; the sequence at every statement of a writing transaction.

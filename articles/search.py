@@ -26,7 +26,11 @@ since the first page fills after a few dozen rows. Each plan is one query whose 
 from one snapshot to a million. PostgreSQL has no middling plan (see `choose_plan`).
 """
 
-from django.db import connections, models, router
+import hashlib
+import logging
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db.models import BooleanField, F, Func, IntegerField, OuterRef, Subquery, Value
 from django.db.models.lookups import Lookup
 from django.utils.html import escape
@@ -45,11 +49,16 @@ MAX_QUERY_LENGTH = 100
 # the newest-first walk checks rows against; beyond, the walk tests each row's text.
 FEW_MATCHES = 500
 MANY_MATCHES = 50_000
+# How long a plan stays in the cache (search_plans); a change to the archive retires it sooner.
+PLAN_CACHE_SECONDS = 3600
 # Relevance orders the most recent matches, this many at most: ranking every one of 200,000
 # matches of a common word would read 200,000 documents.
 RELEVANCE_WINDOW = 200
 # Quotes people put around a phrase out of habit; the search is for the phrase anyway.
 QUOTE_PAIRS = {('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("「", "」"), ("『", "』"), ("＂", "＂")}
+
+
+logger = logging.getLogger(__name__)
 
 
 class QueryError(ValueError):
@@ -218,12 +227,57 @@ def choose_plan(candidates, *, vendor: str) -> tuple[str, list[int] | None]:
     return (MIDDLING if candidates[:MANY_MATCHES].count() < MANY_MATCHES else MANY), None
 
 
-def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
+def search_plans(queries, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, tuple[str, list[int] | None]]:
+    """The plans (see choose_plan) of several queries at once, by query as given, for
+    `search_snapshots(query, plan=...)`; queries clean_query refuses are left out.
+
+    A plan depends on nothing but the query and what the index holds, so it is cached under the
+    archive version (articles.caching), which every change to a snapshot moves: it is right until
+    then, and never read again after. One query reads the version and one cache round trip fetches
+    every plan; each plan not in the cache runs choose_plan's query or two. A cache that is down
+    only costs those queries."""
+    from .caching import archive_version
+
+    cleaned = {}
+    for query in queries:
+        try:
+            cleaned[query] = clean_query(query)
+        except QueryError:
+            continue
+    if not cleaned:
+        return {}
+    vendor = connections[using].vendor
+    version = archive_version(using)
+    keys = {
+        query: f"search-plan:{using}:{version}:{hashlib.sha256(normalize(text).encode()).hexdigest()}"
+        for query, text in cleaned.items()
+    }
+    try:
+        cached = cache.get_many(keys.values())
+    except Exception:  # noqa: BLE001 - as for the page cache: slower, never broken
+        logger.warning("search plan cache unavailable", exc_info=True)
+        cached = {}
+    plans, computed = {}, {}
+    for query, key in keys.items():
+        if key not in cached:
+            candidates, _ = index_candidates(cleaned[query], vendor=vendor)
+            cached[key] = computed[key] = choose_plan(candidates.using(using), vendor=vendor)
+        plans[query] = cached[key]
+    if computed:
+        try:
+            cache.set_many(computed, PLAN_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001
+            logger.warning("search plan cache unavailable", exc_info=True)
+    return plans
+
+
+def search_snapshots(query: str, *, queryset=None, order: str = NEWEST, plan=None):
     """Published snapshots whose title or body contains `query`, newest first (published_at,
     then id, both descending) or by relevance. `queryset` narrows the search first (a category,
     a source, `published_at__gt=since`); whatever it holds, only published snapshots come back.
-    Raises QueryError for a query clean_query refuses. Runs one or two queries to choose its plan;
-    the returned QuerySet is lazy, and can be filtered, sliced or used as a subquery."""
+    Raises QueryError for a query clean_query refuses. Runs one or two queries to choose its plan,
+    none when given the query's `plan` from search_plans (on the same database); the returned
+    QuerySet is lazy, and can be filtered, sliced or used as a subquery."""
     from .models import SearchEntry, Snapshot
 
     text = clean_query(query)
@@ -243,7 +297,7 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST):
             SearchEntry.objects.filter(snapshot=OuterRef("pk"), document__search_contains=text)
         )
 
-    plan, ids = choose_plan(candidates, vendor=vendor)
+    plan, ids = choose_plan(candidates, vendor=vendor) if plan is None else plan
     if plan == FEW:
         # The ids as a list: the database looks each one up, rather than walking the whole
         # newest-first index to test rows against a set it cannot size.

@@ -6,7 +6,7 @@ from functools import reduce
 from django.db.models import QuerySet
 
 from articles.models import Snapshot
-from articles.search import QueryError, search_snapshots
+from articles.search import search_plans, search_snapshots
 
 from .models import Subscriber, Subscription
 
@@ -16,18 +16,19 @@ def matching(subscriptions: list[Subscription]) -> QuerySet[Snapshot]:
     first, ready for a list (category and source joined, body left in the database).
 
     The subscriptions' conditions are ORed into one query, so the database walks the newest-first
-    index once and stops when the page is full. Each keyword's `search_snapshots` runs one small
-    query of its own first, to choose its plan (the full-text index decides how a keyword is best
-    tested): the page runs one query per keyword besides its fixed ones, and none per category."""
+    index once and stops when the page is full. Each keyword's search needs its plan first (the
+    full-text index decides how a keyword is best tested): `search_plans` reads them all from the
+    cache in one query, the archive version, and runs one or two queries for each plan the cache
+    does not have yet. None per category."""
     base = Snapshot.objects.published()
     category_ids = [s.category_id for s in subscriptions if s.kind == Subscription.Kind.CATEGORY]
     parts = [base.filter(category_id__in=category_ids)] if category_ids else []
-    for subscription in subscriptions:
-        if subscription.kind == Subscription.Kind.KEYWORD:
-            try:
-                parts.append(search_snapshots(subscription.keyword, queryset=base))
-            except QueryError:  # stored before the search's rules changed: it finds nothing
-                continue
+    keywords = [s.keyword for s in subscriptions if s.kind == Subscription.Kind.KEYWORD]
+    # A keyword stored before the search's rules changed has no plan, and finds nothing.
+    plans = search_plans(keywords)
+    parts.extend(
+        search_snapshots(keyword, queryset=base, plan=plans[keyword]) for keyword in keywords if keyword in plans
+    )
     if not parts:
         return Snapshot.objects.none()
     return reduce(operator.or_, parts).for_listing().newest_first()

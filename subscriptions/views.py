@@ -77,8 +77,8 @@ def index(request):
     a keyword or a category; the private feed's address; the digest switch.
 
     Its queries do not grow with the number of categories followed: the stream is one query
-    whatever they are, plus one per keyword that its search runs to choose its plan (see
-    selectors.matching)."""
+    whatever they are, plus one for the keywords' cached search plans and, after a change to the
+    archive, the queries that choose the plans not cached yet (see selectors.matching)."""
     keyword_form = KeywordForm(request.POST if request.method == "POST" else None)
     if keyword_form.is_valid():
         try:

@@ -445,3 +445,55 @@ class LargeResultTests(TestCase):
         found = titles("营商环境")[:3]
         self.assertEqual(found, [f"常见 {newest}", f"常见 {newest - 2}", f"常见 {newest - 4}"])
         self.assertEqual(search_snapshots("新区").count(), search.FEW_MATCHES + 5)
+
+
+class SearchPlanCacheTests(TestCase):
+    """search_plans: each query's plan once per state of the archive, from the cache after that."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.first = make_snapshot(title="秒批事项", body="<p>营商环境持续优化。</p>", published_at=at(1))
+
+    def test_plans_come_from_the_cache_until_the_archive_changes(self):
+        queries = ["秒批", "营商环境", "no such words"]
+        with self.assertNumQueries(1 + len(queries)):  # the version, then each plan
+            plans = search.search_plans(queries)
+        self.assertEqual(set(plans), set(queries))
+        with self.assertNumQueries(1):
+            self.assertEqual(search.search_plans(queries), plans)
+        self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [self.first.pk])
+
+        later = make_snapshot(title="又一项秒批", published_at=at(2))
+        with self.assertNumQueries(1 + len(queries)):
+            plans = search.search_plans(queries)
+        self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [later.pk, self.first.pk])
+
+        Snapshot.objects.filter(pk=later.pk).update(status=Snapshot.Status.WITHHELD)
+        plans = search.search_plans(queries)
+        self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [self.first.pk])
+
+    def test_a_plan_gives_what_the_search_alone_gives_on_every_plan(self):
+        for name, (few, many) in PLANS.items():
+            with (
+                self.subTest(plan=name),
+                mock.patch.object(search, "FEW_MATCHES", few),
+                mock.patch.object(search, "MANY_MATCHES", many),
+            ):
+                plans = search.search_plans(["秒批", "营商环境", "优化"])
+                for query, plan in plans.items():
+                    self.assertEqual(list(search_snapshots(query, plan=plan)), list(search_snapshots(query)))
+                search.cache.clear()
+
+    def test_queries_the_search_refuses_are_left_out_without_a_query(self):
+        with self.assertNumQueries(0):
+            self.assertEqual(search.search_plans(["", "秒", "长" * (search.MAX_QUERY_LENGTH + 1)]), {})
+        self.assertEqual(set(search.search_plans(["秒", "“秒批”"])), {"“秒批”"})
+
+    def test_a_cache_that_is_down_costs_queries_not_results(self):
+        with (
+            mock.patch.object(search.cache, "get_many", side_effect=ConnectionError),
+            mock.patch.object(search.cache, "set_many", side_effect=ConnectionError),
+            self.assertLogs("articles.search", "WARNING"),
+        ):
+            plans = search.search_plans(["秒批"])
+        self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [self.first.pk])
