@@ -1,9 +1,10 @@
 """Whole reader pages, cached for anonymous visitors and keyed by the archive version.
 
 A reader page is the same for every anonymous visitor who asks for the same address in the same
-language, except for the CSRF token of the language form in the footer. So the page is rendered
-once with a random placeholder where the token goes, stored in pieces around it, and every visitor
-gets the pieces joined with their own token.
+language: it holds no CSRF token (the language switch is a link and the subscribe button of a
+visitor who is not logged in a GET form), so it sets no cookie either, and is stored and served
+whole. A page whose rendering asks for a CSRF token (a form that posts) is personal, and is not
+cached: the token and its cookie are the visitor's own.
 
 Nothing is ever invalidated by hand. The key holds the archive version (`archive_version()`), which
 database triggers change in the same transaction as any change to snapshots, related links,
@@ -19,24 +20,39 @@ waiting, gets a page rendered for them.
 
 import hashlib
 import logging
-import secrets
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
-
-# Where the CSRF token of the page being rendered goes; read by the `site` context processor.
-CSRF_PLACEHOLDER_ATTRIBUTE = "_page_cache_csrf_placeholder"
 
 logger = logging.getLogger(__name__)
 
 
 def archive_version(using: str = DEFAULT_DB_ALIAS) -> str:
-    """The archive's current version: changes whenever anything a reader sees changes."""
+    """The archive's current version: changes whenever anything a reader sees changes.
+
+    On a page from the cache this is the request's only query, and it stands in for Django's
+    health check of a kept connection (CONN_HEALTH_CHECKS), which would cost a round trip of its
+    own: if the kept connection has died (the database restarted), a new one is opened and the
+    version read again."""
     connection = connections[using]
+    if (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    ):
+        connection.health_check_done = True
+        try:
+            return _read_version(connection)
+        except (InterfaceError, OperationalError):
+            connection.close()
+    return _read_version(connection)
+
+
+def _read_version(connection) -> str:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The row moves at commit; the sequence at every statement of a writing transaction.
@@ -66,10 +82,8 @@ def page_key(request) -> str:
     return f"page:{archive_version()}:{digest}"
 
 
-def _response(entry: dict, request) -> HttpResponse:
-    pieces = entry["pieces"]
-    content = get_token(request).encode().join(pieces) if len(pieces) > 1 else pieces[0]
-    response = HttpResponse(content)
+def _response(entry: dict) -> HttpResponse:
+    response = HttpResponse(entry["content"])
     for name, value in entry["headers"].items():
         response[name] = value
     return response
@@ -89,30 +103,25 @@ def reader_page_cache(view):
             logger.warning("page cache unavailable", exc_info=True)
             return view(request, *args, **kwargs)
         if entry is not None:
-            return _response(entry, request)
-        placeholder = secrets.token_urlsafe(24)
-        setattr(request, CSRF_PLACEHOLDER_ATTRIBUTE, placeholder)
-        try:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
-        finally:
-            delattr(request, CSRF_PLACEHOLDER_ATTRIBUTE)
-        if response.streaming:
-            return response
-        pieces = response.content.split(placeholder.encode())
-        if response.status_code != 200 or response.cookies:
-            # Not kept (a 451 notice, a redirect, a page that sets a cookie): this visitor's token only.
-            if len(pieces) > 1:
-                response.content = get_token(request).encode().join(pieces)
+            return _response(entry)
+        # Django's get_token() marks the request when a page asks for a token (a form that posts).
+        token_asked_before = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        personal = request.META["CSRF_COOKIE_NEEDS_UPDATE"]
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = personal or token_asked_before
+        if response.streaming or response.status_code != 200 or response.cookies or personal:
+            # Not kept: a 451 notice, a redirect, a page that sets a cookie or holds a CSRF token.
             return response
         # The view's own headers (content type, a sitemap's X-Robots-Tag); the middleware adds theirs
         # to every response, from the cache or not.
-        entry = {"pieces": pieces, "headers": dict(response.items())}
+        entry = {"content": response.content, "headers": dict(response.items())}
         try:
             cache.set(key, entry, settings.ARTICLES_PAGE_CACHE_SECONDS)
         except Exception:
             logger.warning("page cache unavailable", exc_info=True)
-        return _response(entry, request)
+        return response
 
     return cached_view

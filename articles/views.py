@@ -274,7 +274,7 @@ class SearchPage:
         self.previous_page_number = number - 1
 
 
-ROBOTS_DISALLOW = ["/admin/", "/search/", "/takedown/", "/api/", "/accounts/", "/me/"]
+ROBOTS_DISALLOW = ["/admin/", "/search/", "/takedown/", "/api/", "/accounts/", "/me/", "/language/"]
 
 
 @require_GET

@@ -108,6 +108,17 @@ def test_a_reader_goes_from_home_to_a_category_a_date_a_snapshot_and_its_neighbo
     expect(heading(page, "财经")).to_be_visible()
     journey.step("back to the category")
 
+    # The footer's language links: the same page in English, and back.
+    address = page.url
+    page.get_by_role("navigation", name=zh("Language")).get_by_role("link", name="English").click()
+    expect(page).to_have_url(address)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("region", name="Snapshots, newest first")).to_be_visible()
+    journey.step("in English")
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    journey.step("back in Chinese")
+
     # Two Chinese characters, from the search box every page has.
     page.get_by_role("search").first.get_by_label(zh("Search snapshots")).fill("新区")
     page.get_by_role("search").first.get_by_role("button", name=zh("Search")).click()
@@ -138,6 +149,10 @@ def test_a_reader_goes_from_home_to_a_category_a_date_a_snapshot_and_its_neighbo
     confirm_link = re.search(r"https?://\S+/accounts/\S+", mail.outbox[-1].body).group(0)
     page.goto(confirm_link)
     page.get_by_role("button", name=zh("Confirm and log in")).click()
+    # Back at the choice made before logging in, asked to confirm it (a link alone never subscribes).
+    expect(heading(page, zh("Subscribe"))).to_be_visible()
+    journey.step("asked to confirm")
+    page.get_by_role("main").get_by_role("button", name=zh("Subscribe to “%(name)s”", name="新区")).click()
     expect(page.get_by_role("main")).to_contain_text(zh("Subscribed to “%(name)s”.", name="新区"))
     journey.step("subscribed")
 

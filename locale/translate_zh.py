@@ -115,6 +115,7 @@ ZH = {
     "Skip to content": "跳到正文",
     "Categories": "类别",
     "Language": "语言",
+    "There is no such language.": "没有这种语言。",
     "Switch": "切换",
     "newsarchive keeps snapshots of news as they were published, with where they came from.": "newsarchive 保存新闻发布时的快照及其出处。",
     # --- moderation: the public pages (request form, status page, counter-notice, 451, transparency),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from articles.views import healthz
+from newsarchive.views import switch_language
 
 admin.site.site_header = admin.site.site_title = "newsarchive"
 
@@ -10,7 +11,7 @@ handler500 = "newsarchive.views.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("language/<str:code>/", switch_language, name="switch_language"),
     path("", include("moderation.urls")),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),

@@ -1,10 +1,15 @@
 import logging
 import sys
 
+from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import Http404, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +30,32 @@ def server_error(request):
         response["Cache-Control"] = "no-store"
         return response
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@require_safe
+@never_cache
+def switch_language(request, code: str):
+    """The footer's language links: remember `code` in the language cookie and go back to `next`
+    (this site's own addresses only), or to the home page.
+
+    A link, not Django's POST form: a form needs a CSRF token, which would make every reader page
+    personal (a cookie and a token per visitor) where it is otherwise the same for everyone and
+    cached whole. Choosing a language changes nothing but the visitor's own cookie, so it needs no
+    protection against forgery: at worst another site can choose a visitor's language for them."""
+    if code not in dict(settings.LANGUAGES):
+        raise Http404(_("There is no such language."))
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    response = HttpResponseRedirect(back)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

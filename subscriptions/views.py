@@ -116,9 +116,12 @@ def index(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
-    """POST from a subscribe button: subscribe and go back. Anonymous readers are sent to log in
-    first, their choice kept in the session; after logging in they land here with GET, which
-    completes that very choice, or, with no such choice in the session, asks to confirm it."""
+    """POST from a logged-in reader's subscribe button: subscribe and go back. The button of a
+    visitor who is not logged in sends a GET (public pages carry no CSRF token, see the button's
+    template): they are sent to log in first and land back here with GET, which asks them to
+    confirm. A GET never subscribes by itself, or any other site could subscribe a reader by a
+    link; only the choice a POST put in the session (from a page before the GET button) is
+    completed after logging in without asking again."""
     data = request.POST if request.method == "POST" else request.GET
     form = SubscribeForm(data)
     back = _next(request)
@@ -127,7 +130,7 @@ def subscribe(request):
     if not request.user.is_authenticated:
         if request.method == "POST":
             request.session[PENDING] = form.as_query()
-            messages.info(request, _("Log in or sign up to subscribe to “%(name)s”.") % {"name": form.describe()})
+        messages.info(request, _("Log in or sign up to subscribe to “%(name)s”.") % {"name": form.describe()})
         resume = f"{reverse('subscriptions:subscribe')}?{urlencode({**form.as_query(), 'next': back})}"
         return redirect_to_login(resume)
     if request.method == "POST" or request.session.get(PENDING) == form.as_query():

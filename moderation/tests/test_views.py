@@ -1099,9 +1099,10 @@ class RedactionTests(PublicPageTestCase):
         self.assertNotIn("zq7.second", "".join(pages.values()))
 
 
-# Routes that are not public: the admin, the language switch (a POST), readers' accounts and their
-# own pages, the API (a POST), and the requester's private status page (their own data, by token).
-PRIVATE_ROUTES = ("admin/", "i18n/", "accounts/", "me/", "api/", "takedown/status/")
+# Routes that are not public or show nothing: the admin, the language switch (a redirect), readers'
+# accounts and their own pages, the API (a POST), and the requester's private status page (their own
+# data, by token).
+PRIVATE_ROUTES = ("admin/", "language/", "accounts/", "me/", "api/", "takedown/status/")
 
 
 def public_urls() -> list[str]:
