@@ -394,7 +394,10 @@ class TransparencyView(ListView):
     paginate_by = TRANSPARENCY_PAGE_SIZE
 
     def get_queryset(self):
-        self.reference = self.request.GET.get("reference", "").strip()[:20]
+        # References are printable text; anything else (a NUL, which PostgreSQL refuses in a
+        # parameter) cannot be one, and is dropped before the lookup finds nothing.
+        typed = "".join(char for char in self.request.GET.get("reference", "") if char.isprintable())
+        self.reference = typed.strip()[:20]
         decisions = selectors.public_decisions()
         if self.reference:
             decisions = decisions.filter(reference=self.reference)

@@ -746,6 +746,13 @@ class WithheldSnapshotTests(PublicPageTestCase):
         self.assertEqual(response["Link"], f'<http://testserver{record}>; rel="blocked-by"')
         self.assertIn('<meta name="robots" content="noindex">', html)
 
+    def test_a_reference_with_characters_no_reference_has_finds_it_or_nothing_never_an_error(self):
+        # A NUL is refused by PostgreSQL in any text parameter (found by the property tests).
+        response = self.client.get("/transparency/", {"reference": f"{self.req.reference}\x00"}, headers=EN)
+        self.assertContains(response, f'id="{self.req.reference}"')
+        response = self.client.get("/transparency/", {"reference": "\x00\x1f"}, headers=EN)
+        self.assertEqual(response.status_code, 200)
+
     def test_the_451_page_shows_nothing_of_the_snapshot_but_its_key(self):
         html = self.client.get(self.snapshot.get_absolute_url()).content.decode()
         self.assertNotIn("被删除通知屏蔽的标题", html)
