@@ -6,7 +6,7 @@ from functools import reduce
 from django.db.models import QuerySet
 
 from articles.models import Snapshot
-from articles.search import search_plans, search_snapshots
+from articles.search import MANY, MIDDLING, search_plans, search_snapshots
 
 from .models import Subscriber, Subscription
 
@@ -26,6 +26,11 @@ def matching(subscriptions: list[Subscription]) -> QuerySet[Snapshot]:
     keywords = [s.keyword for s in subscriptions if s.kind == Subscription.Kind.KEYWORD]
     # A keyword stored before the search's rules changed has no plan, and finds nothing.
     plans = search_plans(keywords)
+    if any(plan == MANY for plan, _ids in plans.values()):
+        # A very common keyword fills the page within a few hundred rows of the walk: testing those
+        # rows against a middling keyword's text costs less than building its set of up to
+        # MANY_MATCHES ids, which the query would otherwise do first (44 ms to 7 ms at a million).
+        plans = {keyword: (MANY, None) if plan == MIDDLING else (plan, ids) for keyword, (plan, ids) in plans.items()}
     parts.extend(
         search_snapshots(keyword, queryset=base, plan=plans[keyword]) for keyword in keywords if keyword in plans
     )
