@@ -124,8 +124,9 @@ def main() -> None:
         kinds = {"search": [], "relevance": [], "page": []}
         details = []
         for query in queries:
-            candidates, _ = search.index_candidates(search.clean_query(query), vendor=vendor)
-            plan, _ = search.choose_plan(candidates, vendor=vendor)
+            text = search.clean_query(query)
+            candidates, _ = search.index_candidates(text, vendor=vendor)
+            plan, _ = search.choose_plan(text, candidates, vendor=vendor)
             # PostgreSQL re-checks every candidate while counting: seconds for a common word, so not there.
             matches = candidates.count() if vendor == "sqlite" else None
             search_timings = timed(first_page(query, search.NEWEST), args.runs)

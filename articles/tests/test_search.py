@@ -17,6 +17,7 @@ from articles.search import QueryError, clean_query, highlight_excerpt, highligh
 from articles.search_text import WHITESPACE, search_document
 
 from .helpers import make_category, make_editor, make_snapshot, make_source
+from .query_counts import RARE_QUERY_PLAN
 
 
 def titles(query: str, **options) -> list[str]:
@@ -456,7 +457,8 @@ class SearchPlanCacheTests(TestCase):
 
     def test_plans_come_from_the_cache_until_the_archive_changes(self):
         queries = ["秒批", "营商环境", "no such words"]
-        with self.assertNumQueries(1 + len(queries)):  # the version, then each plan
+        each = RARE_QUERY_PLAN[connection.vendor]
+        with self.assertNumQueries(1 + each * len(queries)):  # the version, then each plan
             plans = search.search_plans(queries)
         self.assertEqual(set(plans), set(queries))
         with self.assertNumQueries(1):
@@ -464,7 +466,7 @@ class SearchPlanCacheTests(TestCase):
         self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [self.first.pk])
 
         later = make_snapshot(title="又一项秒批", published_at=at(2))
-        with self.assertNumQueries(1 + len(queries)):
+        with self.assertNumQueries(1 + each * len(queries)):
             plans = search.search_plans(queries)
         self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [later.pk, self.first.pk])
 

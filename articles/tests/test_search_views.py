@@ -198,7 +198,7 @@ class SearchPaginationTests(TestCase):
 # Pinned in query_counts.RENDER, after the page cache's version check: an anonymous visitor's first look.
 SEARCH_QUERIES = {
     name: PAGE_CACHE_CHECK + (RENDER_POSTGRESQL if connection.vendor == "postgresql" else RENDER)[name]
-    for name in ["search", "search_common", "search_filtered", "search_relevance", "search_message"]
+    for name in ["search", "search_rare", "search_common", "search_filtered", "search_relevance", "search_message"]
 }
 
 
@@ -215,6 +215,11 @@ class SearchQueryCountTests(TestCase):
         with self.assertNumQueries(SEARCH_QUERIES["search"]):
             response = self.client.get(SEARCH, {"q": "营商环境"})
         self.assertEqual(len(response.context["snapshots"]), 20)
+
+    def test_a_rare_query_has_a_fixed_query_count(self):
+        with self.assertNumQueries(SEARCH_QUERIES["search_rare"]):
+            response = self.client.get(SEARCH, {"q": "营商环境 7"})
+        self.assertEqual([s.title for s in response.context["snapshots"]], ["营商环境 7"])
 
     def test_a_query_with_many_candidates_has_a_fixed_query_count_too(self):
         for few, many in [(5, 10**9), (5, 6)]:  # 30 candidates: the middling plan, then the one for very many
