@@ -12,8 +12,10 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("language/<str:code>/", switch_language, name="switch_language"),
+    # The reader pages first: the resolver tries patterns in order, and they take most requests.
+    # No two apps share an address, so the order changes nothing else.
+    path("", include("articles.urls")),
     path("", include("moderation.urls")),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
-    path("", include("articles.urls")),
 ]
