@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -26,6 +26,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from moderation import ratelimit
+from newsarchive.http import own_address
 
 from . import services
 from .forms import LoginForm, ReaderPasswordResetForm, ResendConfirmationForm, SignupForm
@@ -41,11 +42,7 @@ ACCOUNT_PAGES = "/accounts/"
 def safe_next(request, value: str) -> str:
     """`value` when it is a page of this site other than these account pages (going back to the
     log-in page after logging in would loop), else ""."""
-    if not value or not url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return ""
-    if urlsplit(value).path.startswith(ACCOUNT_PAGES):
+    if not own_address(request, value) or urlsplit(value).path.startswith(ACCOUNT_PAGES):
         return ""
     return value
 

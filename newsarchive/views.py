@@ -5,11 +5,12 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.template import loader
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
+
+from .http import own_address
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,7 @@ def switch_language(request, code: str):
     protection against forgery: at worst another site can choose a visitor's language for them."""
     if code not in dict(settings.LANGUAGES):
         raise Http404(_("There is no such language."))
-    back = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        back = "/"
-    response = HttpResponseRedirect(back)
+    response = HttpResponseRedirect(own_address(request, request.GET.get("next", "")) or "/")
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         code,

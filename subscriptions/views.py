@@ -15,10 +15,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+
+from newsarchive.http import own_address
 
 from . import emails, selectors, services
 from .forms import DigestForm, KeywordForm, SubscribeForm
@@ -29,11 +30,7 @@ PENDING = "subscriptions_pending"
 
 def _next(request, default: str = "") -> str:
     value = request.POST.get("next") or request.GET.get("next") or ""
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return default or reverse("subscriptions:index")
+    return own_address(request, value) or default or reverse("subscriptions:index")
 
 
 def _private(response):
