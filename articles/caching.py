@@ -104,14 +104,11 @@ def reader_page_cache(view):
             return view(request, *args, **kwargs)
         if entry is not None:
             return _response(entry)
-        # Django's get_token() marks the request when a page asks for a token (a form that posts).
-        token_asked_before = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
-        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
         response = view(request, *args, **kwargs)
         if hasattr(response, "render"):
             response.render()
-        personal = request.META["CSRF_COOKIE_NEEDS_UPDATE"]
-        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = personal or token_asked_before
+        # Django's get_token() marks the request when a page asks for a token (a form that posts).
+        personal = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
         if response.streaming or response.status_code != 200 or response.cookies or personal:
             # Not kept: a 451 notice, a redirect, a page that sets a cookie or holds a CSRF token.
             return response

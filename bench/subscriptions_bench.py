@@ -12,8 +12,9 @@ snapshot contains, so that common, rare and empty matches are all in the mix.
 Each run is one whole request through Django's test client (middleware, session, the page's
 queries, template), with DEBUG off as in production; the reader's page-1 view (its keywords' search
 plans cached, as for every view until the archive next changes), the same with the cache emptied
-first (the first view after a change: each plan chosen again), page 2, the private feed, and with --digest one digest collection (rolled back). Reports median and 95th
-percentile in milliseconds, the query count of the page, and writes
+first (the first view after a change: each plan chosen again), page 2, the private feed, and
+with --digest one digest collection (rolled back). Reports median and 95th percentile in
+milliseconds, the query counts of the page, and writes
 bench/results/subscriptions-<sqlite|postgresql>.json.
 """
 

@@ -481,7 +481,8 @@ class SearchPlanCacheTests(TestCase):
                 mock.patch.object(search, "FEW_MATCHES", few),
                 mock.patch.object(search, "MANY_MATCHES", many),
             ):
-                plans = search.search_plans(["秒批", "营商环境", "优化"])
+                # Quoted as a reader might type it: the plan is the cleaned query's.
+                plans = search.search_plans(["秒批", "“营商环境”", "优化"])
                 for query, plan in plans.items():
                     self.assertEqual(list(search_snapshots(query, plan=plan)), list(search_snapshots(query)))
                 search.cache.clear()
