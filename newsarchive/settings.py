@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_tasks_db",
+    "outbox",
     "articles",
     "moderation",
     "accounts",
@@ -138,6 +140,17 @@ if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["DJANGO_CACHE_URL"],
     }
+
+# Side effects (mail, purges, captures, computed data) are tasks of Django's Tasks framework, stored
+# in the database by django-tasks-db in the same transaction as the change that causes them, and run
+# by `manage.py db_worker` (started beside the site by `make run`; a service in production). The
+# "mail" queue is the outbox's, so a slow capture never holds a receipt back.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "mail"],
+    }
+}
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
@@ -215,6 +228,11 @@ if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
         "timeout": 10,
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "newsarchive <noreply@localhost>")
+# A message the mail server refuses, or cannot be reached for, is tried again after
+# OUTBOX_RETRY_SECONDS, then twice that, and so on (at most six hours apart), OUTBOX_MAX_ATTEMPTS
+# times in all (about 8.5 hours with the defaults) before it is marked failed for a person to send again.
+OUTBOX_RETRY_SECONDS = int(os.environ.get("OUTBOX_RETRY_SECONDS", "60"))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
 
 # Snapshots per page on the home and category pages.
 ARTICLES_PAGE_SIZE = int(os.environ.get("ARTICLES_PAGE_SIZE", "20"))
