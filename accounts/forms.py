@@ -1,11 +1,10 @@
 from django import forms
-from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordMixin
 from django.core.exceptions import ValidationError
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from . import emails
 from .models import username_for
 
 User = get_user_model()
@@ -86,10 +85,10 @@ class ResendConfirmationForm(forms.Form):
 
 
 class ReaderPasswordResetForm(PasswordResetForm):
-    """Django's reset form, its mail written in the site's language like all the site's mail."""
+    """Django's reset form (who gets a link, and the link's token), its mail queued in the outbox
+    like all the site's mail (accounts.emails)."""
 
     email = email_field()
 
-    def send_mail(self, *args, **kwargs):
-        with translation.override(settings.LANGUAGE_CODE):
-            super().send_mail(*args, **kwargs)
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        emails.send_password_reset(user=context["user"], uid=context["uid"], token=context["token"])

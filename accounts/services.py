@@ -43,7 +43,7 @@ def reader_sign_up(*, email: str, password: str, next_url: str = "") -> User:
         except IntegrityError as error:  # the same address signed up at the same moment
             raise AccountExists(email) from error
         Reader.objects.create(user=user)
-    transaction.on_commit(lambda: emails.send_confirmation(user_id=user.pk, next_url=next_url))
+    emails.send_confirmation(user_id=user.pk, next_url=next_url)
     return user
 
 
@@ -61,6 +61,7 @@ def reader_confirm(*, user_id: int) -> User:
     return reader.user
 
 
+@transaction.atomic
 def reader_resend_confirmation(*, email: str, next_url: str = "") -> None:
     """Send a new confirmation link if an unconfirmed account has this address; else nothing, so
     the answer tells no one which addresses have accounts."""

@@ -1,8 +1,8 @@
 """The removal workflow: one function per transition.
 
 Each transition locks the request row, checks that the move is allowed for that actor, writes one
-append-only ModerationEvent, changes the affected snapshots and queues its emails for after the
-commit, all in one transaction. The admin, the public forms, the JSON API and the `takedown`
+append-only ModerationEvent, changes the affected snapshots and queues its emails (stored in the
+outbox, sent by the worker once the transaction commits), all in one transaction. The admin, the public forms, the JSON API and the `takedown`
 management command all call these functions and nothing else.
 
     submitted ─review─▶ in_review ─approve─▶ approved ─counter-notice─▶ disputed ─┬─restore/tick─▶ restored
@@ -13,6 +13,7 @@ management command all call these functions and nothing else.
         └──────────────────┴──────(withdraw, by the requester, before a decision)──▶ withdrawn
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -36,6 +37,8 @@ from .models import (
     hash_token,
     new_token,
 )
+
+logger = logging.getLogger(__name__)
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
@@ -106,10 +109,6 @@ def _record(req: TakedownRequest, *, action: str, from_status: str, actor=None, 
         to_status=req.status,
         note=note,
     )
-
-
-def _after_commit(send, *args) -> None:
-    transaction.on_commit(lambda: send(*args))
 
 
 def _withhold(items: list[TakedownItem]) -> None:
@@ -344,7 +343,7 @@ def takedown_submit(*, submission: Submission) -> Receipt:
             size=upload.size,
         )
     _record(req, action="submit", from_status="", label="requester")
-    _after_commit(emails.send_receipt, req.pk, token)
+    emails.send_receipt(req.pk, token)
     return Receipt(request=req, token=token)
 
 
@@ -444,7 +443,7 @@ def takedown_ask(*, request_id: int, moderator: AbstractBaseUser, question: str)
     req.info_due_at = timezone.now() + timedelta(days=settings.TAKEDOWN_INFO_DAYS)
     req.save(update_fields=["status", "info_request", "info_due_at"])
     _record(req, action="ask", from_status=before, actor=moderator, note=question)
-    _after_commit(emails.send_info_request, req.pk)
+    emails.send_info_request(req.pk)
     return req
 
 
@@ -496,7 +495,7 @@ def takedown_approve(
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
     _record(req, action="approve", from_status=before, actor=moderator, note=reason)
-    _after_commit(emails.send_decision, req.pk)
+    emails.send_decision(req.pk)
     return req
 
 
@@ -523,7 +522,7 @@ def _do_reject(req: TakedownRequest, *, ground: str, reason: str, action: str, a
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
     _record(req, action=action, from_status=before, actor=actor, note=reason)
-    _after_commit(emails.send_decision, req.pk)
+    emails.send_decision(req.pk)
     return req
 
 
@@ -553,7 +552,7 @@ def takedown_uphold(*, request_id: int, moderator: AbstractBaseUser, reason: str
     req.restore_after = None
     req.save(update_fields=["status", "restore_after"])
     _record(req, action="uphold", from_status=before, actor=moderator, note=reason)
-    _after_commit(emails.send_dispute_outcome, req.pk)
+    emails.send_dispute_outcome(req.pk)
     return req
 
 
@@ -574,7 +573,7 @@ def _do_restore(req: TakedownRequest, *, actor, reason: str) -> TakedownRequest:
     req.status = Status.RESTORED
     req.save(update_fields=["status"])
     _record(req, action="restore", from_status=before, actor=actor, label="" if actor else "system", note=reason)
-    _after_commit(emails.send_dispute_outcome, req.pk)
+    emails.send_dispute_outcome(req.pk)
     return req
 
 
@@ -627,7 +626,7 @@ def counter_notice_submit(
     req.lawsuit_reported_at = None
     req.save(update_fields=["status", "restore_after", "lawsuit_reported_at"])
     _record(req, action="counter_notice", from_status=before, label="counter-notice", note=explanation)
-    _after_commit(emails.send_counter_notice, req.pk)
+    emails.send_counter_notice(req.pk)
     if settings.TAKEDOWN_RESTORE_AFTER_DAYS == 0:
         # 条例 art. 17: restore at once on a counter-notice.
         _do_restore(req, actor=None, reason=_("Restored at once on a counter-notice (waiting period 0)."))
@@ -638,46 +637,58 @@ def counter_notice_submit(
 class TickResult:
     restored: list[str] = field(default_factory=list)  # references of disputes restored
     lapsed: list[str] = field(default_factory=list)  # references closed for want of an answer
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (request id, error) of moves that failed
 
 
 def takedown_tick(*, now=None) -> TickResult:
     """The workflow's clock: restore the snapshots of every dispute whose waiting period has ended
     with no lawsuit or complaint reported, and close (as rejected, with the standard statement of
     reasons) every request whose question went unanswered past `info_due_at`. Safe to run as
-    often as cron likes: each move re-checks its request under the row lock."""
+    often as cron likes: each move re-checks its request under the row lock. Each request is its
+    own transaction: one that fails is logged and reported in `failed`, and the rest go on."""
     now = now or timezone.now()
-    result = TickResult(restored=_restore_due(now), lapsed=[])
-    for request_id in list(
-        TakedownRequest.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now).values_list("pk", flat=True)
-    ):
-        with transaction.atomic():
-            req = _lock(request_id)
-            if req.status != Status.INFO_REQUESTED or not req.info_due_at or req.info_due_at > now:
-                continue
-            _do_reject(req, ground=TakedownRequest.Ground.NONE, reason=lapse_reason(req), action="lapse", actor=None)
-            result.lapsed.append(req.reference)
+    result = TickResult()
+    due_disputes = TakedownRequest.objects.filter(
+        status=Status.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True
+    ).values_list("pk", flat=True)
+    for request_id in list(due_disputes):
+        _tick_one(request_id, result, _restore_if_due, now)
+    unanswered = TakedownRequest.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    for request_id in list(unanswered):
+        _tick_one(request_id, result, _lapse_if_due, now)
     return result
 
 
-def _restore_due(now) -> list[str]:
-    due = TakedownRequest.objects.filter(
-        status=Status.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True
-    ).values_list("pk", flat=True)
-    done = []
-    for request_id in list(due):
-        with transaction.atomic():
-            req = _lock(request_id)
-            if req.status != Status.DISPUTED or req.lawsuit_reported_at or not req.restore_after:
-                continue
-            if req.restore_after > now:
-                continue
-            _do_restore(
-                req,
-                actor=None,
-                reason=_("The waiting period after the counter-notice ended with no lawsuit or complaint reported."),
-            )
-            done.append(req.reference)
-    return done
+def _tick_one(request_id: int, result: TickResult, move, now) -> None:
+    try:
+        move(request_id, now, result)
+    except Exception as error:
+        logger.exception("moderation tick: request %s could not be moved; the next tick tries again.", request_id)
+        result.failed.append((str(request_id), f"{type(error).__name__}: {error}"))
+
+
+@transaction.atomic
+def _restore_if_due(request_id: int, now, result: TickResult) -> None:
+    req = _lock(request_id)
+    if req.status != Status.DISPUTED or req.lawsuit_reported_at or not req.restore_after or req.restore_after > now:
+        return
+    _do_restore(
+        req,
+        actor=None,
+        reason=_("The waiting period after the counter-notice ended with no lawsuit or complaint reported."),
+    )
+    result.restored.append(req.reference)
+
+
+@transaction.atomic
+def _lapse_if_due(request_id: int, now, result: TickResult) -> None:
+    req = _lock(request_id)
+    if req.status != Status.INFO_REQUESTED or not req.info_due_at or req.info_due_at > now:
+        return
+    _do_reject(req, ground=TakedownRequest.Ground.NONE, reason=lapse_reason(req), action="lapse", actor=None)
+    result.lapsed.append(req.reference)
 
 
 # --- abuse -----------------------------------------------------------------------------------
@@ -692,7 +703,7 @@ def requester_warn(*, requester_id: int, moderator: AbstractBaseUser, note: str)
     requester.warned_at = timezone.now()
     requester.abuse_note = (requester.abuse_note + "\n" if requester.abuse_note else "") + note
     requester.save(update_fields=["warned_at", "abuse_note"])
-    _after_commit(emails.send_abuse_notice, requester.pk, "warned")
+    emails.send_abuse_notice(requester.pk, "warned")
     return requester
 
 
@@ -709,7 +720,7 @@ def requester_suspend(*, requester_id: int, moderator: AbstractBaseUser, days: i
     requester.suspended_until = timezone.now() + timedelta(days=days)
     requester.abuse_note = (requester.abuse_note + "\n" if requester.abuse_note else "") + note
     requester.save(update_fields=["suspended_until", "abuse_note"])
-    _after_commit(emails.send_abuse_notice, requester.pk, "suspended")
+    emails.send_abuse_notice(requester.pk, "suspended")
     return requester
 
 

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import Digest, Subscriber, Subscription
 
@@ -24,14 +26,21 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 @admin.register(Digest)
 class DigestAdmin(admin.ModelAdmin):
-    list_display = ["reader", "created_at", "sent_at", "snapshot_count"]
-    list_select_related = ["reader"]
+    list_display = ["reader", "created_at", "mail_status", "snapshot_count"]
+    list_select_related = ["reader", "message"]
     search_fields = ["reader__email"]
-    readonly_fields = ["reader", "created_at", "sent_at", "snapshot_count"]
+    readonly_fields = ["reader", "created_at", "mail_status", "snapshot_count"]
     show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("email message"))
+    def mail_status(self, obj):
+        if obj.message is None:
+            return "-"
+        sent = f" {timezone.localtime(obj.message.sent_at):%Y-%m-%d %H:%M}" if obj.message.sent_at else ""
+        return f"{obj.message.get_status_display()}{sent}"
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -1,12 +1,12 @@
 """The digest email: plain text from templates/subscriptions/email/, in the site's language, with a
-one-click unsubscribe link (RFC 8058) that needs no log-in."""
+one-click unsubscribe link (RFC 8058) that needs no log-in, queued in the outbox."""
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+
+from outbox.models import Message
+from outbox.services import compose, message_queue
 
 UNSUBSCRIBE_SALT = "subscriptions.digest-unsubscribe"
 
@@ -29,25 +29,24 @@ def unsubscribe_url(reader_id: int) -> str:
     )
 
 
-def send_digest(*, reader, snapshots, more: int, sent_at) -> None:
+def send_digest(*, reader, snapshots, more: int, sent_at) -> Message:
     unsubscribe = unsubscribe_url(reader.pk)
-    with translation.override(settings.LANGUAGE_CODE):
-        context = {
-            "reader": reader,
-            "snapshots": snapshots,
-            "more": more,
-            "date": sent_at,
-            "site_url": settings.SITE_URL,
-            "page_url": settings.SITE_URL + reverse("subscriptions:index"),
-            "unsubscribe_url": unsubscribe,
-        }
-        subject = " ".join(render_to_string("subscriptions/email/digest_subject.txt", context).split())
-        body = render_to_string("subscriptions/email/digest.txt", context)
-    message = EmailMessage(
-        subject,
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        [reader.email],
+    context = {
+        "reader": reader,
+        "snapshots": snapshots,
+        "more": more,
+        "date": sent_at,
+        "site_url": settings.SITE_URL,
+        "page_url": settings.SITE_URL + reverse("subscriptions:index"),
+        "unsubscribe_url": unsubscribe,
+    }
+    subject, body = compose("subscriptions/email/digest", context)
+    return message_queue(
+        stream=Message.Stream.DIGESTS,
+        kind="digest",
+        to=reader.email,
+        subject=subject,
+        body=body,
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        reference=f"user {reader.pk}",
     )
-    message.send()

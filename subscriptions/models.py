@@ -109,15 +109,17 @@ class Subscription(models.Model):
 
 
 class Digest(models.Model):
-    """One digest email. Its items are recorded before it is sent: `sent_at` stays empty until the
-    mail server took it, and a digest whose sending failed is deleted, items and all, so its
-    snapshots go out with the next run."""
+    """One digest email. Its items and its message are recorded in one transaction; the outbox
+    sends the message (and tries again while the mail server refuses it), so a recorded digest is
+    a digest on its way."""
 
     reader = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="digests", verbose_name=_("reader")
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    message = models.ForeignKey(
+        "outbox.Message", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("email message")
+    )
     snapshot_count = models.PositiveIntegerField(_("snapshots"), default=0)
 
     class Meta:

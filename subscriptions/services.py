@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Value
-from django.db.models.functions import Least
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -129,18 +128,11 @@ def digest_run_start() -> DigestRun:
     return DigestRun(started_at=started_at, first_id=first_id)
 
 
-@dataclass
-class CollectedDigest:
-    digest: Digest
-    snapshots: list[Snapshot]
-    more: int  # matches beyond the digest's limit, left to the reader's page
-    previous_mark: datetime
-
-
 @transaction.atomic
-def digest_collect(*, reader_id: int, run: DigestRun) -> CollectedDigest | None:
+def digest_collect(*, reader_id: int, run: DigestRun) -> Digest | None:
     """Record the digest of what the reader has not been sent yet among the snapshots added since
-    their last digest, and move their mark to the run's start. None when there is nothing to send.
+    their last digest, queue its email, and move their mark to the run's start, all in one
+    transaction. None when there is nothing to send.
 
     The reader's settings row is locked first, so two runs at once take turns per reader, and the
     second finds the first one's items already recorded."""
@@ -180,25 +172,8 @@ def digest_collect(*, reader_id: int, run: DigestRun) -> CollectedDigest | None:
         carried += rest.filter(created_at__gt=run.started_at - DIGEST_OVERLAP).values_list("pk", flat=True)
     digest = Digest.objects.create(reader=subscriber.reader, snapshot_count=len(snapshots))
     DigestItem.objects.bulk_create([DigestItem(digest=digest, reader_id=reader_id, snapshot_id=pk) for pk in carried])
-    return CollectedDigest(digest=digest, snapshots=snapshots, more=more, previous_mark=previous_mark)
-
-
-def digest_send(*, collected: CollectedDigest) -> bool:
-    """Send a recorded digest. If the mail server refuses it, the record is deleted and the
-    reader's mark moved back, so the next run sends these snapshots; if the process dies after the
-    mail left but before this returns, the record stays and they are never sent again (at most
-    once). Returns whether it was sent."""
-    digest = collected.digest
-    try:
-        emails.send_digest(
-            reader=digest.reader, snapshots=collected.snapshots, more=collected.more, sent_at=digest.created_at
-        )
-    except Exception:
-        with transaction.atomic():
-            digest.delete()
-            Subscriber.objects.filter(reader_id=digest.reader_id).update(
-                digest_checked_until=Least("digest_checked_until", Value(collected.previous_mark))
-            )
-        raise
-    Digest.objects.filter(pk=digest.pk).update(sent_at=timezone.now())
-    return True
+    digest.message = emails.send_digest(
+        reader=subscriber.reader, snapshots=snapshots, more=more, sent_at=digest.created_at
+    )
+    digest.save(update_fields=["message"])
+    return digest

@@ -7,15 +7,17 @@ from django.conf import settings
 from django.core import mail
 
 from accounts import services
+from newsarchive.testing import run_tasks
 
 PASSWORD = "a long and unusual passphrase 7"
 
 
 def make_reader(email: str = "reader@example.org", *, password: str = PASSWORD, confirmed: bool = True):
     """A reader account made as the sign-up form makes it, confirmed unless told otherwise. Its
-    confirmation mail is taken out of the outbox."""
+    confirmation mail is sent and taken out of the test outbox."""
     outbox_before = len(mail.outbox)
     user = services.reader_sign_up(email=email, password=password)
+    run_tasks()
     del mail.outbox[outbox_before:]
     if confirmed:
         user = services.reader_confirm(user_id=user.pk)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Reader
+from newsarchive.testing import sending_mail
 
 from .helpers import PASSWORD, link_in, make_reader
 
@@ -34,7 +35,7 @@ class _AccountTestCase(TestCase):
 
     def post(self, *args, **kwargs):
         """A POST whose mail, queued for the commit, is sent."""
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(*args, **kwargs)
 
     def login(self, email, password=PASSWORD, **extra):

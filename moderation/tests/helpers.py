@@ -13,6 +13,7 @@ from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
@@ -23,6 +24,7 @@ from articles.tests.helpers import make_editor, make_snapshot, make_superuser  #
 from moderation import services
 from moderation.models import CounterNotice, EvidenceFile, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.storage import PrivateStorage
+from newsarchive.testing import run_tasks
 
 _counter = itertools.count(1)
 
@@ -108,7 +110,14 @@ def make_request(
     req = services.takedown_submit(submission=make_submission(*snapshots, **fields)).request
     if status != Status.SUBMITTED:
         _move_to(req, status, moderator or make_moderator())
+    settle_mail()
     return TakedownRequest.objects.get(pk=req.pk)
+
+
+def settle_mail() -> None:
+    """Send what is queued and set it aside: the mail of a test's set-up is not what it checks."""
+    run_tasks()
+    mail.outbox.clear()
 
 
 def _move_to(req: TakedownRequest, status: str, moderator: User) -> None:

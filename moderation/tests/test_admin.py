@@ -22,6 +22,7 @@ from articles.tests.test_admin import form_data
 from moderation import services
 from moderation.admin import TakedownRequestAdmin
 from moderation.models import ModerationEvent, Requester, TakedownItem, TakedownRequest
+from newsarchive.testing import sending_mail
 
 from .helpers import (
     make_editor,
@@ -436,7 +437,7 @@ class WorkflowTests(AdminTestCase):
         self.login(self.moderator)
 
     def post_move(self, req, move, data):
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(move_url(req, move), data)
 
     def fresh(self, req) -> TakedownRequest:
@@ -682,7 +683,7 @@ class RequesterAdminTests(AdminTestCase):
         return reverse(f"admin:moderation_requester_{name}", args=[self.abuser.pk])
 
     def post_measure(self, name, data):
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(self.measure_url(name), data)
 
     def test_list_shows_each_requesters_requests_and_rejections(self):
@@ -867,6 +868,8 @@ class PermissionTests(AdminTestCase):
                 ("articles", "view_relatedlink"),
                 ("articles", "view_category"),
                 ("articles", "view_source"),
+                ("outbox", "view_moderation_mail"),
+                ("outbox", "resend_moderation_mail"),
             },
         )
 

@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from moderation.models import Requester, TakedownItem, TakedownRequest, hash_token
+from newsarchive.testing import sending_mail
 
 from .helpers import EN, REQUIRED, PublicPageTestCase, api_body, make_request, make_snapshot, snapshot_url, status_path
 
@@ -30,7 +31,7 @@ class ApiTestCase(PublicPageTestCase):
     def post(self, body, *, raw: bool = False, **kwargs):
         data = body if raw else json.dumps(body)
         kwargs.setdefault("content_type", "application/json")
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(API, data, headers=EN, **kwargs)
 
     def errors(self, response) -> dict:

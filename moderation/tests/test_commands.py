@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from articles.models import SHANGHAI, Snapshot
 from moderation import services
 from moderation.models import ModerationEvent, TakedownItem, TakedownRequest
+from newsarchive.testing import sending_mail
 
 from .helpers import make_editor, make_moderator, make_request, make_snapshot, snapshot_url, state_of
 
@@ -24,7 +25,7 @@ class CommandTestCase(TestCase):
     def run_command(self, name, *args, **options) -> str:
         """Run a command in English (so the assertions read the msgids) with its emails sent."""
         out = io.StringIO()
-        with translation.override("en"), self.captureOnCommitCallbacks(execute=True):
+        with translation.override("en"), sending_mail():
             call_command(name, *args, stdout=out, **options)
         return out.getvalue()
 

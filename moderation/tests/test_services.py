@@ -24,6 +24,8 @@ from articles.tests.helpers import make_related_link
 from moderation import services
 from moderation.models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.services import SubmissionError, TransitionError
+from newsarchive.testing import run_tasks, sending_mail
+from outbox.models import Message
 
 from .helpers import (
     make_counter_notice,
@@ -184,7 +186,7 @@ class TakedownSubmitTests(TestCase):
         )
 
     def test_the_requester_is_sent_a_receipt_with_the_reference_and_the_status_link(self):
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             receipt = submit(self.snapshot, self.withheld, email="Rights@Example.org")
         self.assertEqual(len(mail.outbox), 1)
         message = mail.outbox[0]
@@ -198,11 +200,33 @@ class TakedownSubmitTests(TestCase):
         self.assertIn(self.snapshot.title, message.body)
         self.assertIn(in_site_language("already withheld by an earlier decision"), message.body)
 
-    def test_the_receipt_goes_out_only_once_the_request_is_committed(self):
-        with self.captureOnCommitCallbacks() as callbacks:
+    def test_the_receipt_is_stored_with_the_request_and_sent_by_the_worker(self):
+        receipt = submit(self.snapshot)
+
+        self.assertEqual(mail.outbox, [])  # nothing is sent while the request is being filed
+        message = Message.objects.get()
+        self.assertEqual(
+            (message.kind, message.reference, message.to, message.status),
+            ("receipt", receipt.request.reference, "rights@example.org", Message.Status.PENDING),
+        )
+        self.assertNotIn(receipt.token, message.body)  # the link is kept apart, never shown to staff
+
+        run_tasks()
+
+        (sent,) = mail.outbox
+        self.assertIn(receipt.token, sent.body)
+        message.refresh_from_db()
+        self.assertEqual((message.status, message.secret), (Message.Status.SENT, ""))
+
+    def test_a_submission_rolled_back_queues_no_mail(self):
+        with self.assertRaises(RuntimeError), transaction.atomic():
             submit(self.snapshot)
-            self.assertEqual(mail.outbox, [])
-        self.assertEqual(len(callbacks), 1)
+            raise RuntimeError("the transaction fails after the request was stored")
+
+        run_tasks()
+
+        self.assertFalse(Message.objects.exists())
+        self.assertEqual(mail.outbox, [])
 
     def test_a_new_address_becomes_a_requester_and_a_known_one_is_found_whatever_its_case(self):
         first = submit(self.snapshot, email="Rights@Example.org").request
@@ -224,7 +248,7 @@ class InformationDeadlineTests(WorkflowAssertions, TestCase):
     def test_asking_sets_the_answer_deadline_and_the_email_gives_it(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
         before = timezone.now()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             services.takedown_ask(request_id=req.pk, moderator=self.moderator, question="请提供登记证书。")
         req.refresh_from_db()
         self.assertTrue(before + timedelta(days=10) <= req.info_due_at <= timezone.now() + timedelta(days=10))
@@ -240,7 +264,7 @@ class InformationDeadlineTests(WorkflowAssertions, TestCase):
     def test_a_moderator_may_reject_a_request_whose_question_is_unanswered(self):
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.INFO_REQUESTED, moderator=self.moderator)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertOneEvent(
                 req,
                 lambda: services.takedown_reject(
@@ -263,7 +287,7 @@ class InformationDeadlineTests(WorkflowAssertions, TestCase):
         waiting = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator, email="w@example.org")
         TakedownRequest.objects.filter(pk=waiting.pk).update(info_due_at=req.info_due_at + timedelta(days=1))
         self.assertEqual(services.takedown_tick(now=req.info_due_at - timedelta(seconds=1)).lapsed, [])
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             event = self.assertOneEvent(
                 req,
                 lambda: self.assertEqual(services.takedown_tick(now=req.info_due_at).lapsed, [req.reference]),
@@ -314,7 +338,7 @@ class SubmissionErrorTests(TestCase):
     def assertSubmissionRefused(self, submission, *fields):
         """The submission raises SubmissionError naming exactly `fields`, and nothing is stored or sent."""
         counts = [m.objects.count() for m in (TakedownRequest, TakedownItem, ModerationEvent, Requester)]
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             with self.assertRaises(SubmissionError) as caught:
                 services.takedown_submit(submission=submission)
         self.assertEqual(sorted(caught.exception.errors), sorted(fields))
@@ -483,7 +507,7 @@ class ReviewTests(WorkflowAssertions, TestCase):
     def test_review_changes_no_snapshot_and_sends_nothing(self):
         snapshot = make_snapshot()
         req = make_request(snapshot)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             services.takedown_review(request_id=req.pk, moderator=self.moderator)
         self.assertEqual(status_of(snapshot), PUBLISHED)
         self.assertEqual(mail.outbox, [])
@@ -511,7 +535,7 @@ class AskAndAnswerTests(WorkflowAssertions, TestCase):
     def test_asking_moves_a_request_in_review_to_information_requested_and_stores_the_question(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
         question = "请提供该作品的著作权登记证书。"
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertOneEvent(
                 req,
                 lambda: services.takedown_ask(request_id=req.pk, moderator=self.moderator, question=f"  {question}\n"),
@@ -539,7 +563,7 @@ class AskAndAnswerTests(WorkflowAssertions, TestCase):
 
     def test_the_answer_brings_the_request_back_into_review(self):
         req = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertOneEvent(
                 req,
                 lambda: services.takedown_answer(request_id=req.pk, answer=" 登记证书编号 2023-A-001 "),
@@ -576,7 +600,7 @@ class WithdrawTests(WorkflowAssertions, TestCase):
             with self.subTest(status=status):
                 snapshot = make_snapshot()
                 req = make_request(snapshot, status=status)
-                with self.captureOnCommitCallbacks(execute=True):
+                with sending_mail():
                     self.assertOneEvent(
                         req,
                         lambda r=req: services.takedown_withdraw(request_id=r.pk, note=" 已与对方和解 "),
@@ -689,7 +713,7 @@ class ApproveTests(WorkflowAssertions, TestCase):
         second = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="second@example.org")
         self.approve(first)
         mail.outbox.clear()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.approve(second)
         second.refresh_from_db()
         self.assertEqual(second.status, Status.APPROVED)
@@ -853,7 +877,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
 
     def test_the_requester_is_sent_a_copy_of_the_counter_notice(self):
         req, (snapshot,) = self.approved()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             make_counter_notice(snapshot, name="李四", email="li@example.net", explanation="该报道为政府公开信息。")
         self.assertEqual(len(mail.outbox), 1)
         message = mail.outbox[0]
@@ -932,7 +956,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         req, (snapshot,) = self.approved()
         make_counter_notice(snapshot)
         services.takedown_report_lawsuit(request_id=req.pk, note="已起诉")
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertOneEvent(
                 req,
                 lambda: services.takedown_uphold(request_id=req.pk, moderator=self.moderator, reason=" 诉讼进行中。 "),
@@ -964,7 +988,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
     def test_a_moderator_may_restore_at_once_during_a_dispute(self):
         req, (snapshot,) = self.approved()
         make_counter_notice(snapshot)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertOneEvent(
                 req,
                 lambda: services.takedown_restore(request_id=req.pk, moderator=self.moderator, reason=" 反通知成立。 "),
@@ -1025,7 +1049,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
         TakedownRequest.objects.filter(pk__in=[due.pk, sued.pk]).update(restore_after=now - timedelta(minutes=1))
         TakedownRequest.objects.filter(pk=waiting.pk).update(restore_after=now + timedelta(minutes=1))
 
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertOneEvent(
                 due,
                 lambda: self.assertEqual(services.takedown_tick(now=now).restored, [due.reference]),
@@ -1056,7 +1080,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
         later = timezone.now() + timedelta(days=16)
         self.assertEqual(services.takedown_tick(now=later).restored, [req.reference])
         events = ModerationEvent.objects.count()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.assertEqual(services.takedown_tick(now=later).restored, [])
             self.assertEqual(services.takedown_tick(now=later + timedelta(days=30)).restored, [])
         self.assertEqual(ModerationEvent.objects.count(), events)
@@ -1073,7 +1097,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
     def test_with_no_waiting_period_a_counter_notice_restores_at_once(self):
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             make_counter_notice(snapshot)
         req.refresh_from_db()
         self.assertEqual(req.status, Status.RESTORED)
@@ -1373,7 +1397,7 @@ class AbuseTests(TestCase):
 
     def assertRequesterUnchanged(self, move, message=None):
         before = Requester.objects.filter(pk=self.requester.pk).values().get()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             with self.assertRaises(TransitionError) as caught:
                 move()
         if message:
@@ -1383,7 +1407,7 @@ class AbuseTests(TestCase):
 
     def test_a_moderator_may_warn_a_requester_who_is_told_by_email(self):
         before = timezone.now()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.warn(note=" 三次明显无依据的通知。 ")
         requester = Requester.objects.get(pk=self.requester.pk)
         self.assertTrue(before <= requester.warned_at <= timezone.now())
@@ -1395,7 +1419,7 @@ class AbuseTests(TestCase):
     def test_a_warned_requester_may_then_be_suspended_for_a_number_of_days(self):
         self.warn()
         before = timezone.now()
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.suspend(days=30)
         requester = Requester.objects.get(pk=self.requester.pk)
         self.assertTrue(before + timedelta(days=30) <= requester.suspended_until <= timezone.now() + timedelta(days=30))
@@ -1454,7 +1478,7 @@ class DecisionEmailTests(TestCase):
         withheld, refused, earlier = make_snapshot(), make_snapshot(), make_snapshot(status=WITHHELD)
         req = make_request(withheld, refused, earlier, status=Status.IN_REVIEW, moderator=self.moderator)
         reason = "权利人提交了首发证明:原文 2023-09-14 首发于人民网,快照全文转载。"
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             services.takedown_approve(
                 request_id=req.pk,
                 moderator=self.moderator,
@@ -1493,7 +1517,7 @@ class DecisionEmailTests(TestCase):
 
     def test_the_rejection_email_states_the_reasons_and_that_no_ground_was_established(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             services.takedown_reject(request_id=req.pk, moderator=self.moderator, reason="未提供任何权利证明。")
         (message,) = mail.outbox
         self.assertIn(label(Status.REJECTED), message.subject)
@@ -1510,7 +1534,7 @@ class DecisionEmailTests(TestCase):
 
     def test_the_emails_are_in_the_site_language_whatever_language_is_active(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
-        with translation.override("en"), self.captureOnCommitCallbacks(execute=True):
+        with translation.override("en"), sending_mail():
             services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="成立。")
         self.assertEqual(settings.LANGUAGE_CODE, "zh-hans")
         self.assertIn(f"1. {snapshot_url(req.items.get().snapshot)}: {label(Outcome.ACTIONED)}", mail.outbox[0].body)
@@ -1541,14 +1565,20 @@ class DecisionEmailTests(TestCase):
         self.assertEqual(state_of(req), before)
         self.assertEqual(status_of(snapshot), PUBLISHED)
 
-    def test_every_email_waits_for_the_commit(self):
+    def test_every_email_is_queued_with_its_transition_and_rolled_back_with_it(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
-        with self.captureOnCommitCallbacks() as callbacks:
-            services.takedown_ask(request_id=req.pk, moderator=self.moderator, question="?")
-            services.takedown_answer(request_id=req.pk, answer="!")
+        services.takedown_ask(request_id=req.pk, moderator=self.moderator, question="?")
+        services.takedown_answer(request_id=req.pk, answer="!")
+        with self.assertRaises(RuntimeError), transaction.atomic():
             services.takedown_reject(request_id=req.pk, moderator=self.moderator, reason="不成立。")
-            self.assertEqual(mail.outbox, [])
-        self.assertEqual(len(callbacks), 2)
+            raise RuntimeError("rolled back after the decision")
+
+        self.assertEqual(
+            list(Message.objects.filter(reference=req.reference, status=Message.Status.PENDING).values_list("kind")),
+            [("info_request",)],
+        )
+        run_tasks()
+        self.assertEqual([m.subject for m in mail.outbox], [Message.objects.get(kind="info_request").subject])
 
 
 # --- two moderators at once ----------------------------------------------------------------------
@@ -1574,9 +1604,9 @@ class SequentialApprovalTests(TestCase):
         first, second = make_moderator("first"), make_moderator("second")
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.IN_REVIEW, moderator=first)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             services.takedown_approve(request_id=req.pk, moderator=first, reason="first 批准。")
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             with self.assertRaises(TransitionError) as caught:
                 services.takedown_approve(request_id=req.pk, moderator=second, reason="second 批准。")
         message = str(caught.exception)
@@ -1634,6 +1664,7 @@ class ConcurrentApprovalTests(TransactionTestCase):
         self.assertEqual(TakedownRequest.objects.get(pk=req.pk).status, Status.APPROVED)
         self.assertEqual(status_of(snapshot), WITHHELD)
         self.assertEqual(list(req.items.values_list("outcome", "status_before")), [(Outcome.ACTIONED, PUBLISHED)])
+        run_tasks()
         self.assertEqual([m.to for m in mail.outbox], [[req.email]])
         self.assertIn(label(Status.APPROVED), mail.outbox[0].subject)
 

@@ -25,6 +25,7 @@ from moderation import ratelimit, services
 from moderation.forms import sniff_content_type
 from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownItem, TakedownRequest, hash_token
 from moderation.views import TransparencyView
+from newsarchive.testing import sending_mail
 
 from .helpers import (
     EN,
@@ -75,7 +76,7 @@ class TakedownFormTests(PublicPageTestCase):
         cls.other = make_snapshot(title="另一篇快照")
 
     def post(self, data, headers=EN, **kwargs):
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(NEW, data, headers=headers, **kwargs)
 
     def test_form_is_prefilled_with_the_url_from_the_query(self):
@@ -263,7 +264,7 @@ class EvidenceFileTests(PublicPageTestCase):
     def post(self, *files):
         data = form_data(self.snapshot)
         data["files"] = list(files)
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(NEW, data, headers=EN)
 
     def test_files_are_typed_by_their_content_not_their_name(self):
@@ -624,7 +625,7 @@ class CounterNoticeTests(PublicPageTestCase):
         cls.req = make_request(cls.snapshot, status=Status.APPROVED, email="holder@example.org")
 
     def post(self, data, **kwargs):
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post(COUNTER, data, headers=EN, **kwargs)
 
     def test_the_form_names_the_decision_it_disputes(self):

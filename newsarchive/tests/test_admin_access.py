@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import TestCase
 from django.urls import URLResolver, reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Reader
 from articles.models import Snapshot
@@ -23,6 +24,7 @@ from moderation.tests.helpers import (
     make_superuser,
     temporary_evidence_storage,
 )
+from outbox.models import Message
 from subscriptions.models import Digest, Subscriber
 from subscriptions.tests.helpers import subscribe
 
@@ -147,6 +149,19 @@ TABLE = {
     "subscriptions_digest_history": (("digest",), SUPERUSER_ONLY),
     "subscriptions_digest_delete": (("digest",), SUPERUSER_ONLY),
     "subscriptions_digest_change": (("digest",), SUPERUSER_ONLY),
+    # Outgoing mail: moderators read the removal requests' mail (change pages are read-only views),
+    # superusers all of it; nobody writes or deletes a message. The task records: superusers only.
+    "outbox_message_changelist": ((), MODERATORS),
+    "outbox_message_add": ((), NOBODY),
+    # An editor's outbox holds no message, so this one is "not found": the admin's redirect to its index.
+    "outbox_message_history": (("moderation_message",), answers(editor=302, moderator=200)),
+    "outbox_message_delete": (("moderation_message",), NOBODY),
+    "outbox_message_change": (("moderation_message",), MODERATORS),
+    "django_tasks_database_dbtaskresult_changelist": ((), SUPERUSER_ONLY),
+    "django_tasks_database_dbtaskresult_add": ((), NOBODY),
+    "django_tasks_database_dbtaskresult_history": (("task_result",), SUPERUSER_ONLY),
+    "django_tasks_database_dbtaskresult_delete": (("task_result",), NOBODY),
+    "django_tasks_database_dbtaskresult_change": (("task_result",), SUPERUSER_ONLY),
 }
 
 # The changelist actions, by model: POSTed by each role; "done" when the change happened, else the
@@ -157,6 +172,7 @@ ACTIONS = {
     ("articles_snapshot", "move_to_category"): answers(editor="done", moderator="refused", superuser="done"),
     ("moderation_takedownrequest", "assign_to_me"): answers(moderator="done", superuser="done"),
     ("moderation_takedownrequest", "take_into_review"): answers(moderator="done", superuser="done"),
+    ("outbox_message", "send_again"): answers(moderator="done", superuser="done"),
 }
 
 
@@ -208,6 +224,8 @@ class AdminAccessTests(TestCase):
             "subscription": subscribe(cls.users["reader"], keyword="新区"),
             "subscriber": Subscriber.objects.get(reader=cls.users["reader"]),
             "digest": Digest.objects.create(reader=cls.users["reader"]),
+            "moderation_message": Message.objects.filter(stream=Message.Stream.MODERATION).first(),
+            "task_result": DBTaskResult.objects.first(),
         }
 
     def log_in_as(self, role: str):
@@ -272,6 +290,13 @@ class AdminAccessTests(TestCase):
 
             def state():
                 return Snapshot.objects.filter(pk=row.pk).values_list("status", "category_id").get()
+        elif model == "outbox_message":
+            row = make_request(email=f"{role}-{action}@example.org").events.get().request
+            row = Message.objects.get(reference=row.reference, kind="receipt")  # sent by make_request
+            extra = {}
+
+            def state():
+                return Message.objects.filter(pk=row.pk).values_list("status").get()
         else:
             row = make_request(email=f"{role}-{action}@example.org")
             extra = {}

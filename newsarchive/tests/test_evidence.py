@@ -20,6 +20,7 @@ from moderation.tests.helpers import (
     make_superuser,
     temporary_evidence_storage,
 )
+from newsarchive.testing import sending_mail
 
 POLYGLOT = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>"
 
@@ -96,7 +97,7 @@ class UploadCheckTests(TestCase):
     def post(self, name: str, content: bytes, claimed: str):
         data = form_data(self.snapshot)
         data["files"] = [SimpleUploadedFile(name, content, content_type=claimed)]
-        with temporary_evidence_storage(), self.captureOnCommitCallbacks(execute=True):
+        with temporary_evidence_storage(), sending_mail():
             return self.client.post("/takedown/new/", data, headers=EN)
 
     def test_names_and_claimed_types_do_not_decide(self):

@@ -19,6 +19,7 @@ from hypothesis.extra.django import TestCase
 from articles.tests.helpers import make_category, make_snapshot, make_source
 from moderation.models import TakedownRequest
 from moderation.tests.helpers import EN, form_values, make_request, snapshot_url
+from newsarchive.testing import sending_mail
 
 # HYPOTHESIS_EXAMPLES=500 for a thorough run by hand.
 QUICK = settings(
@@ -166,7 +167,7 @@ class RemovalFormProperties(FormAssertions, PropertyTestCase):
             "signature": "王五",
             field: value,
         }
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             response = self.client.post("/takedown/new/", data, headers=EN)
         self.assertEqual(response.status_code, 200)
         if "form" in response.context:
@@ -233,7 +234,7 @@ class ApiProperties(PropertyTestCase):
         cls.snapshot = make_snapshot()
 
     def post(self, body: bytes | str):
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             return self.client.post("/api/takedown/", body, content_type="application/json", headers=EN)
 
     def assert_answer(self, response):

@@ -13,6 +13,7 @@ from accounts.tests.helpers import PASSWORD, link_in, make_reader
 from articles.models import Snapshot
 from articles.tests.helpers import make_category, make_snapshot
 from articles.tests.query_counts import RARE_QUERY_PLAN, RENDER
+from newsarchive.testing import sending_mail
 from subscriptions.models import Subscriber, Subscription
 
 from .helpers import added_ago, subscribe
@@ -187,7 +188,7 @@ class SubscribeButtonTests(TestCase):
         next_url = self.client.get(response.url).context["next"]
 
         signup = reverse("accounts:signup")
-        with self.captureOnCommitCallbacks(execute=True):
+        with sending_mail():
             self.client.post(
                 f"{signup}?next={next_url}",
                 {"email": "new@example.org", "password1": PASSWORD, "password2": PASSWORD, "next": next_url},

@@ -1,8 +1,9 @@
 """The workflow's clock: restore the snapshots of disputes whose waiting period has ended with no
 lawsuit or complaint reported, and close requests whose question went unanswered past its deadline.
-Run from cron, as often as you like: each move re-checks its request under the row lock."""
+Run from cron, as often as you like: each move re-checks its request under the row lock. A request
+that cannot be moved is reported and the others still are; the exit status is then 1."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from moderation import services
@@ -23,5 +24,14 @@ class Command(BaseCommand):
                 _("Closed %(reference)s: the question to the requester was not answered in time.")
                 % {"reference": reference}
             )
-        if not result.restored and not result.lapsed and options["verbosity"] >= 2:
+        if not result.restored and not result.lapsed and not result.failed and options["verbosity"] >= 2:
             self.stdout.write(_("Nothing to do."))
+        if result.failed:
+            for request_id, error in result.failed:
+                self.stderr.write(
+                    _("Request %(id)s could not be moved: %(error)s") % {"id": request_id, "error": error}
+                )
+            raise CommandError(
+                _("%(n)d requests could not be moved (see above and the log); the next tick tries them again.")
+                % {"n": len(result.failed)}
+            )
