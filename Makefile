@@ -9,7 +9,7 @@ PORT ?= 8000
 VNU_VERSION := 26.9.27
 VNU_JAR := .tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: run test test-browser vnu faults setup lint format migrations-check bench clean
+.PHONY: run test test-browser vnu faults setup lint format migrations-check messages bench clean
 
 # Python: the version in .python-version through pyenv when present, else python3.13/3.12 on PATH.
 $(PY):
@@ -38,7 +38,12 @@ setup: $(VENV)/.installed
 	$(PY) manage.py loaddata fixtures/seed.json
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 
+# The site and the task worker (mail and other side effects) together; Ctrl-C stops both. Links in
+# mail point at the address served here.
 run: setup
+	@export DJANGO_SITE_URL=$${DJANGO_SITE_URL:-http://$(HOST):$(PORT)}; \
+	$(PY) manage.py db_worker --queue-name '*' --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup
@@ -68,6 +73,13 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The Chinese catalogue (locale/zh_Hans/LC_MESSAGES/django.po) is the source of the translations:
+# this adds new interface strings to it and compiles it; translate the new entries in the .po (the
+# suite fails while one is untranslated or fuzzy) and run it again. Needs GNU gettext.
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --add-location file
+	$(PY) manage.py compilemessages -l zh_Hans --ignore '.*'
 
 migrations-check: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
