@@ -64,8 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
-    "axes",
-    "django_tasks_db",
+    "newsarchive.apps.LoginThrottlingConfig",  # axes
+    "newsarchive.apps.BackgroundTasksConfig",  # django_tasks_db
     "outbox",
     "articles",
     "moderation",
