@@ -35,7 +35,7 @@ $(VENV)/.installed: requirements.txt | $(PY)
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py loaddata fixtures/seed.json
+	$(PY) manage.py load_seed
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 
 # The site and the task worker (mail and other side effects) together; Ctrl-C stops both. Links in
