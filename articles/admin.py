@@ -2,10 +2,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -63,18 +61,12 @@ class RelatedLinkInline(admin.TabularInline):
 
 
 class SnapshotAdminForm(forms.ModelForm):
-    """Editors choose between published and hidden; withholding belongs to moderation."""
+    """Editors choose between published and hidden (the editor's status); withholding belongs to the
+    moderation workflow's ledger, and the public state follows from both."""
 
     class Meta:
         model = Snapshot
-        fields = ["title", "category", "status", "is_featured"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "status" in self.fields:
-            self.fields["status"].choices = [
-                (value, label) for value, label in Snapshot.Status.choices if value in Snapshot.EDITOR_STATUSES
-            ]
+        fields = ["title", "category", "editor_status", "is_featured"]
 
 
 class CategoryChoiceForm(forms.Form):
@@ -153,7 +145,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
     inlines = [RelatedLinkInline]
     actions = ["publish", "hide", "move_to_category"]
     fieldsets = [
-        (None, {"fields": ["title", "category", "status", "is_featured"]}),
+        (None, {"fields": ["title", "category", "editor_status", "status", "is_featured"]}),
         (
             _("Captured"),
             {
@@ -180,10 +172,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         return qs
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(CAPTURED_FIELDS)
-        if obj is not None and obj.pk and self._stored_status(obj) == Snapshot.Status.WITHHELD:
-            readonly.append("status")
-        return readonly
+        return [*CAPTURED_FIELDS, "status"]
 
     def has_add_permission(self, request):
         # Snapshots arrive through `import_snapshots`; a capture cannot be typed in by hand.
@@ -198,27 +187,16 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         # The body was sanitized when stored; format_html keeps it from being escaped twice.
         return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))  # noqa: S308
 
-    @staticmethod
-    def _stored_status(obj):
-        return Snapshot.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
-
     def save_model(self, request, obj, form, change):
-        stored = self._stored_status(obj) if change else None
-        if Snapshot.Status.WITHHELD in (stored, obj.status) and stored != obj.status:
-            raise PermissionDenied("A withheld snapshot changes state only through the moderation workflow.")
+        # Whether a decision withholds the snapshot is the ledger's alone: whatever a form or an old
+        # version (a revert from the history) says, the stored flag stands, and save() derives the
+        # public state from it and the editor's status.
         if change:
+            obj.withheld = Snapshot.objects.filter(pk=obj.pk).values_list("withheld", flat=True).first() or False
             services.snapshot_ensure_history(snapshot=obj)
+        else:
+            obj.withheld = False
         super().save_model(request, obj, form, change)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST" and self._stored_status(Snapshot(pk=object_id)) == Snapshot.Status.WITHHELD:
-            self.message_user(
-                request,
-                _("This snapshot is withheld by a removal decision; it cannot be reverted here."),
-                messages.ERROR,
-            )
-            return redirect("admin:articles_snapshot_history", object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def _report(self, request, result, done_message):
         if result.changed:
@@ -230,15 +208,17 @@ class SnapshotAdmin(SimpleHistoryAdmin):
                 % {"count": result.unchanged},
                 messages.INFO,
             )
-        if result.refused:
+        if result.withheld:
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)d withheld snapshot was left alone: only the moderation workflow can change it.",
-                    "%(count)d withheld snapshots were left alone: only the moderation workflow can change them.",
-                    result.refused,
+                    "%(count)d of them is withheld by a removal decision: it stays withheld until the moderation "
+                    "workflow lifts the decision.",
+                    "%(count)d of them are withheld by a removal decision: they stay withheld until the moderation "
+                    "workflow lifts the decisions.",
+                    result.withheld,
                 )
-                % {"count": result.refused},
+                % {"count": result.withheld},
                 messages.WARNING,
             )
 

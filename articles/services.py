@@ -12,14 +12,16 @@ from django.utils.text import slugify
 from simple_history.utils import bulk_update_with_history
 
 from .importing import Capture, Rejection
-from .models import Category, RelatedLink, Snapshot, Source
+from .models import Category, RelatedLink, Snapshot, Source, derive_status
 
 
 @dataclass(frozen=True)
 class BulkResult:
     changed: int
     unchanged: int
-    refused: int  # withheld snapshots, which only the moderation workflow may move
+    # Of those changed, how many a removal decision withholds: they stay withheld (not public) until
+    # the moderation workflow lifts it, and then take the state the editor gave them.
+    withheld: int = 0
 
 
 def _ensure_history_baseline(snapshots: list[Snapshot]) -> None:
@@ -51,21 +53,24 @@ def snapshot_ensure_history(*, snapshot: Snapshot) -> None:
 
 @transaction.atomic
 def snapshot_set_status(*, snapshot_ids: list[int], status: str, actor: AbstractBaseUser) -> BulkResult:
-    """Publish or hide snapshots as an editor. Withheld snapshots are refused and left alone:
-    they return only through the moderation workflow."""
+    """Publish or hide snapshots as an editor: their editor's status. Whether a removal decision
+    withholds a snapshot is the withholding ledger's, not the editor's: a withheld snapshot an
+    editor publishes stays withheld, and is public only once no decision withholds it."""
     if status not in Snapshot.EDITOR_STATUSES:
         raise ValueError(f"Editors may only set {' or '.join(Snapshot.EDITOR_STATUSES)}, not '{status}'.")
     snapshots = list(Snapshot.objects.select_for_update().filter(pk__in=snapshot_ids).order_by("pk"))
-    refused = [s for s in snapshots if s.status == Snapshot.Status.WITHHELD]
-    to_change = [s for s in snapshots if s.status not in (Snapshot.Status.WITHHELD, status)]
+    to_change = [s for s in snapshots if s.editor_status != status]
     _ensure_history_baseline(to_change)
     for snapshot in to_change:
-        snapshot.status = status
+        snapshot.editor_status = status
+        snapshot.status = derive_status(status, snapshot.withheld)
     bulk_update_with_history(
-        to_change, Snapshot, ["status"], default_user=actor, default_change_reason=f"status: {status}"
+        to_change, Snapshot, ["editor_status", "status"], default_user=actor, default_change_reason=f"status: {status}"
     )
     return BulkResult(
-        changed=len(to_change), unchanged=len(snapshots) - len(to_change) - len(refused), refused=len(refused)
+        changed=len(to_change),
+        unchanged=len(snapshots) - len(to_change),
+        withheld=sum(1 for s in to_change if s.withheld),
     )
 
 
@@ -80,7 +85,7 @@ def snapshot_move_to_category(*, snapshot_ids: list[int], category: Category, ac
     bulk_update_with_history(
         to_change, Snapshot, ["category"], default_user=actor, default_change_reason=f"category: {category.name}"
     )
-    return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change), refused=0)
+    return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change))
 
 
 # --- imports ---------------------------------------------------------------------------------

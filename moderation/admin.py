@@ -7,7 +7,6 @@ move they refuse is reported with `message_user`. Events are never added, change
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,10 +26,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from articles.admin import LargeTablePaginator
-from articles.models import Snapshot
 
 from . import services
-from .models import ModerationEvent, Requester, TakedownItem, TakedownRequest
+from .models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
+from .selectors import listed_urls
 
 Status = TakedownRequest.Status
 Ground = TakedownRequest.Ground
@@ -43,73 +42,6 @@ EVIDENCE_PERMISSION = "moderation.view_evidencefile"
 def status_label(value: str) -> str:
     """The display name of a stored status (events keep the raw value)."""
     return Status(value).label if value in Status.values else value
-
-
-# --- the timeline check ----------------------------------------------------------------------
-
-
-@dataclass
-class ListedURL:
-    """One URL of a request beside what the archive knows of its snapshot, so that a claim to a
-    work dated after the snapshot was published or captured (a backdated "stolen article") shows."""
-
-    item: TakedownItem
-    work_date: date | None
-
-    @property
-    def snapshot(self) -> Snapshot | None:
-        return self.item.snapshot
-
-    @property
-    def published_on(self) -> date | None:
-        return timezone.localdate(self.snapshot.published_at) if self.snapshot else None
-
-    @property
-    def captured_on(self) -> date | None:
-        return timezone.localdate(self.snapshot.captured_at) if self.snapshot else None
-
-    @property
-    def claimed_after_publication(self) -> bool:
-        return bool(self.work_date and self.snapshot and self.work_date > self.published_on)
-
-    @property
-    def claimed_after_capture(self) -> bool:
-        return bool(self.work_date and self.snapshot and self.work_date > self.captured_on)
-
-    @property
-    def timeline_warning(self) -> str:
-        dates = {"claimed": self.work_date, "published": self.published_on, "captured": self.captured_on}
-        if self.claimed_after_publication and self.claimed_after_capture:
-            return (
-                gettext(
-                    "The requester dates the work %(claimed)s: later than this snapshot's publication at its "
-                    "source (%(published)s) and later than its capture here (%(captured)s)."
-                )
-                % dates
-            )
-        if self.claimed_after_publication:
-            return (
-                gettext(
-                    "The requester dates the work %(claimed)s: later than this snapshot's publication at its "
-                    "source (%(published)s)."
-                )
-                % dates
-            )
-        if self.claimed_after_capture:
-            return (
-                gettext(
-                    "The requester dates the work %(claimed)s: later than this snapshot's capture here (%(captured)s)."
-                )
-                % dates
-            )
-        return ""
-
-
-def listed_urls(req: TakedownRequest, *, pending_only: bool = False) -> list[ListedURL]:
-    items = req.items.select_related("snapshot", "withheld_by").defer("snapshot__body").order_by("position")
-    if pending_only:
-        items = items.filter(outcome=Outcome.PENDING)
-    return [ListedURL(item=item, work_date=req.work_date) for item in items]
 
 
 # --- the forms behind the workflow buttons -----------------------------------------------------
@@ -314,8 +246,6 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                     "decision_reason",
                     "info_request",
                     "info_due_at",
-                    "restore_after",
-                    "lawsuit_reported_at",
                     "lawsuit_note",
                 ]
             },
@@ -478,7 +408,10 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                 listed_urls=listed_urls(obj),
                 requester=requester,
                 earlier_requests=earlier_requests(obj),
-                counter_notices=obj.counter_notices.select_related("snapshot").order_by("received_at"),
+                counter_notices=CounterNotice.objects.filter(claims__request=obj)
+                .distinct()
+                .prefetch_related("snapshots")
+                .order_by("received_at"),
                 evidence_files=[
                     (
                         evidence,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from outbox.models import SECRET_PLACEHOLDER, Message
 from outbox.services import compose, message_queue
 
-from .models import Requester, TakedownRequest
+from .models import CounterNotice, Requester, TakedownRequest
 
 
 def _queue(template: str, to: str, context: dict, *, reference: str, secret: str = "") -> Message:
@@ -26,11 +26,7 @@ def _queue(template: str, to: str, context: dict, *, reference: str, secret: str
 
 
 def _request(request_id: int) -> TakedownRequest:
-    return (
-        TakedownRequest.objects.select_related("requester")
-        .prefetch_related("items__snapshot", "items__withheld_by")
-        .get(pk=request_id)
-    )
+    return TakedownRequest.objects.select_related("requester").prefetch_related("items__snapshot").get(pk=request_id)
 
 
 def status_url(token: str) -> str:
@@ -63,17 +59,31 @@ def send_decision(request_id: int) -> None:
     _queue("decision", req.email, context, reference=req.reference)
 
 
-def send_counter_notice(request_id: int) -> None:
-    req = TakedownRequest.objects.prefetch_related("counter_notices__snapshot").get(pk=request_id)
-    notice = req.counter_notices.order_by("-received_at").first()
-    _queue("counter_notice", req.email, {"req": req, "notice": notice}, reference=req.reference)
-
-
-def send_dispute_outcome(request_id: int) -> None:
+def send_counter_notice(request_id: int, notice_id: int) -> None:
+    """To the requester whose claims a counter-notice disputes: a copy of it, the snapshots it
+    disputes of theirs and when those claims lapse unless they report a lawsuit."""
     req = _request(request_id)
-    _queue("dispute_outcome", req.email, {"req": req}, reference=req.reference)
-    for notice in req.counter_notices.all():
-        _queue("dispute_outcome", notice.email, {"req": req, "to_counter_notifier": True}, reference=req.reference)
+    notice = CounterNotice.objects.prefetch_related("snapshots").get(pk=notice_id)
+    claims = list(req.items.filter(counter_notices=notice).select_related("snapshot").order_by("position"))
+    _queue(
+        "counter_notice",
+        req.email,
+        {"req": req, "notice": notice, "claims": claims, "status_note": True},
+        reference=req.reference,
+    )
+
+
+def send_dispute_outcome(request_id: int, claim_ids: list[int]) -> None:
+    """The end of a dispute over `claim_ids` of a request: to its requester and to everyone whose
+    counter-notice disputed them."""
+    req = _request(request_id)
+    claims = list(req.items.filter(pk__in=claim_ids).select_related("snapshot").order_by("position"))
+    event = req.events.order_by("-created_at", "-id").first()
+    context = {"req": req, "claims": claims, "event": event}
+    _queue("dispute_outcome", req.email, context, reference=req.reference)
+    notifiers = CounterNotice.objects.filter(claims__in=claim_ids).distinct().order_by("pk")
+    for notice in notifiers:
+        _queue("dispute_outcome", notice.email, {**context, "to_counter_notifier": True}, reference=req.reference)
 
 
 def send_abuse_notice(requester_id: int, measure: str) -> None:

@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from articles.filters import DateInput
-from articles.models import Snapshot, archive_key
+from articles.models import Snapshot
 
-from . import services
+from . import selectors, services
 from .models import TakedownItem, TakedownRequest
 
 # The longest address a listed URL may have (TakedownItem.url) and generous caps on free text, so
@@ -349,7 +349,7 @@ def _address_problem(url: str) -> str | None:
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(
         label_suffix="",
-        label=_("I withdraw this request. It will not be decided."),
+        label=_("I withdraw this request."),
         error_messages={"required": _("Tick the box to confirm that you withdraw the request.")},
     )
     note = forms.CharField(
@@ -380,14 +380,17 @@ class LawsuitForm(forms.Form):
 
 
 class CounterNoticeForm(forms.Form):
-    """The elements of 条例 art. 16 and DMCA §512(g)(3). `url` must name a snapshot withheld by a
-    decision that can still be disputed; `snapshot` and `withholding` are set when it does."""
+    """The elements of 条例 art. 16 and DMCA §512(g)(3). `urls` names the withheld snapshots the
+    counter-notice disputes, one address per line; each must be withheld by a decision that can
+    still be disputed. `snapshots` holds them once they are."""
 
-    url = forms.CharField(
-        label=_("Address of the withheld snapshot"),
-        max_length=MAX_URL_LENGTH,
+    urls = forms.CharField(
+        label=_("Addresses of the withheld snapshots"),
+        strip=False,
+        max_length=(MAX_URL_LENGTH + 2) * 50,
         error_messages={"required": _("Give the address of the withheld snapshot.")},
-        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
+        help_text=_("One address per line. The counter-notice disputes these snapshots and no others."),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
     )
     name = _text(_("Your name"), 200, _("Give your full name."), widget=forms.TextInput(attrs={"autocomplete": "name"}))
     email = forms.EmailField(
@@ -435,39 +438,23 @@ class CounterNoticeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.snapshot: Snapshot | None = None
-        self.withholding: TakedownRequest | None = None
+        self.snapshots: list[Snapshot] = []
+        self.disputes: list[selectors.Disputable] = []
 
-    def clean_url(self):
-        url = self.cleaned_data["url"]
-        self.snapshot, self.withholding, problem = disputable_snapshot(url)
-        if problem:
-            raise ValidationError(problem, code="not_disputable")
-        return url
-
-
-def disputable_snapshot(url: str) -> tuple[Snapshot | None, TakedownRequest | None, str | None]:
-    """The withheld snapshot an address names and the approved request that withholds it, or a
-    message saying why no counter-notice can be sent against it."""
-    try:
-        key = archive_key(url) if url else None
-    except ValueError:
-        key = None
-    snapshot = Snapshot.objects.filter(key=key).first() if key else None
-    if snapshot is None or snapshot.status == Snapshot.Status.HIDDEN:
-        return None, None, str(_("This address does not name a snapshot page of this site."))
-    if snapshot.status != Snapshot.Status.WITHHELD:
-        return snapshot, None, str(_("This snapshot is not withheld: there is nothing to dispute."))
-    withholding = services.withholding_request(snapshot)
-    if withholding is None:
-        return snapshot, None, str(_("This snapshot is withheld, but not by a decision that can still be disputed."))
-    if withholding.status == TakedownRequest.Status.DISPUTED:
-        return (
-            snapshot,
-            withholding,
-            str(
-                _("A counter-notice against %(reference)s has already been received; the dispute is under way.")
-                % {"reference": withholding.reference}
-            ),
-        )
-    return snapshot, withholding, None
+    def clean_urls(self):
+        lines = [line.strip() for line in self.cleaned_data["urls"].replace("\r", "\n").split("\n")]
+        urls = list(dict.fromkeys(line for line in lines if line))
+        if not urls:
+            raise ValidationError(_("Give the address of the withheld snapshot."), code="required")
+        if len(urls) > settings.TAKEDOWN_MAX_URLS:
+            raise ValidationError(
+                _("At most %(limit)d addresses per counter-notice."),
+                code="too_many",
+                params={"limit": settings.TAKEDOWN_MAX_URLS},
+            )
+        self.disputes = [selectors.disputable(url) for url in urls]
+        problems = [dispute.problem for dispute in self.disputes if dispute.problem]
+        if problems:
+            raise ValidationError(problems, code="not_disputable")
+        self.snapshots = [dispute.snapshot for dispute in self.disputes]
+        return urls

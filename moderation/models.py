@@ -75,11 +75,31 @@ class DecisionGround(models.TextChoices):
 
 
 class ItemOutcome(models.TextChoices):
+    """What the moderator decided for one listed URL."""
+
     PENDING = "pending", _("pending")
     ACTIONED = "actioned", _("withheld")
     NOT_FOUND = "not_found", _("not found here")
-    ALREADY_WITHHELD = "already_withheld", _("already withheld")
     REFUSED = "refused", _("refused")
+
+
+class ClaimState(models.TextChoices):
+    """The withholding ledger: the state of one request's claim on one snapshot. A snapshot is
+    withheld while at least one claim on it is standing or disputed (STANDING_CLAIMS), and public
+    when none is and its editor's status is published."""
+
+    NONE = "none", _("no claim")
+    SCHEDULED = "scheduled", _("approved, takes effect after the changes window")
+    STANDING = "standing", _("withheld")
+    DISPUTED = "disputed", _("withheld, disputed by a counter-notice")
+    RESTORED = "restored", _("restored after a counter-notice")
+    WITHDRAWN = "withdrawn", _("lifted: the requester withdrew")
+    REVERSED = "reversed", _("lifted: reversed on appeal")
+
+
+# Claims that withhold their snapshot now; claims that did and were lifted.
+STANDING_CLAIMS = (ClaimState.STANDING, ClaimState.DISPUTED)
+LIFTED_CLAIMS = (ClaimState.RESTORED, ClaimState.WITHDRAWN, ClaimState.REVERSED)
 
 
 class TakedownRequest(models.Model):
@@ -141,8 +161,8 @@ class TakedownRequest(models.Model):
         blank=True,
         help_text=_("Unanswered by then, the request is closed by moderation_tick (TAKEDOWN_INFO_DAYS)."),
     )
-    restore_after = models.DateTimeField(_("restore after"), null=True, blank=True)
-    lawsuit_reported_at = models.DateTimeField(_("lawsuit or complaint reported"), null=True, blank=True)
+    # The requester's latest report of a lawsuit or complaint, as they typed it. Which claims it
+    # answered is each claim's own `lawsuit_reported_at`.
     lawsuit_note = models.TextField(_("lawsuit or complaint"), blank=True)
 
     class Meta:
@@ -174,9 +194,11 @@ class TakedownRequest(models.Model):
 
 
 class TakedownItem(models.Model):
-    """One URL of a request and what was done with it (Lumen's partial action, GitHub's [invalid])."""
+    """One URL of a request, what was decided for it (Lumen's partial action, GitHub's [invalid]),
+    and the request's claim on its snapshot: one line of the withholding ledger."""
 
     Outcome = ItemOutcome
+    Claim = ClaimState
 
     request = models.ForeignKey(TakedownRequest, models.CASCADE, related_name="items", verbose_name=_("request"))
     position = models.PositiveIntegerField(_("position"))
@@ -185,37 +207,54 @@ class TakedownItem(models.Model):
         Snapshot, models.PROTECT, null=True, blank=True, related_name="takedown_items", verbose_name=_("snapshot")
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
-    # The snapshot's state when it was withheld, so that a restoration gives back exactly that.
-    status_before = models.CharField(_("state before withholding"), max_length=10, blank=True, editable=False)
-    # For an `already_withheld` outcome: the decision that withholds the snapshot.
-    withheld_by = models.ForeignKey(
-        "TakedownRequest",
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("withheld by"),
-    )
+    claim = models.CharField(_("claim"), max_length=20, choices=ClaimState.choices, default=ClaimState.NONE)
+    effective_at = models.DateTimeField(_("withheld since"), null=True, blank=True)
+    lifted_at = models.DateTimeField(_("lifted"), null=True, blank=True)
+    # While disputed: when the claim lapses unless the requester reports a lawsuit or complaint.
+    restore_after = models.DateTimeField(_("restore after"), null=True, blank=True)
+    lawsuit_reported_at = models.DateTimeField(_("lawsuit or complaint reported"), null=True, blank=True)
 
     class Meta:
         ordering = ["request", "position"]
         verbose_name = _("listed URL")
         verbose_name_plural = _("listed URLs")
+        indexes = [
+            # The ledger: the claims on a snapshot, read under its row lock at every change.
+            models.Index(fields=["snapshot", "claim"], name="takedown_item_ledger"),
+            # The clock: disputed claims whose waiting period ends.
+            models.Index(fields=["restore_after"], condition=models.Q(claim="disputed"), name="takedown_item_disputed"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["request", "position"], name="takedown_item_position_unique"),
+            models.UniqueConstraint(
+                fields=["request", "snapshot"],
+                condition=models.Q(snapshot__isnull=False),
+                name="takedown_item_one_claim_per_snapshot",
+            ),
             models.CheckConstraint(
                 condition=models.Q(outcome__in=ItemOutcome.values), name="takedown_item_outcome_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(claim__in=ClaimState.values), name="takedown_item_claim_valid"),
+            # Only a URL the moderator actioned carries a claim, and only on a snapshot.
+            models.CheckConstraint(
+                condition=models.Q(claim=ClaimState.NONE)
+                | models.Q(outcome=ItemOutcome.ACTIONED, snapshot__isnull=False),
+                name="takedown_item_claim_actioned",
             ),
         ]
 
     def __str__(self):
         return self.url
 
+    @property
+    def is_standing(self) -> bool:
+        return self.claim in STANDING_CLAIMS
+
     def outcome_label(self) -> str:
-        """The outcome as people read it; an `already_withheld` one names the decision that withholds it
-        (select_related("withheld_by") where it is shown for many items)."""
-        if self.outcome == ItemOutcome.ALREADY_WITHHELD and self.withheld_by_id:
-            return _("already withheld by %(reference)s") % {"reference": self.withheld_by.reference}
+        """What became of this URL as people read it: its claim's state once it has one, else the
+        decision on it."""
+        if self.claim != ClaimState.NONE:
+            return self.get_claim_display()
         return self.get_outcome_display()
 
 
@@ -260,6 +299,9 @@ class ModerationEvent(models.Model):
     from_status = models.CharField(_("from"), max_length=20, blank=True)
     to_status = models.CharField(_("to"), max_length=20)
     note = models.TextField(_("note"), blank=True)
+    # What the move did besides the request's state, so that the log alone replays to the current
+    # state: {"claims": {item id: new claim state}, "outcomes": {item id: outcome}, ...}.
+    data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     objects = AppendOnlyQuerySet.as_manager()
@@ -282,12 +324,12 @@ class ModerationEvent(models.Model):
 
 
 class CounterNotice(models.Model):
-    """The elements of 条例 art. 16 and DMCA §512(g)(3) from someone who says a removal was a mistake."""
+    """The elements of 条例 art. 16 and DMCA §512(g)(3) from someone who says a removal was a mistake.
+    It names the snapshots it disputes, and disputes the claims standing on those snapshots, of
+    whichever requests they are, and no others."""
 
-    request = models.ForeignKey(
-        TakedownRequest, models.CASCADE, related_name="counter_notices", verbose_name=_("request")
-    )
-    snapshot = models.ForeignKey(Snapshot, models.PROTECT, related_name="+", verbose_name=_("snapshot"))
+    snapshots = models.ManyToManyField(Snapshot, related_name="+", verbose_name=_("snapshots"))
+    claims = models.ManyToManyField(TakedownItem, related_name="counter_notices", verbose_name=_("claims disputed"))
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"))
     phone = models.CharField(_("phone"), max_length=50)
@@ -298,10 +340,11 @@ class CounterNotice(models.Model):
     signature = models.CharField(_("signature"), max_length=200)
     submitted_ip = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
+    restore_after = models.DateTimeField(_("restore after"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("counter-notice")
         verbose_name_plural = _("counter-notices")
 
     def __str__(self):
-        return f"{self.request.reference}: {self.name}"
+        return f"{self.name} ({timezone.localtime(self.received_at):%Y-%m-%d})"

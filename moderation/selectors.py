@@ -1,4 +1,5 @@
-"""Reads for the public record of removal decisions (/transparency/, its JSON export, 451 pages).
+"""Reads of the removal workflow: the public record of decisions (/transparency/, its JSON export,
+451 pages), what a counter-notice may dispute, and the moderators' reads (the timeline check).
 
 What is public about a request is decided here and only here: the reference, the dates, the
 organisation, the snapshots (keys and titles) with each one's outcome, the decision, its ground and
@@ -14,9 +15,14 @@ from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F,
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext as _
 
-from .models import ModerationEvent, TakedownItem, TakedownRequest
+from articles import withholding
+from articles.models import Snapshot, archive_key
+
+from . import ledger
+from .models import STANDING_CLAIMS, ClaimState, ModerationEvent, TakedownItem, TakedownRequest
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
@@ -40,8 +46,7 @@ PUBLIC_ITEM_FIELDS = (
     "snapshot_id",
     "snapshot__key",
     "snapshot__title",
-    "withheld_by_id",
-    "withheld_by__reference",
+    "claim",
 )
 
 # The public pages' words for a request's state and outcome. The context keeps them apart from the
@@ -75,14 +80,90 @@ def public_record_url(reference: str) -> str:
     return f"{reverse('moderation:transparency')}?{urlencode({'reference': reference})}#{reference}"
 
 
+@dataclass
+class Disputable:
+    """What a counter-notice naming `url` would dispute: the snapshot, the claims standing on it,
+    or the problem that stops it."""
+
+    url: str
+    snapshot: Snapshot | None = None
+    claims: list = field(default_factory=list)
+    problem: str = ""
+
+
+def disputable(url: str) -> Disputable:
+    """The withheld snapshot an address names and the claims a counter-notice would dispute on it,
+    or a message saying why none can be sent against it. A snapshot an editor hid is not in this
+    archive as far as the public is concerned."""
+    key = archive_key(url) if url else None
+    snapshot = Snapshot.objects.with_page().filter(key=key).first() if key else None
+    if snapshot is None:
+        return Disputable(url, problem=str(_("%(url)s does not name a snapshot page of this site.") % {"url": url}))
+    claims = list(ledger.standing_on(snapshot))
+    if not claims:
+        return Disputable(
+            url, snapshot, problem=str(_("%(url)s is not withheld: there is nothing to dispute.") % {"url": url})
+        )
+    open_claims = [item for item in claims if item.claim == ClaimState.STANDING]
+    if not open_claims:
+        references = ", ".join(sorted({item.request.reference for item in claims}))
+        return Disputable(
+            url,
+            snapshot,
+            claims,
+            problem=str(
+                _(
+                    "%(url)s: a counter-notice against %(references)s has already been received; the dispute is "
+                    "under way."
+                )
+                % {"url": url, "references": references}
+            ),
+        )
+    return Disputable(url, snapshot, open_claims)
+
+
+def withholding_notice(snapshot, *, page_url: str) -> withholding.Notice:
+    """What a withheld snapshot's 451 page says: each standing claim's decision and its public
+    record, and where to send a counter-notice while a claim on it can still be disputed. One query,
+    however many decisions withhold it (registered with articles.withholding in AppConfig.ready)."""
+    claims = list(
+        TakedownItem.objects.filter(snapshot=snapshot, claim__in=STANDING_CLAIMS)
+        .select_related("request")
+        .only(
+            "claim",
+            "restore_after",
+            "lawsuit_reported_at",
+            "request__reference",
+            "request__decided_at",
+            "request__ground",
+        )
+        .order_by("request__decided_at", "request_id")
+    )
+    disputable = any(item.claim == ClaimState.STANDING for item in claims)
+    return withholding.Notice(
+        claims=[
+            withholding.Claim(
+                reference=item.request.reference,
+                decided_at=item.request.decided_at,
+                ground=item.request.get_ground_display() if item.request.ground else "",
+                record_url=public_record_url(item.request.reference),
+                disputed=item.claim == ClaimState.DISPUTED,
+                lawsuit_reported=item.lawsuit_reported_at is not None,
+                restore_after=item.restore_after,
+            )
+            for item in claims
+        ],
+        record_url=reverse("moderation:transparency"),
+        counter_url=f"{reverse('moderation:counter')}?{urlencode({'url': page_url})}" if disputable else "",
+    )
+
+
 def public_decisions() -> QuerySet[TakedownRequest]:
     """Decided requests (approved, rejected, disputed, restored), newest decision first, each
     marked `lapsed` when it was closed for an unanswered question, with their URLs and snapshots
     prefetched: one query for the page, one for all its URLs. Withdrawn requests
     were never decided and are only counted in the report."""
-    items = (
-        TakedownItem.objects.select_related("snapshot", "withheld_by").only(*PUBLIC_ITEM_FIELDS).order_by("position")
-    )
+    items = TakedownItem.objects.select_related("snapshot").only(*PUBLIC_ITEM_FIELDS).order_by("position")
     return (
         TakedownRequest.objects.filter(status__in=TakedownRequest.DECIDED_STATUSES)
         .only(*PUBLIC_REQUEST_FIELDS)
@@ -174,3 +255,70 @@ def _median_time_to_decision(decided: int) -> timedelta | None:
     if not middle:
         return None
     return sum(middle, timedelta()) / len(middle)
+
+
+# --- the moderators' reads: the timeline check ---------------------------------------------------
+
+
+@dataclass
+class ListedURL:
+    """One URL of a request beside what the archive knows of its snapshot, so that a claim to a
+    work dated after the snapshot was published or captured (a backdated "stolen article") shows."""
+
+    item: TakedownItem
+    work_date: date | None
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.item.snapshot
+
+    @property
+    def published_on(self) -> date | None:
+        return timezone.localdate(self.snapshot.published_at) if self.snapshot else None
+
+    @property
+    def captured_on(self) -> date | None:
+        return timezone.localdate(self.snapshot.captured_at) if self.snapshot else None
+
+    @property
+    def claimed_after_publication(self) -> bool:
+        return bool(self.work_date and self.snapshot and self.work_date > self.published_on)
+
+    @property
+    def claimed_after_capture(self) -> bool:
+        return bool(self.work_date and self.snapshot and self.work_date > self.captured_on)
+
+    @property
+    def timeline_warning(self) -> str:
+        dates = {"claimed": self.work_date, "published": self.published_on, "captured": self.captured_on}
+        if self.claimed_after_publication and self.claimed_after_capture:
+            return (
+                gettext(
+                    "The requester dates the work %(claimed)s: later than this snapshot's publication at its "
+                    "source (%(published)s) and later than its capture here (%(captured)s)."
+                )
+                % dates
+            )
+        if self.claimed_after_publication:
+            return (
+                gettext(
+                    "The requester dates the work %(claimed)s: later than this snapshot's publication at its "
+                    "source (%(published)s)."
+                )
+                % dates
+            )
+        if self.claimed_after_capture:
+            return (
+                gettext(
+                    "The requester dates the work %(claimed)s: later than this snapshot's capture here (%(captured)s)."
+                )
+                % dates
+            )
+        return ""
+
+
+def listed_urls(req: TakedownRequest, *, pending_only: bool = False) -> list[ListedURL]:
+    items = req.items.select_related("snapshot").defer("snapshot__body").order_by("position")
+    if pending_only:
+        items = items.filter(outcome=Outcome.PENDING)
+    return [ListedURL(item=item, work_date=req.work_date) for item in items]

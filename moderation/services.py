@@ -20,14 +20,15 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from articles.models import Snapshot, archive_key
 
-from . import emails
+from . import emails, ledger
 from .models import (
+    STANDING_CLAIMS,
+    ClaimState,
     CounterNotice,
     EvidenceFile,
     ModerationEvent,
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
+Claim = ClaimState
 
 
 class TransitionError(Exception):
@@ -99,7 +101,9 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def _record(req: TakedownRequest, *, action: str, from_status: str, actor=None, label: str = "", note: str = ""):
+def _record(
+    req: TakedownRequest, *, action: str, from_status: str, actor=None, label: str = "", note: str = "", data=None
+):
     ModerationEvent.objects.create(
         request=req,
         actor=actor,
@@ -108,38 +112,22 @@ def _record(req: TakedownRequest, *, action: str, from_status: str, actor=None, 
         from_status=from_status,
         to_status=req.status,
         note=note,
+        data=data or {},
     )
 
 
-def _withhold(items: list[TakedownItem]) -> None:
-    """Withhold the items' snapshots, remembering each one's state so a restoration is exact."""
-    snapshots = Snapshot.objects.select_for_update().filter(pk__in=[i.snapshot_id for i in items]).order_by("pk")
-    by_id = {s.pk: s for s in snapshots}
-    for item in items:
-        snapshot = by_id[item.snapshot_id]
-        if snapshot.status == Snapshot.Status.WITHHELD:
-            # Withheld by another decision since this request arrived (checked on the locked row,
-            # so two approvals at once cannot both withhold it): answered as such, naming it.
-            item.outcome = Outcome.ALREADY_WITHHELD
-            item.withheld_by = withholding_request(snapshot)
-            item.save(update_fields=["outcome", "withheld_by"])
-            continue
-        item.status_before = snapshot.status
-        item.save(update_fields=["status_before", "outcome"])
-        snapshot.status = Snapshot.Status.WITHHELD
-        snapshot.save(update_fields=["status", "updated_at"])
-
-
-def _restore(req: TakedownRequest) -> list[Snapshot]:
-    """Give the request's withheld snapshots back the state they had before."""
-    restored = []
-    for item in req.items.filter(outcome=Outcome.ACTIONED).select_related("snapshot"):
-        snapshot = Snapshot.objects.select_for_update().get(pk=item.snapshot_id)
-        if snapshot.status == Snapshot.Status.WITHHELD:
-            snapshot.status = item.status_before or Snapshot.Status.PUBLISHED
-            snapshot.save(update_fields=["status", "updated_at"])
-            restored.append(snapshot)
-    return restored
+def _settled_status(req: TakedownRequest) -> str:
+    """Where a decided request stands once its claims have moved: disputed while a counter-notice
+    disputes one of its claims, approved while one withholds (or will), restored when all were
+    lifted after counter-notices, else as it was."""
+    claims = set(req.items.exclude(claim=Claim.NONE).values_list("claim", flat=True))
+    if Claim.DISPUTED in claims:
+        return Status.DISPUTED
+    if claims & {Claim.STANDING, Claim.SCHEDULED}:
+        return Status.APPROVED
+    if Claim.RESTORED in claims:
+        return Status.RESTORED
+    return req.status
 
 
 # --- filing ----------------------------------------------------------------------------------
@@ -260,10 +248,7 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
     if requester is not None and seen:
         restored = set(
             TakedownItem.objects.filter(
-                request__requester=requester,
-                request__status=Status.RESTORED,
-                outcome=Outcome.ACTIONED,
-                snapshot__in=list(seen),
+                request__requester=requester, claim=Claim.RESTORED, snapshot__in=list(seen)
             ).values_list("snapshot_id", flat=True)
         )
         for pk in restored:
@@ -323,14 +308,7 @@ def takedown_submit(*, submission: Submission) -> Receipt:
     req.save(update_fields=["reference"])
     TakedownItem.objects.bulk_create(
         [
-            TakedownItem(
-                request=req,
-                position=position,
-                url=url,
-                snapshot=snapshot,
-                outcome=Outcome.ALREADY_WITHHELD if snapshot.status == Snapshot.Status.WITHHELD else Outcome.PENDING,
-                withheld_by=withholding_request(snapshot) if snapshot.status == Snapshot.Status.WITHHELD else None,
-            )
+            TakedownItem(request=req, position=position, url=url, snapshot=snapshot)
             for position, (url, snapshot) in enumerate(zip(submission.urls, snapshots, strict=True), start=1)
         ]
     )
@@ -356,13 +334,18 @@ def takedown_by_token(token: str) -> TakedownRequest | None:
 
 @transaction.atomic
 def takedown_withdraw(*, request_id: int, note: str = "") -> TakedownRequest:
-    """The requester withdraws a request that has not been decided yet."""
+    """The requester withdraws a request, at any time. Before a decision it will not be decided;
+    after an approval their claims are lifted (and only theirs: another decision that withholds
+    the same snapshot still does)."""
     req = _lock(request_id)
-    _ensure_state(req, TakedownRequest.OPEN_STATUSES, _("withdraw"))
+    _ensure_state(req, (*TakedownRequest.OPEN_STATUSES, Status.APPROVED, Status.DISPUTED), _("withdraw"))
+    claims = list(req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED)))
+    moved = ledger.move(claims, Claim.WITHDRAWN)
+    ledger.sync(item.snapshot_id for item in claims)
     before = req.status
     req.status = Status.WITHDRAWN
     req.save(update_fields=["status"])
-    _record(req, action="withdraw", from_status=before, label="requester", note=note.strip())
+    _record(req, action="withdraw", from_status=before, label="requester", note=note.strip(), data={"claims": moved})
     return req
 
 
@@ -384,17 +367,30 @@ def takedown_answer(*, request_id: int, answer: str) -> TakedownRequest:
 
 @transaction.atomic
 def takedown_report_lawsuit(*, request_id: int, note: str) -> TakedownRequest:
-    """During a dispute the requester reports a lawsuit or complaint (民法典 art. 1196): the
-    snapshots are then not restored when the waiting period ends; a moderator decides."""
+    """During a dispute the requester reports a lawsuit or complaint (民法典 art. 1196): their
+    disputed claims are then not lifted when the waiting period ends; a moderator decides."""
     req = _lock(request_id)
     _ensure_state(req, (Status.DISPUTED,), _("report a lawsuit for"))
     note = (note or "").strip()
     if not note:
         raise TransitionError(_("Say where and when the lawsuit or complaint was filed."))
-    req.lawsuit_reported_at = timezone.now()
+    unanswered = list(req.items.filter(claim=Claim.DISPUTED, lawsuit_reported_at__isnull=True))
+    if not unanswered:
+        raise TransitionError(_("A lawsuit or complaint has already been reported for every disputed snapshot."))
+    now = timezone.now()
+    for item in unanswered:
+        item.lawsuit_reported_at = now
+        item.save(update_fields=["lawsuit_reported_at"])
     req.lawsuit_note = note
-    req.save(update_fields=["lawsuit_reported_at", "lawsuit_note"])
-    _record(req, action="report_lawsuit", from_status=req.status, label="requester", note=note)
+    req.save(update_fields=["lawsuit_note"])
+    _record(
+        req,
+        action="report_lawsuit",
+        from_status=req.status,
+        label="requester",
+        note=note,
+        data={"answered": [str(item.pk) for item in unanswered]},
+    )
     return req
 
 
@@ -458,13 +454,9 @@ def takedown_approve(
 ) -> TakedownRequest:
     """Approve a request, in whole or in part: each pending URL is withheld (`actioned`) or
     `refused`; `outcomes` maps item ids to one of the two, and pending items not named are
-    actioned. The actioned snapshots are withheld at once; the requester gets the statement of
-    reasons.
-
-    A snapshot another decision withholds already (when the request arrived, or since) is
-    `already_withheld` and names that decision. The approval stands even when that leaves nothing
-    newly withheld: the notice was well-founded and its snapshots are withheld, which the record
-    says. Refusing every pending URL is a rejection, not an approval."""
+    actioned. Each actioned URL becomes a standing claim on its snapshot, which is withheld at once
+    (whether or not another decision withholds it too: each claim stands on its own); the
+    requester gets the statement of reasons. Refusing every pending URL is a rejection."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
@@ -480,21 +472,27 @@ def takedown_approve(
         item.outcome = outcomes.get(item.pk, Outcome.ACTIONED)
         if item.outcome not in (Outcome.ACTIONED, Outcome.REFUSED):
             raise TransitionError(_("A URL can be withheld or refused, not “%(o)s”.") % {"o": item.outcome})
-    actioned = [item for item in pending if item.outcome == Outcome.ACTIONED]
-    already = req.items.filter(outcome=Outcome.ALREADY_WITHHELD).exists()
-    if not actioned and not already:
+    actioned = [item for item in pending if item.outcome == Outcome.ACTIONED and item.snapshot_id]
+    if not actioned:
         raise TransitionError(_("Nothing would be withheld: reject the request instead."))
-    _withhold(actioned)
     for item in pending:
-        if item.outcome != Outcome.ACTIONED:
-            item.save(update_fields=["outcome"])
+        item.save(update_fields=["outcome"])
+    moved = ledger.move(actioned, Claim.STANDING)
+    ledger.sync(item.snapshot_id for item in actioned)
     before = req.status
     req.status = Status.APPROVED
     req.ground = ground
     req.decision_reason = reason
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
-    _record(req, action="approve", from_status=before, actor=moderator, note=reason)
+    _record(
+        req,
+        action="approve",
+        from_status=before,
+        actor=moderator,
+        note=reason,
+        data={"outcomes": {str(item.pk): item.outcome for item in pending}, "claims": moved},
+    )
     emails.send_decision(req.pk)
     return req
 
@@ -514,14 +512,22 @@ def takedown_reject(
 
 
 def _do_reject(req: TakedownRequest, *, ground: str, reason: str, action: str, actor) -> TakedownRequest:
-    req.items.filter(outcome=Outcome.PENDING).update(outcome=Outcome.REFUSED)
+    refused = list(req.items.filter(outcome=Outcome.PENDING).values_list("pk", flat=True))
+    req.items.filter(pk__in=refused).update(outcome=Outcome.REFUSED)
     before = req.status
     req.status = Status.REJECTED
     req.ground = ground
     req.decision_reason = reason
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
-    _record(req, action=action, from_status=before, actor=actor, note=reason)
+    _record(
+        req,
+        action=action,
+        from_status=before,
+        actor=actor,
+        note=reason,
+        data={"outcomes": {str(pk): Outcome.REFUSED for pk in refused}},
+    )
     emails.send_decision(req.pk)
     return req
 
@@ -542,45 +548,64 @@ def lapse_reason(req: TakedownRequest) -> str:
 
 @transaction.atomic
 def takedown_uphold(*, request_id: int, moderator: AbstractBaseUser, reason: str) -> TakedownRequest:
-    """End a dispute by keeping the snapshots withheld (typically after a reported lawsuit)."""
+    """End a dispute by keeping this request's disputed claims standing (typically after a reported
+    lawsuit). Other requests' claims on the same snapshots are theirs to settle."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
     _ensure_state(req, (Status.DISPUTED,), _("uphold"))
+    disputed = list(req.items.filter(claim=Claim.DISPUTED))
+    moved = ledger.move(disputed, Claim.STANDING)
+    ledger.sync(item.snapshot_id for item in disputed)
     before = req.status
-    req.status = Status.APPROVED
-    req.restore_after = None
-    req.save(update_fields=["status", "restore_after"])
-    _record(req, action="uphold", from_status=before, actor=moderator, note=reason)
-    emails.send_dispute_outcome(req.pk)
+    req.status = _settled_status(req)
+    req.save(update_fields=["status"])
+    _record(req, action="uphold", from_status=before, actor=moderator, note=reason, data={"claims": moved})
+    emails.send_dispute_outcome(req.pk, claim_ids=[item.pk for item in disputed])
     return req
 
 
 @transaction.atomic
 def takedown_restore(*, request_id: int, moderator: AbstractBaseUser, reason: str) -> TakedownRequest:
-    """A moderator ends a dispute by restoring the snapshots exactly as they were. (The system's
+    """A moderator ends a dispute by lifting this request's disputed claims now. A snapshot comes
+    back, exactly as its editor left it, once no other claim withholds it. (The system's
     restoration after the waiting period is `takedown_tick`.)"""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
     _ensure_state(req, (Status.DISPUTED,), _("restore"))
-    return _do_restore(req, actor=moderator, reason=reason)
+    return _do_restore(req, list(req.items.filter(claim=Claim.DISPUTED)), actor=moderator, reason=reason)
 
 
-def _do_restore(req: TakedownRequest, *, actor, reason: str) -> TakedownRequest:
-    _restore(req)
+def _do_restore(req: TakedownRequest, claims: list[TakedownItem], *, actor, reason: str) -> TakedownRequest:
+    moved = ledger.move(claims, Claim.RESTORED)
+    ledger.sync(item.snapshot_id for item in claims)
     before = req.status
-    req.status = Status.RESTORED
+    req.status = _settled_status(req)
     req.save(update_fields=["status"])
-    _record(req, action="restore", from_status=before, actor=actor, label="" if actor else "system", note=reason)
-    emails.send_dispute_outcome(req.pk)
+    _record(
+        req,
+        action="restore",
+        from_status=before,
+        actor=actor,
+        label="" if actor else "system",
+        note=reason,
+        data={"claims": moved},
+    )
+    emails.send_dispute_outcome(req.pk, claim_ids=[item.pk for item in claims])
     return req
+
+
+def disputable_claims(snapshot: Snapshot) -> list[TakedownItem]:
+    """The claims a counter-notice naming `snapshot` would dispute: those standing and not yet
+    disputed."""
+    return list(TakedownItem.objects.filter(snapshot=snapshot, claim=Claim.STANDING))
 
 
 @transaction.atomic
 def counter_notice_submit(
     *,
-    snapshot: Snapshot,
+    snapshots: list[Snapshot],
     name: str,
     email: str,
     phone: str,
@@ -590,26 +615,41 @@ def counter_notice_submit(
     consent_to_jurisdiction: bool,
     signature: str,
     ip: str | None = None,
-) -> TakedownRequest:
-    """Record a counter-notice against the approved request that withheld `snapshot`: the request
-    becomes disputed, the requester gets a copy, and the snapshots come back when the waiting
-    period ends (at once when it is 0) unless a lawsuit is reported. Raises SubmissionError for a
-    value longer than its field, TransitionError when the snapshot cannot be disputed."""
+) -> CounterNotice:
+    """Record a counter-notice against the claims that withhold `snapshots`: each claim standing
+    on them, of whichever request, becomes disputed, and only those. Every request concerned
+    becomes disputed and its requester is sent the counter-notice and the date its disputed claims
+    lapse (after the waiting period; at once when it is 0) unless they report a lawsuit. Raises
+    SubmissionError for a value longer than its field, TransitionError when a snapshot cannot be
+    disputed."""
     errors = _length_errors(CounterNotice, {"name": name, "email": email, "phone": phone, "signature": signature})
     if errors:
         raise SubmissionError(errors)
-    item = (
-        TakedownItem.objects.filter(snapshot=snapshot, outcome=Outcome.ACTIONED, request__status=Status.APPROVED)
-        .order_by("-request__decided_at")
-        .first()
+    snapshots = list({snapshot.pk: snapshot for snapshot in snapshots}.values())
+    if not snapshots:
+        raise TransitionError(_("Name at least one withheld snapshot."))
+    request_ids = sorted(
+        set(
+            TakedownItem.objects.filter(snapshot__in=snapshots, claim=Claim.STANDING).values_list(
+                "request_id", flat=True
+            )
+        )
     )
-    if item is None:
-        raise TransitionError(_("This snapshot is not withheld by a removal decision that can be disputed."))
-    req = _lock(item.request_id)
-    _ensure_state(req, (Status.APPROVED,), _("dispute"))
-    CounterNotice.objects.create(
-        request=req,
-        snapshot=snapshot,
+    requests = [_lock(pk) for pk in request_ids]  # in primary-key order: no deadlock between two
+    claims = list(
+        TakedownItem.objects.filter(snapshot__in=snapshots, claim=Claim.STANDING, request_id__in=request_ids)
+        .select_related("request")
+        .order_by("request_id", "position")
+    )
+    disputed_snapshots = {item.snapshot_id for item in claims}
+    for snapshot in snapshots:
+        if snapshot.pk not in disputed_snapshots:
+            raise TransitionError(
+                _("%(key)s is not withheld by a removal decision that can be disputed now.") % {"key": snapshot.key}
+            )
+    now = timezone.now()
+    restore_after = now + timedelta(days=settings.TAKEDOWN_RESTORE_AFTER_DAYS)
+    notice = CounterNotice.objects.create(
         name=name,
         email=email,
         phone=phone,
@@ -619,18 +659,33 @@ def counter_notice_submit(
         consent_to_jurisdiction=consent_to_jurisdiction,
         signature=signature,
         submitted_ip=ip,
+        received_at=now,
+        restore_after=restore_after,
     )
-    before = req.status
-    req.status = Status.DISPUTED
-    req.restore_after = timezone.now() + timedelta(days=settings.TAKEDOWN_RESTORE_AFTER_DAYS)
-    req.lawsuit_reported_at = None
-    req.save(update_fields=["status", "restore_after", "lawsuit_reported_at"])
-    _record(req, action="counter_notice", from_status=before, label="counter-notice", note=explanation)
-    emails.send_counter_notice(req.pk)
+    notice.snapshots.set(snapshots)
+    notice.claims.set(claims)
+    for req in requests:
+        mine = [item for item in claims if item.request_id == req.pk]
+        _ensure_state(req, (Status.APPROVED, Status.DISPUTED), _("dispute"))
+        moved = ledger.move(mine, Claim.DISPUTED, now=now, restore_after=restore_after, lawsuit_reported_at=None)
+        before = req.status
+        req.status = Status.DISPUTED
+        req.save(update_fields=["status"])
+        _record(
+            req,
+            action="counter_notice",
+            from_status=before,
+            label="counter-notice",
+            note=explanation,
+            data={"claims": moved, "counter_notice": notice.pk},
+        )
+        emails.send_counter_notice(req.pk, notice.pk)
     if settings.TAKEDOWN_RESTORE_AFTER_DAYS == 0:
         # 条例 art. 17: restore at once on a counter-notice.
-        _do_restore(req, actor=None, reason=_("Restored at once on a counter-notice (waiting period 0)."))
-    return req
+        for req in requests:
+            due = list(req.items.filter(claim=Claim.DISPUTED, counter_notices=notice))
+            _do_restore(req, due, actor=None, reason=_("Restored at once on a counter-notice (waiting period 0)."))
+    return notice
 
 
 @dataclass
@@ -641,17 +696,20 @@ class TickResult:
 
 
 def takedown_tick(*, now=None) -> TickResult:
-    """The workflow's clock: restore the snapshots of every dispute whose waiting period has ended
-    with no lawsuit or complaint reported, and close (as rejected, with the standard statement of
-    reasons) every request whose question went unanswered past `info_due_at`. Safe to run as
-    often as cron likes: each move re-checks its request under the row lock. Each request is its
-    own transaction: one that fails is logged and reported in `failed`, and the rest go on."""
+    """The workflow's clock: lift every disputed claim whose waiting period has ended with no
+    lawsuit or complaint reported (its snapshot comes back once no other claim withholds it), and
+    close (as rejected, with the standard statement of reasons) every request whose question went
+    unanswered past `info_due_at`. Safe to run as often as cron likes: each move re-checks its
+    request under the row lock. Each request is its own transaction: one that fails is logged and
+    reported in `failed`, and the rest go on."""
     now = now or timezone.now()
     result = TickResult()
-    due_disputes = TakedownRequest.objects.filter(
-        status=Status.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True
-    ).values_list("pk", flat=True)
-    for request_id in list(due_disputes):
+    due_disputes = (
+        TakedownItem.objects.filter(claim=Claim.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True)
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    for request_id in sorted(set(due_disputes)):
         _tick_one(request_id, result, _restore_if_due, now)
     unanswered = TakedownRequest.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now).values_list(
         "pk", flat=True
@@ -672,10 +730,16 @@ def _tick_one(request_id: int, result: TickResult, move, now) -> None:
 @transaction.atomic
 def _restore_if_due(request_id: int, now, result: TickResult) -> None:
     req = _lock(request_id)
-    if req.status != Status.DISPUTED or req.lawsuit_reported_at or not req.restore_after or req.restore_after > now:
+    due = list(
+        req.items.filter(claim=Claim.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True).order_by(
+            "position"
+        )
+    )
+    if req.status != Status.DISPUTED or not due:
         return
     _do_restore(
         req,
+        due,
         actor=None,
         reason=_("The waiting period after the counter-notice ended with no lawsuit or complaint reported."),
     )
@@ -722,15 +786,3 @@ def requester_suspend(*, requester_id: int, moderator: AbstractBaseUser, days: i
     requester.save(update_fields=["suspended_until", "abuse_note"])
     emails.send_abuse_notice(requester.pk, "suspended")
     return requester
-
-
-def withholding_request(snapshot: Snapshot) -> TakedownRequest | None:
-    """The decided request that keeps `snapshot` withheld, for its 451 page."""
-    item = (
-        TakedownItem.objects.filter(snapshot=snapshot, outcome=Outcome.ACTIONED)
-        .filter(Q(request__status=Status.APPROVED) | Q(request__status=Status.DISPUTED))
-        .select_related("request")
-        .order_by("-request__decided_at")
-        .first()
-    )
-    return item.request if item else None

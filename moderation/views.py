@@ -24,8 +24,10 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView
 
 from . import emails, ratelimit, selectors, services
-from .forms import AnswerForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm, disputable_snapshot
-from .models import TakedownItem, TakedownRequest
+from .forms import AnswerForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm
+from .models import CounterNotice, TakedownItem, TakedownRequest
+
+Status = TakedownRequest.Status
 
 TRANSPARENCY_PAGE_SIZE = 50
 DECISIONS_JSON_PAGE_SIZE = 500
@@ -100,7 +102,7 @@ def _received(request, receipt: services.Receipt):
         {
             "req": req,
             "items": items,
-            "already_withheld": [i for i in items if i.outcome == TakedownItem.Outcome.ALREADY_WITHHELD],
+            "already_withheld": [i for i in items if i.snapshot and i.snapshot.withheld],
             "status_url": emails.status_url(receipt.token),
             "file_count": req.files.count(),
         },
@@ -161,12 +163,12 @@ def api_takedown(request):
         except services.SubmissionError as error:
             form.add_submission_errors(error.errors)
         else:
-            items = receipt.request.items.order_by("position")
+            items = receipt.request.items.select_related("snapshot").order_by("position")
             response = JsonResponse(
                 {
                     "reference": receipt.request.reference,
                     "status_url": emails.status_url(receipt.token),
-                    "items": [{"url": item.url, "outcome": item.outcome} for item in items],
+                    "items": [{"url": item.url, "outcome": _filed_outcome(item)} for item in items],
                 },
                 status=201,
                 json_dumps_params={"ensure_ascii": False},
@@ -177,6 +179,14 @@ def api_takedown(request):
         errors = {key: value for key, value in errors.items() if not key.startswith("requester.")}
     errors.update(shape_errors)  # a value of the wrong type is reported as such, not as "required"
     return JsonResponse({"errors": errors}, status=400, json_dumps_params={"ensure_ascii": False})
+
+
+def _filed_outcome(item: TakedownItem) -> str:
+    """An item's outcome as the API answers a filing: "already_withheld" when another decision
+    withholds its snapshot already (the request, if approved, adds a claim of its own)."""
+    if item.outcome == TakedownItem.Outcome.PENDING and item.snapshot is not None and item.snapshot.withheld:
+        return "already_withheld"
+    return item.outcome
 
 
 def _is_text(value) -> bool:
@@ -296,14 +306,23 @@ def takedown_status(request, token):
     events = list(req.events.order_by("created_at", "id").only("request_id", "action", "created_at"))
     for event in events:
         event.label = EVENT_LABELS.get(event.action, event.action)
-    items = list(req.items.select_related("snapshot", "withheld_by").order_by("position"))
+    items = list(req.items.select_related("snapshot").order_by("position"))
+    disputed = [item for item in items if item.claim == TakedownItem.Claim.DISPUTED]
     context = {
         "req": req,
         "state_label": selectors.STATES[req.status],
         "decision_label": selectors.OUTCOMES[selectors.decision_of(req, items)],
         "items": items,
         "events": events,
-        "counter_notice_dates": list(req.counter_notices.order_by("received_at").values_list("received_at", flat=True)),
+        "counter_notice_dates": list(
+            CounterNotice.objects.filter(claims__request=req)
+            .distinct()
+            .order_by("received_at")
+            .values_list("received_at", flat=True)
+        ),
+        "disputed": disputed,
+        "unanswered": [item for item in disputed if item.lawsuit_reported_at is None],
+        "can_withdraw": req.status in (*TakedownRequest.OPEN_STATUSES, Status.APPROVED, Status.DISPUTED),
         "problem": problem,
         "contact": settings.MODERATION_CONTACT_EMAIL,
         "public_record_url": selectors.public_record_url(req.reference),
@@ -318,7 +337,10 @@ def _status_action(req: TakedownRequest, action: str, data: dict) -> str:
         services.takedown_answer(request_id=req.pk, answer=data["answer"])
         return _("Your answer was sent. The request is back in review.")
     if action == "withdraw":
+        decided = req.status not in TakedownRequest.OPEN_STATUSES
         services.takedown_withdraw(request_id=req.pk, note=data["note"])
+        if decided:
+            return _("The request is withdrawn: it no longer withholds any snapshot.")
         return _("The request is withdrawn. It will not be decided.")
     services.takedown_report_lawsuit(request_id=req.pk, note=data["note"])
     return _("The lawsuit or complaint is recorded. The snapshots stay withheld until a moderator decides.")
@@ -329,8 +351,9 @@ def _status_action(req: TakedownRequest, action: str, data: dict) -> str:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def counter_notice(request):
-    """A counter-notice against the decision that withholds the snapshot at `?url=` (linked from
-    its 451 page): the request becomes disputed and the requester gets a copy."""
+    """A counter-notice against the decisions that withhold the snapshots it names (pre-filled from
+    `?url=`, linked from a 451 page): the claims on them become disputed, and each requester
+    concerned gets a copy."""
     if request.method == "POST":
         retry_after = ratelimit.hit(request, ratelimit.COUNTER_NOTICE)
         if retry_after:
@@ -339,8 +362,8 @@ def counter_notice(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                req = services.counter_notice_submit(
-                    snapshot=form.snapshot,
+                notice = services.counter_notice_submit(
+                    snapshots=form.snapshots,
                     name=data["name"],
                     email=data["email"],
                     phone=data["phone"],
@@ -351,28 +374,30 @@ def counter_notice(request):
                     signature=data["signature"],
                     ip=ratelimit.client_ip(request),
                 )
-            except services.TransitionError as error:
+            except (services.TransitionError, services.SubmissionError) as error:
                 form.add_error(None, str(error))
             else:
+                claims = list(notice.claims.select_related("request", "snapshot").order_by("request_id", "position"))
                 return render(
                     request,
                     "moderation/counternotice_received.html",
                     {
-                        "req": req,
-                        "snapshot": form.snapshot,
-                        "restored": req.status == TakedownRequest.Status.RESTORED,
+                        "notice": notice,
+                        "snapshots": form.snapshots,
+                        "references": sorted({item.request.reference for item in claims}),
+                        "restored": all(item.claim != TakedownItem.Claim.DISPUTED for item in claims),
                         "days": settings.TAKEDOWN_RESTORE_AFTER_DAYS,
                     },
                 )
-        snapshot, withholding, problem = form.snapshot, form.withholding, None
+        disputes, problem = form.disputes, None
     else:
         url = request.GET.get("url", "").strip()
-        form = CounterNoticeForm(initial={"url": url})
-        snapshot, withholding, problem = disputable_snapshot(url) if url else (None, None, None)
+        form = CounterNoticeForm(initial={"urls": url})
+        disputes = [selectors.disputable(url)] if url else []
+        problem = disputes[0].problem if disputes else None
     context = {
         "form": form,
-        "snapshot": snapshot,
-        "withholding": withholding,
+        "disputes": [dispute for dispute in disputes if not dispute.problem],
         "problem": problem,
         "restore_after_days": settings.TAKEDOWN_RESTORE_AFTER_DAYS,
     }
@@ -528,7 +553,7 @@ def _decision_record(request, req: TakedownRequest) -> dict:
                 "snapshot_key": item.snapshot.key if item.snapshot else None,
                 "title": None if hide_titles or item.snapshot is None else item.snapshot.title,
                 "outcome": item.outcome,
-                "withheld_by": item.withheld_by.reference if item.withheld_by_id else None,
+                "claim": item.claim,
             }
             for item in req.items.all()
         ],

@@ -87,8 +87,8 @@ def submit(*snapshots: Snapshot, **fields) -> services.Receipt:
     return services.takedown_submit(submission=make_submission(*snapshots, **fields))
 
 
-def make_counter_notice(snapshot: Snapshot, **fields) -> TakedownRequest:
-    """A complete counter-notice against the decision that withholds `snapshot`."""
+def make_counter_notice(*snapshots: Snapshot, **fields) -> CounterNotice:
+    """A complete counter-notice against the decisions that withhold `snapshots`."""
     fields.setdefault("name", "李四")
     fields.setdefault("email", "uploader@example.net")
     fields.setdefault("phone", "+86 21 8765 4321")
@@ -97,7 +97,7 @@ def make_counter_notice(snapshot: Snapshot, **fields) -> TakedownRequest:
     fields.setdefault("good_faith", True)
     fields.setdefault("consent_to_jurisdiction", True)
     fields.setdefault("signature", "李四")
-    return services.counter_notice_submit(snapshot=snapshot, **fields)
+    return services.counter_notice_submit(snapshots=list(snapshots), **fields)
 
 
 def make_request(

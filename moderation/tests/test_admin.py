@@ -529,7 +529,7 @@ class WorkflowTests(AdminTestCase):
         response = self.post_move(req, "uphold", {"reason": "权利人已起诉。"})
         self.assertRedirects(response, change_url(req), fetch_redirect_response=False)
         req = self.fresh(req)
-        self.assertEqual((req.status, req.restore_after), (Status.APPROVED, None))
+        self.assertEqual((req.status, req.items.get().restore_after), (Status.APPROVED, None))
         self.assertEqual(Snapshot.objects.get(pk=snapshot.pk).status, Snapshot.Status.WITHHELD)
 
     def test_restore_ends_a_dispute_bringing_the_snapshots_back(self):

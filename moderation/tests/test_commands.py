@@ -246,7 +246,7 @@ class ModerationTickTests(CommandTestCase):
         cls.approved = make_request(status=Status.APPROVED, email="approved@example.org")
         services.takedown_report_lawsuit(request_id=cls.sued.pk, note="已向北京互联网法院起诉。")
         past = timezone.now() - timedelta(days=1)
-        TakedownRequest.objects.filter(pk__in=[cls.due.pk, cls.sued.pk]).update(restore_after=past)
+        TakedownItem.objects.filter(request__in=[cls.due, cls.sued]).update(restore_after=past)
 
     def statuses(self):
         return {

@@ -20,7 +20,7 @@ from django.utils import timezone
 from articles.models import Category, Snapshot
 from articles.sitemaps import SITEMAPS
 from articles.tests.helpers import make_category, make_related_link
-from articles.tests.query_counts import PAGE_CACHE_CHECK
+from articles.tests.query_counts import PAGE_CACHE_CHECK, RENDER
 from moderation import ratelimit, services
 from moderation.forms import sniff_content_type
 from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownItem, TakedownRequest, hash_token
@@ -224,9 +224,8 @@ class TakedownFormTests(PublicPageTestCase):
         response = self.post(form_data(self.snapshot, self.other))
         self.assertContains(response, "1 of the snapshots you listed is already withheld by an earlier decision")
         req = TakedownRequest.objects.exclude(email="first@example.org").get()
-        self.assertEqual(
-            [i.outcome for i in req.items.order_by("position")], [Outcome.ALREADY_WITHHELD, Outcome.PENDING]
-        )
+        # It is to be decided like any other: approved, the request withholds it on its own.
+        self.assertEqual([i.outcome for i in req.items.order_by("position")], [Outcome.PENDING, Outcome.PENDING])
 
     def test_a_suspended_requester_is_refused_with_the_services_message(self):
         Requester.objects.create(
@@ -549,7 +548,6 @@ class StatusPageTests(PublicPageTestCase):
         services.takedown_review(request_id=req.pk, moderator=self.moderator)
         services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="权利证明充分。")
         for data in [
-            {"action": "withdraw", "withdraw-confirm": "on"},
             {"action": "answer", "answer-answer": "迟到的回答"},
             {"action": "lawsuit", "lawsuit-note": "已起诉"},
         ]:
@@ -583,7 +581,7 @@ class StatusPageTests(PublicPageTestCase):
         make_counter_notice(self.snapshot)
         page = self.client.get(path, headers=EN)
         self.assertContains(page, "A counter-notice was received on")
-        self.assertContains(page, "the snapshots will be restored after")
+        self.assertContains(page, "Your claim lapses after")
         self.assertNotContains(page, "uploader@example.net")  # the copy goes by email, not on the page
         empty = self.client.post(path, {"action": "lawsuit", "lawsuit-note": ""}, headers=EN)
         self.assertContains(empty, "Say where and when the lawsuit or complaint was filed.", status_code=400)
@@ -592,7 +590,7 @@ class StatusPageTests(PublicPageTestCase):
         )
         self.assertRedirects(response, path)
         req.refresh_from_db()
-        self.assertIsNotNone(req.lawsuit_reported_at)
+        self.assertIsNotNone(req.items.get().lawsuit_reported_at)
         self.assertIn("京0491民初1号", req.lawsuit_note)
         page = self.client.get(path, headers=EN)
         self.assertContains(page, "You reported a lawsuit or complaint on")
@@ -604,7 +602,7 @@ class StatusPageTests(PublicPageTestCase):
 
 def counter_data(snapshot: Snapshot, **overrides) -> dict:
     data = {
-        "url": f"http://testserver{snapshot.get_absolute_url()}",
+        "urls": f"http://testserver{snapshot.get_absolute_url()}",
         "name": "李四",
         "email": "uploader@example.net",
         "phone": "+86 21 8765 4321",
@@ -634,8 +632,8 @@ class CounterNoticeTests(PublicPageTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, self.req.reference)
         self.assertContains(response, self.snapshot.key)
-        self.assertContains(response, "restored 15 days after the counter-notice")
-        self.assertEqual(form_values(response.content.decode())[0]["url"], url)
+        self.assertContains(response, "lifted 15 days after the counter-notice")
+        self.assertEqual(form_values(response.content.decode())[0]["urls"], url)
 
     def test_a_counter_notice_makes_the_request_disputed_and_is_sent_to_the_requester(self):
         response = self.post(counter_data(self.snapshot), REMOTE_ADDR="192.0.2.7")
@@ -644,9 +642,13 @@ class CounterNoticeTests(PublicPageTestCase):
         self.assertContains(response, "What happens next")
         self.req.refresh_from_db()
         self.assertEqual(self.req.status, Status.DISPUTED)
-        self.assertContains(response, timezone.localtime(self.req.restore_after).strftime("%Y-%m-%d %H:%M"))
         notice = CounterNotice.objects.get()
-        self.assertEqual((notice.request, notice.snapshot, notice.name), (self.req, self.snapshot, "李四"))
+        self.assertContains(response, timezone.localtime(notice.restore_after).strftime("%Y-%m-%d %H:%M"))
+        self.assertContains(response, self.req.reference)
+        self.assertEqual(
+            (list(notice.snapshots.all()), list(notice.claims.all()), notice.name),
+            ([self.snapshot], [self.req.items.get()], "李四"),
+        )
         self.assertEqual(notice.submitted_ip, "192.0.2.7")
         self.assertTrue(notice.good_faith and notice.consent_to_jurisdiction)
         self.assertEqual(Snapshot.objects.get(pk=self.snapshot.pk).status, Snapshot.Status.WITHHELD)
@@ -656,14 +658,14 @@ class CounterNoticeTests(PublicPageTestCase):
     @override_settings(TAKEDOWN_RESTORE_AFTER_DAYS=0)
     def test_with_no_waiting_period_the_snapshot_is_back_at_once(self):
         response = self.post(counter_data(self.snapshot))
-        self.assertContains(response, "have been restored")
+        self.assertContains(response, "have been lifted")
         self.req.refresh_from_db()
         self.assertEqual(self.req.status, Status.RESTORED)
         self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 200)
         self.assertContains(self.client.get("/"), "被屏蔽后申诉的快照")
 
     def test_every_missing_element_is_named(self):
-        html = self.post({"url": counter_data(self.snapshot)["url"]}).content.decode()
+        html = self.post({"urls": counter_data(self.snapshot)["urls"]}).content.decode()
         summary = error_summary(html)
         for name, message in {
             "name": "Give your full name.",
@@ -685,7 +687,7 @@ class CounterNoticeTests(PublicPageTestCase):
         published = make_snapshot()
         hidden = make_snapshot(status=Snapshot.Status.HIDDEN)
         cases = {
-            f"http://testserver{published.get_absolute_url()}": "This snapshot is not withheld",
+            f"http://testserver{published.get_absolute_url()}": "is not withheld: there is nothing to dispute",
             f"http://testserver{hidden.get_absolute_url()}": "does not name a snapshot page of this site",
             f"http://testserver/detail/{'0' * 40}.html": "does not name a snapshot page of this site",
             "https://www.example.com/": "does not name a snapshot page of this site",
@@ -696,17 +698,40 @@ class CounterNoticeTests(PublicPageTestCase):
                 response = self.client.get(COUNTER, {"url": url}, headers=EN)
                 self.assertEqual(response.status_code, 200)
                 self.assertContains(response, message)
-                html = self.post(counter_data(published, url=url)).content.decode()
-                self.assertIn(message, field_block(html, "url"))
+                html = self.post(counter_data(published, urls=url)).content.decode()
+                self.assertIn(message, field_block(html, "urls"))
         self.assertFalse(CounterNotice.objects.exists())
 
     def test_a_second_counter_notice_is_told_the_dispute_is_under_way(self):
         self.post(counter_data(self.snapshot))
-        html = self.client.get(COUNTER, {"url": counter_data(self.snapshot)["url"]}, headers=EN).content.decode()
-        self.assertIn(f"A counter-notice against {self.req.reference} has already been received", html)
+        html = self.client.get(COUNTER, {"url": counter_data(self.snapshot)["urls"]}, headers=EN).content.decode()
+        self.assertIn(f"a counter-notice against {self.req.reference} has already been received", html)
         html = self.post(counter_data(self.snapshot, email="other@example.net")).content.decode()
-        self.assertIn("has already been received", field_block(html, "url"))
+        self.assertIn("has already been received", field_block(html, "urls"))
         self.assertEqual(CounterNotice.objects.count(), 1)
+
+    def test_one_counter_notice_may_name_several_snapshots_and_disputes_those_only(self):
+        other, untouched = make_snapshot(), make_snapshot()
+        req = make_request(other, untouched, status=Status.APPROVED, email="other@example.org")
+        urls = "\n".join(f"http://testserver{s.get_absolute_url()}" for s in (self.snapshot, other))
+        response = self.post(counter_data(self.snapshot, urls=urls))
+        self.assertTemplateUsed(response, "moderation/counternotice_received.html")
+        self.assertEqual(
+            list(
+                TakedownItem.objects.filter(request__in=[self.req, req])
+                .order_by("request", "position")
+                .values_list("claim", flat=True)
+            ),
+            ["disputed", "disputed", "standing"],
+        )
+        self.assertEqual(sorted(m.to[0] for m in mail.outbox), ["holder@example.org", "other@example.org"])
+
+    def test_a_counter_notice_naming_an_address_that_cannot_be_disputed_is_refused_whole(self):
+        urls = f"http://testserver{self.snapshot.get_absolute_url()}\nhttp://testserver{make_snapshot().get_absolute_url()}"
+        html = self.post(counter_data(self.snapshot, urls=urls)).content.decode()
+        self.assertIn("is not withheld: there is nothing to dispute", field_block(html, "urls"))
+        self.assertFalse(CounterNotice.objects.exists())
+        self.assertEqual(self.req.items.get().claim, "standing")
 
     def test_a_decision_that_changed_meanwhile_is_reported_not_failed(self):
         with mock.patch(
@@ -779,12 +804,16 @@ class WithheldSnapshotTests(PublicPageTestCase):
     def test_the_451_page_makes_a_fixed_number_of_queries(self):
         # The archive version (the page cache's key, read before the snapshot's state is known),
         # the snapshot, the decision, the navigation; the notice itself is never cached.
-        with self.assertNumQueries(PAGE_CACHE_CHECK + 3):
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["withheld"]):
             self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 451)
         for _n in range(5):
             make_request(make_snapshot(), status=Status.APPROVED)
         make_request(self.neighbour, status=Status.REJECTED)
-        with self.assertNumQueries(PAGE_CACHE_CHECK + 3):
+        # Two more decisions withhold it, one of them disputed.
+        make_request(self.snapshot, status=Status.APPROVED, email="second@example.org")
+        make_request(self.snapshot, status=Status.APPROVED, email="third@example.org")
+        make_counter_notice(self.snapshot)
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["withheld"]):
             self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 451)
 
     def test_a_hidden_snapshot_is_still_not_found(self):
@@ -938,7 +967,7 @@ class TransparencyTests(PublicPageTestCase):
         self.assertIn("title not published", html)
         record = next(d for d in decisions_json(self.client)["decisions"] if d["reference"] == req.reference)
         self.assertEqual(
-            record["items"], [{"snapshot_key": snapshot.key, "title": None, "outcome": "actioned", "withheld_by": None}]
+            record["items"], [{"snapshot_key": snapshot.key, "title": None, "outcome": "actioned", "claim": "standing"}]
         )
 
     def test_decisions_json_holds_the_same_decisions(self):
@@ -964,13 +993,13 @@ class TransparencyTests(PublicPageTestCase):
                         "snapshot_key": self.kept.key,
                         "title": "部分批准-屏蔽",
                         "outcome": "actioned",
-                        "withheld_by": None,
+                        "claim": "standing",
                     },
                     {
                         "snapshot_key": self.refused_snapshot.key,
                         "title": "部分批准-保留",
                         "outcome": "refused",
-                        "withheld_by": None,
+                        "claim": "none",
                     },
                 ],
                 "statement_of_reasons": "第二篇为合理使用。",
@@ -1180,7 +1209,7 @@ class PublicRecordOfSpecialOutcomesTests(PublicPageTestCase):
     """A request closed for an unanswered question is marked as decided by automation; a URL that
     another decision withholds names that decision."""
 
-    def test_decisions_json_marks_a_lapsed_request_automated_and_names_the_decision_withholding_a_url(self):
+    def test_decisions_json_marks_a_lapsed_request_automated_and_shows_each_claims_own_state(self):
         moderator = make_moderator()
         snapshot = make_snapshot()
         first = make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="first@example.org")
@@ -1193,7 +1222,15 @@ class PublicRecordOfSpecialOutcomesTests(PublicPageTestCase):
             {first.reference: False, second.reference: False, lapsed.reference: True},
         )
         self.assertEqual(records[lapsed.reference]["decision"], "rejected")
-        self.assertEqual([i["withheld_by"] for i in records[second.reference]["items"]], [first.reference])
-        self.assertEqual([i["outcome"] for i in records[second.reference]["items"]], ["already_withheld"])
+        make_counter_notice(snapshot)
+        services.takedown_report_lawsuit(request_id=second.pk, note="已起诉")
+        services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        records = {d["reference"]: d for d in decisions_json(self.client)["decisions"]}
+        self.assertEqual(
+            [(records[r.reference]["status"], records[r.reference]["items"][0]["claim"]) for r in (first, second)],
+            [("restored", "restored"), ("disputed", "disputed")],
+        )
+        html = self.client.get(f"{TRANSPARENCY}?reference={first.reference}", headers=EN).content.decode()
+        self.assertIn("restored after a counter-notice", html)
         html = self.client.get(f"{TRANSPARENCY}?reference={second.reference}", headers=EN).content.decode()
-        self.assertIn(f"already withheld by {first.reference}", html)
+        self.assertIn("withheld, disputed by a counter-notice", html)

@@ -78,7 +78,7 @@ TAKEDOWN_TEXT_FIELDS = [
     "signature",
 ]
 TAKEDOWN_FIELDS = [*TAKEDOWN_TEXT_FIELDS, "role", "work_date", "good_faith", "accurate_and_authorised"]
-COUNTER_TEXT_FIELDS = ["url", "name", "email", "phone", "address", "explanation", "signature"]
+COUNTER_TEXT_FIELDS = ["urls", "name", "email", "phone", "address", "explanation", "signature"]
 COUNTER_FIELDS = [*COUNTER_TEXT_FIELDS, "good_faith", "consent_to_jurisdiction"]
 ERROR_SUMMARY = re.compile(r'<div class="error-summary" role="alert"')
 
@@ -189,7 +189,7 @@ class CounterNoticeProperties(FormAssertions, PropertyTestCase):
     def test_the_counter_notice_form_never_fails_and_explains_every_refusal(self, data, real_url):
         self.fresh()
         if real_url:
-            data["url"] = snapshot_url(self.withheld)
+            data["urls"] = snapshot_url(self.withheld)
         response = self.client.post("/takedown/counter/", data, headers=EN)
         self.assertEqual(response.status_code, 200)
         if "form" in response.context:

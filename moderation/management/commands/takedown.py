@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from moderation import services
-from moderation.admin import listed_urls, status_label
+from moderation.admin import status_label
 from moderation.models import TakedownRequest
+from moderation.selectors import listed_urls
 
 Status = TakedownRequest.Status
 Ground = TakedownRequest.Ground
@@ -173,16 +174,16 @@ class Command(BaseCommand):
             ]
         if req.status == Status.INFO_REQUESTED:
             rows += [(_("Question to the requester"), req.info_request), (_("Answer due"), _when(req.info_due_at))]
-        if req.status == Status.DISPUTED:
-            rows.append((_("Restore after"), _when(req.restore_after)))
-            if req.lawsuit_reported_at:
-                rows.append((_("Lawsuit or complaint"), f"{_when(req.lawsuit_reported_at)}: {req.lawsuit_note}"))
+        if req.lawsuit_note:
+            rows.append((_("Lawsuit or complaint"), req.lawsuit_note))
         for label, value in rows:
             write(f"{label}: {value}")
         write(_("URLs:"))
         for row in listed_urls(req):
             snapshot = row.snapshot
-            write(f"  {row.item.position}. {row.item.url}  [{row.item.outcome}]")
+            claim = f", {row.item.claim}" if row.item.claim != row.item.Claim.NONE else ""
+            restore = f", {_('restore after')} {_when(row.item.restore_after)}" if row.item.restore_after else ""
+            write(f"  {row.item.position}. {row.item.url}  [{row.item.outcome}{claim}{restore}]")
             if snapshot is not None:
                 write(
                     "     "
