@@ -66,9 +66,9 @@ $(VNU_JAR):
 faults: $(VENV)/.installed
 	$(PY) bench/faults.py $(if $(FAULTS_DATABASE_URL),--database-url $(FAULTS_DATABASE_URL))
 
+# The hooks of .pre-commit-config.yaml (django-upgrade, ruff check, ruff format) on every file.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

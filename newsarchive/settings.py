@@ -130,7 +130,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Local memory by default (one process); in production point DJANGO_CACHE_URL at Redis
 # (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.
