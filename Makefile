@@ -29,8 +29,9 @@ $(PY):
 	echo "creating $(VENV) with $$python ($$($$python --version))"; \
 	"$$python" -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# Development and tests: what production runs (requirements.txt) and the tooling (requirements-dev.txt).
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 setup: $(VENV)/.installed
