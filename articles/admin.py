@@ -12,19 +12,32 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import purge, services
 from .models import Category, RelatedLink, Snapshot, Source
 
 
+class PurgeEverywhereMixin:
+    """Categories and sources are named on every page (the navigation, each snapshot's source): a
+    change drops every page a CDN keeps (articles/purge.py)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        purge.purge_enqueue([purge.ALL])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        purge.purge_enqueue([purge.ALL])
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
@@ -185,7 +198,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("body"))
     def body_html(self, obj):
         # The body was sanitized when stored; format_html keeps it from being escaped twice.
-        return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))  # noqa: S308
+        return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))
 
     def save_model(self, request, obj, form, change):
         # Whether a decision withholds the snapshot is the ledger's alone: whatever a form or an old
@@ -196,7 +209,11 @@ class SnapshotAdmin(SimpleHistoryAdmin):
             services.snapshot_ensure_history(snapshot=obj)
         else:
             obj.withheld = False
+        before = Snapshot.objects.filter(pk=obj.pk).values_list("key", "category_id").first() if change else None
         super().save_model(request, obj, form, change)
+        # The pages of its category before and after, and of the snapshot itself (its related links
+        # are saved after this, in the same transaction).
+        purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
 
     def _report(self, request, result, done_message):
         if result.changed:

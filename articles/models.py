@@ -233,7 +233,7 @@ class Snapshot(models.Model):
     status = models.CharField(
         _("status"),
         max_length=10,
-        choices=Status.choices,
+        choices=Status,
         default=Status.PUBLISHED,
         editable=False,
         help_text=_("Public state: hidden if an editor hid it, else withheld while a removal decision stands."),
@@ -241,7 +241,7 @@ class Snapshot(models.Model):
     editor_status = models.CharField(
         _("editor's status"),
         max_length=10,
-        choices=EditorStatus.choices,
+        choices=EditorStatus,
         default=EditorStatus.PUBLISHED,
         db_default=EditorStatus.PUBLISHED,
         help_text=_("Published or hidden, as editors decide. A removal decision does not change it."),

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from articles.models import Snapshot
+from articles.purge import keys_of, purge_enqueue
 
 from .models import LIFTED_CLAIMS, STANDING_CLAIMS, ClaimState, TakedownItem
 
@@ -41,8 +42,11 @@ def sync(snapshot_ids: Iterable[int | None]) -> list[int]:
         if snapshot.withheld != withheld:
             snapshot.withheld = withheld
             snapshot.save(update_fields=["withheld", "status", "updated_at"])  # save() derives status
-            changed.append(snapshot.pk)
-    return changed
+            changed.append(snapshot)
+    if changed:
+        # The pages that show them, on a CDN in front of the site (articles.purge).
+        purge_enqueue(keys_of((snapshot.key, snapshot.category_id) for snapshot in changed))
+    return [snapshot.pk for snapshot in changed]
 
 
 def move(items: Iterable[TakedownItem], to: str, *, now=None, **fields) -> dict[str, str]:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from articles.models import RelatedLink, Snapshot
 from articles.services import snapshot_set_status
 from articles.tests.helpers import make_related_link
+from articles.tests.test_purge import purged
 from moderation import ledger, services
 from moderation.models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.services import SubmissionError, TransitionError
@@ -1807,3 +1808,22 @@ class ConcurrentApprovalTests(TransactionTestCase):
         self.assertEqual(status_of(snapshot), WITHHELD)
         services.takedown_withdraw(request_id=two.pk)
         self.assertEqual(status_of(snapshot), PUBLISHED)
+
+
+@override_settings(ARTICLES_PURGE_HOOK="articles.tests.test_purge.recording_purger")
+class PurgeTests(TestCase):
+    """A snapshot withheld or restored by the ledger reaches the CDN's purge hook (articles.purge)."""
+
+    def test_withholding_and_restoring_purge_the_snapshots_pages_and_only_when_its_state_changes(self):
+        moderator = make_moderator()
+        snapshot = make_snapshot()
+        keys = {f"snapshot-{snapshot.key}", f"category-{snapshot.category_id}", "lists"}
+        purged()
+        first = make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="first@example.org")
+        self.assertEqual(purged(), keys)
+        make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="second@example.org")
+        self.assertEqual(purged(), set())  # already withheld: no page changed
+        services.takedown_withdraw(request_id=first.pk)
+        self.assertEqual(purged(), set())  # still withheld by the second
+        services.takedown_withdraw(request_id=TakedownRequest.objects.get(email="second@example.org").pk)
+        self.assertEqual(purged(), keys)
