@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from articles.admin import LargeTablePaginator
 
-from . import services
+from . import services, workflow
 from .models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from .selectors import listed_urls
 
@@ -109,42 +109,45 @@ class ApproveForm(MoveForm):
 
 @dataclass(frozen=True)
 class Move:
-    """A workflow button: the states it is offered in (the service has the last word), its form,
-    and the service call it makes."""
+    """A workflow button: an action of the workflow table (its label, and the states it is offered
+    in; the service has the last word), the form it asks for and the service call it makes."""
 
-    name: str
-    label: str
-    allowed: tuple
+    action: workflow.Action
     form: type[MoveForm]
     perform: Callable[[TakedownRequest, object, MoveForm], TakedownRequest]
     done: str
 
+    @property
+    def name(self) -> str:
+        return self.action.name
 
-MOVES = [
-    Move(
-        "review",
-        _("Take into review"),
-        (Status.SUBMITTED,),
+    @property
+    def label(self) -> str:
+        return self.action.label
+
+    @property
+    def allowed(self) -> tuple:
+        return self.action.sources
+
+
+# The form and the service call of each moderator action of the table the admin offers as a button.
+# Assignment is the changelist's and the change page's "Assign to me" action, which needs no form.
+FORMS = {
+    "review": (
         ReviewForm,
         lambda req, user, form: services.takedown_review(
             request_id=req.pk, moderator=user, note=form.cleaned_data["reason"]
         ),
         _("%(reference)s is in review."),
     ),
-    Move(
-        "ask",
-        _("Ask for information"),
-        (Status.IN_REVIEW,),
+    "ask": (
         AskForm,
         lambda req, user, form: services.takedown_ask(
             request_id=req.pk, moderator=user, question=form.cleaned_data["reason"]
         ),
         _("The question on %(reference)s was sent to the requester."),
     ),
-    Move(
-        "approve",
-        _("Approve"),
-        (Status.IN_REVIEW,),
+    "approve": (
         ApproveForm,
         lambda req, user, form: services.takedown_approve(
             request_id=req.pk,
@@ -155,36 +158,34 @@ MOVES = [
         ),
         _("%(reference)s is approved; the requester was sent the statement of reasons."),
     ),
-    Move(
-        "reject",
-        _("Reject"),
-        (Status.IN_REVIEW, Status.INFO_REQUESTED),
+    "reject": (
         RejectForm,
         lambda req, user, form: services.takedown_reject(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"], ground=form.cleaned_data["ground"]
         ),
         _("%(reference)s is rejected; the requester was sent the statement of reasons."),
     ),
-    Move(
-        "uphold",
-        _("Uphold (keep withheld)"),
-        (Status.DISPUTED,),
+    "uphold": (
         MoveForm,
         lambda req, user, form: services.takedown_uphold(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"]
         ),
-        _("%(reference)s is upheld; its snapshots stay withheld."),
+        _("%(reference)s is upheld; its disputed snapshots stay withheld."),
     ),
-    Move(
-        "restore",
-        _("Restore now"),
-        (Status.DISPUTED,),
+    "restore": (
         MoveForm,
         lambda req, user, form: services.takedown_restore(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"]
         ),
-        _("%(reference)s is restored; its snapshots are public again."),
+        _("%(reference)s no longer withholds its disputed snapshots."),
     ),
+}
+CHANGELIST_ACTIONS = ("assign", "review")
+
+MOVES = [
+    Move(action, *FORMS[action.name])
+    for action in workflow.ACTIONS
+    if action.subject == workflow.Subject.REQUEST and workflow.Actor.MODERATOR in action.actors and action.name in FORMS
 ]
 
 
@@ -335,7 +336,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
 
-    @admin.action(description=_("Assign to me"), permissions=["decide"], location=BOTH_LOCATIONS)
+    @admin.action(description=workflow.action("assign").label, permissions=["decide"], location=BOTH_LOCATIONS)
     def assign_to_me(self, request, queryset):
         self._each(
             request,
@@ -346,7 +347,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Take into review"), permissions=["decide"], location=BOTH_LOCATIONS)
+    @admin.action(description=workflow.action("review").label, permissions=["decide"], location=BOTH_LOCATIONS)
     def take_into_review(self, request, queryset):
         self._each(
             request,
@@ -535,34 +536,60 @@ class SuspendForm(WarnForm):
     days = forms.IntegerField(label=_("Days"), min_value=1, initial=30)
 
 
+class LiftForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why"),
+        help_text=_("Kept on the requester's record; the requester is told by email."),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+    )
+
+
 @dataclass(frozen=True)
 class Measure:
-    name: str
-    label: str
+    """A button on a requester's page: an action of the workflow table, its form and its service."""
+
+    action: workflow.Action
     form: type[forms.Form]
     perform: Callable[[Requester, object, dict], Requester]
     done: str
 
+    @property
+    def name(self) -> str:
+        return self.action.name
 
-MEASURES = [
-    Measure(
-        "warn",
-        _("Warn"),
+    @property
+    def label(self) -> str:
+        return self.action.label
+
+
+MEASURE_FORMS = {
+    "warn": (
         WarnForm,
         lambda requester, user, data: services.requester_warn(
             requester_id=requester.pk, moderator=user, note=data["note"]
         ),
         _("%(email)s was warned."),
     ),
-    Measure(
-        "suspend",
-        _("Suspend for N days"),
+    "suspend": (
         SuspendForm,
         lambda requester, user, data: services.requester_suspend(
             requester_id=requester.pk, moderator=user, days=data["days"], note=data["note"]
         ),
         _("%(email)s is suspended."),
     ),
+    "lift": (
+        LiftForm,
+        lambda requester, user, data: services.requester_lift(
+            requester_id=requester.pk, moderator=user, note=data["note"]
+        ),
+        _("The suspension of %(email)s is lifted."),
+    ),
+}
+
+MEASURES = [
+    Measure(action, *MEASURE_FORMS[action.name])
+    for action in workflow.ACTIONS
+    if action.subject == workflow.Subject.REQUESTER and workflow.Actor.MODERATOR in action.actors
 ]
 
 
@@ -642,12 +669,18 @@ class RequesterAdmin(admin.ModelAdmin):
         if obj is not None:
             context["measures"] = (
                 [
-                    {"label": m.label, "url": reverse(f"admin:moderation_requester_{m.name}", args=[obj.pk])}
+                    {
+                        "name": m.name,
+                        "label": m.label,
+                        "url": reverse(f"admin:moderation_requester_{m.name}", args=[obj.pk]),
+                    }
                     for m in MEASURES
+                    if workflow.requester_state(obj) in m.action.sources
                 ]
                 if self.has_measure_permission(request)
                 else []
             )
+            context["measure_events"] = obj.events.select_related("actor").order_by("created_at", "id")
             context["requests"] = obj.requests.annotate(
                 url_count=Count("items"),
                 actioned_count=Count("items", filter=Q(items__outcome=Outcome.ACTIONED)),
@@ -697,13 +730,13 @@ class ModerationEventAdmin(admin.ModelAdmin):
     """Every request's history in one list. Append-only: nobody, not even a superuser, can add,
     change or delete an event here."""
 
-    list_display = ["created_at", "request", "action", "from_status", "to_status", "actor_label"]
+    list_display = ["created_at", "request", "requester", "action", "from_status", "to_status", "actor_label"]
     list_filter = ["action"]
-    list_select_related = ["request"]
-    search_fields = ["=request__reference", "actor_label"]
-    search_help_text = _("Search by the full reference or by the actor.")
+    list_select_related = ["request", "requester"]
+    search_fields = ["=request__reference", "=requester__email", "actor_label"]
+    search_help_text = _("Search by the full reference, the requester's full email or the actor.")
     show_full_result_count = False
-    fields = ["request", "created_at", "actor_label", "action", "from_status", "to_status", "note"]
+    fields = ["request", "requester", "created_at", "actor_label", "action", "from_status", "to_status", "note", "data"]
     readonly_fields = fields
 
     def has_add_permission(self, request):

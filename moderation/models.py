@@ -15,6 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from articles.models import Snapshot
 
+from .states import (  # noqa: F401 - the models' states, imported from here by the rest
+    LIFTED_CLAIMS,
+    STANDING_CLAIMS,
+    ClaimState,
+    ItemOutcome,
+    RequesterState,
+    TakedownStatus,
+)
+from .workflow import EventAction
+
 
 def evidence_storage():
     """Evidence files live under EVIDENCE_ROOT, which no URL serves (see settings.STORAGES)."""
@@ -51,17 +61,6 @@ class Requester(models.Model):
         return bool(self.suspended_until and self.suspended_until > (at or timezone.now()))
 
 
-class TakedownStatus(models.TextChoices):
-    SUBMITTED = "submitted", _("submitted")
-    IN_REVIEW = "in_review", _("in review")
-    INFO_REQUESTED = "info_requested", _("information requested")
-    APPROVED = "approved", _("approved")
-    REJECTED = "rejected", _("rejected")
-    WITHDRAWN = "withdrawn", _("withdrawn")
-    DISPUTED = "disputed", _("disputed")
-    RESTORED = "restored", _("restored")
-
-
 class RequesterRole(models.TextChoices):
     RIGHTS_HOLDER = "rights_holder", _("the rights holder")
     AGENT = "agent", _("an agent acting for the rights holder")
@@ -72,34 +71,6 @@ class DecisionGround(models.TextChoices):
     PERSONALITY = "personality", _("personality rights: reputation, privacy, personal information")
     OTHER_LAW = "other_law", _("another legal ground")
     NONE = "none", _("no ground established")
-
-
-class ItemOutcome(models.TextChoices):
-    """What the moderator decided for one listed URL."""
-
-    PENDING = "pending", _("pending")
-    ACTIONED = "actioned", _("withheld")
-    NOT_FOUND = "not_found", _("not found here")
-    REFUSED = "refused", _("refused")
-
-
-class ClaimState(models.TextChoices):
-    """The withholding ledger: the state of one request's claim on one snapshot. A snapshot is
-    withheld while at least one claim on it is standing or disputed (STANDING_CLAIMS), and public
-    when none is and its editor's status is published."""
-
-    NONE = "none", _("no claim")
-    SCHEDULED = "scheduled", _("approved, takes effect after the changes window")
-    STANDING = "standing", _("withheld")
-    DISPUTED = "disputed", _("withheld, disputed by a counter-notice")
-    RESTORED = "restored", _("restored after a counter-notice")
-    WITHDRAWN = "withdrawn", _("lifted: the requester withdrew")
-    REVERSED = "reversed", _("lifted: reversed on appeal")
-
-
-# Claims that withhold their snapshot now; claims that did and were lifted.
-STANDING_CLAIMS = (ClaimState.STANDING, ClaimState.DISPUTED)
-LIFTED_CLAIMS = (ClaimState.RESTORED, ClaimState.WITHDRAWN, ClaimState.REVERSED)
 
 
 class TakedownRequest(models.Model):
@@ -285,15 +256,24 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class ModerationEvent(models.Model):
-    """One append-only line of a request's history: who moved it from where to where, when and why."""
+    """One append-only line of the desk's log: who took which action of the workflow table
+    (moderation.workflow) on a request or a requester, from which state to which, when and why.
+    The database refuses to update or delete a row (migration 0009's triggers)."""
 
-    # PROTECT: a request with a history cannot be deleted out from under it.
-    request = models.ForeignKey(TakedownRequest, models.PROTECT, related_name="events", verbose_name=_("request"))
+    Action = EventAction
+
+    # PROTECT: a request or requester with a history cannot be deleted out from under it.
+    request = models.ForeignKey(
+        TakedownRequest, models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("request")
+    )
+    requester = models.ForeignKey(
+        Requester, models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("requester")
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("moderator")
     )
     actor_label = models.CharField(_("actor"), max_length=50, help_text=_("requester, system, or a username"))
-    action = models.CharField(_("action"), max_length=30)
+    action = models.CharField(_("action"), max_length=30, choices=EventAction)
     from_status = models.CharField(_("from"), max_length=20, blank=True)
     to_status = models.CharField(_("to"), max_length=20)
     note = models.TextField(_("note"), blank=True)
@@ -308,6 +288,16 @@ class ModerationEvent(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("moderation event")
         verbose_name_plural = _("moderation events")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(action__in=EventAction.values), name="moderation_event_action"),
+            # Each event is about one request or one requester, never both nor neither.
+            models.CheckConstraint(
+                condition=models.Q(request__isnull=False, requester__isnull=True)
+                | models.Q(request__isnull=True, requester__isnull=False),
+                name="moderation_event_one_subject",
+            ),
+        ]
+        indexes = [models.Index(fields=["action", "created_at"], name="moderation_event_by_action")]
 
     def __str__(self):
         return f"{self.action}: {self.from_status} → {self.to_status}"

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from articles.models import Snapshot, archive_key
 
-from . import emails, ledger
+from . import emails, ledger, workflow
 from .models import (
     STANDING_CLAIMS,
     ClaimState,
@@ -41,13 +41,12 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
+TransitionError = workflow.TransitionError
+Actor = workflow.Actor
+
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
 Claim = ClaimState
-
-
-class TransitionError(Exception):
-    """A move the workflow does not allow now, or not for this actor. The message says why."""
 
 
 class SubmissionError(Exception):
@@ -77,8 +76,11 @@ def _lock(request_id: int) -> TakedownRequest:
         raise TransitionError(_("There is no removal request %(id)s.") % {"id": request_id}) from None
 
 
-def _ensure_state(req: TakedownRequest, allowed: tuple, action: str) -> None:
-    if req.status not in allowed:
+def _check(req: TakedownRequest, name: str, actor: str) -> workflow.Action:
+    """The move `name` by `actor` on the locked request, as the workflow table allows it; else a
+    TransitionError naming the state and who moved the request there last."""
+
+    def describe(move: workflow.Action) -> str:
         last = req.events.order_by("-created_at", "-id").first()
         detail = ""
         if last is not None:
@@ -87,11 +89,13 @@ def _ensure_state(req: TakedownRequest, allowed: tuple, action: str) -> None:
                 "actor": last.actor_label,
                 "time": timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M:%S"),
             }
-        raise TransitionError(
+        return (
             _("Cannot %(action)s %(reference)s: it is %(status)s.")
-            % {"action": action, "reference": req.reference, "status": req.get_status_display()}
+            % {"action": move.verb, "reference": req.reference, "status": req.get_status_display()}
             + detail
         )
+
+    return workflow.check(name, req.status, actor, describe=describe)
 
 
 def _require_reason(reason: str) -> str:
@@ -104,6 +108,8 @@ def _require_reason(reason: str) -> str:
 def _record(
     req: TakedownRequest, *, action: str, from_status: str, actor=None, label: str = "", note: str = "", data=None
 ):
+    """Write the move's event, after checking that it ends where the workflow table says it may."""
+    workflow.check_target(action, from_status, req.status)
     ModerationEvent.objects.create(
         request=req,
         actor=actor,
@@ -320,7 +326,13 @@ def takedown_submit(*, submission: Submission) -> Receipt:
             content_type=getattr(upload, "checked_content_type", upload.content_type or ""),
             size=upload.size,
         )
-    _record(req, action="submit", from_status="", label="requester")
+    _record(
+        req,
+        action="submit",
+        from_status=workflow.NEW,
+        label="requester",
+        data={"outcomes": {str(item.pk): item.outcome for item in req.items.all()}},
+    )
     emails.send_receipt(req.pk, token)
     return Receipt(request=req, token=token)
 
@@ -338,7 +350,7 @@ def takedown_withdraw(*, request_id: int, note: str = "") -> TakedownRequest:
     after an approval their claims are lifted (and only theirs: another decision that withholds
     the same snapshot still does)."""
     req = _lock(request_id)
-    _ensure_state(req, (*TakedownRequest.OPEN_STATUSES, Status.APPROVED, Status.DISPUTED), _("withdraw"))
+    _check(req, "withdraw", Actor.REQUESTER)
     claims = list(req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED)))
     moved = ledger.move(claims, Claim.WITHDRAWN)
     ledger.sync(item.snapshot_id for item in claims)
@@ -353,7 +365,7 @@ def takedown_withdraw(*, request_id: int, note: str = "") -> TakedownRequest:
 def takedown_answer(*, request_id: int, answer: str) -> TakedownRequest:
     """The requester answers a request for information; the request goes back into review."""
     req = _lock(request_id)
-    _ensure_state(req, (Status.INFO_REQUESTED,), _("answer"))
+    _check(req, "answer", Actor.REQUESTER)
     answer = (answer or "").strip()
     if not answer:
         raise TransitionError(_("The answer is empty."))
@@ -370,7 +382,7 @@ def takedown_report_lawsuit(*, request_id: int, note: str) -> TakedownRequest:
     """During a dispute the requester reports a lawsuit or complaint (民法典 art. 1196): their
     disputed claims are then not lifted when the waiting period ends; a moderator decides."""
     req = _lock(request_id)
-    _ensure_state(req, (Status.DISPUTED,), _("report a lawsuit for"))
+    _check(req, "report_lawsuit", Actor.REQUESTER)
     note = (note or "").strip()
     if not note:
         raise TransitionError(_("Say where and when the lawsuit or complaint was filed."))
@@ -403,7 +415,7 @@ def takedown_assign(*, request_id: int, moderator: AbstractBaseUser) -> Takedown
     request that still needs a moderator can be assigned: an open one, or a dispute."""
     _require_moderator(moderator)
     req = _lock(request_id)
-    _ensure_state(req, (*TakedownRequest.OPEN_STATUSES, Status.DISPUTED), _("assign"))
+    _check(req, "assign", Actor.MODERATOR)
     req.assignee = moderator
     req.save(update_fields=["assignee"])
     _record(req, action="assign", from_status=req.status, actor=moderator)
@@ -415,7 +427,7 @@ def takedown_review(*, request_id: int, moderator: AbstractBaseUser, note: str =
     """Take a submitted request into review (and assign it to oneself when nobody has it)."""
     _require_moderator(moderator)
     req = _lock(request_id)
-    _ensure_state(req, (Status.SUBMITTED,), _("take into review"))
+    _check(req, "review", Actor.MODERATOR)
     before = req.status
     req.status = Status.IN_REVIEW
     if req.assignee_id is None:
@@ -432,7 +444,7 @@ def takedown_ask(*, request_id: int, moderator: AbstractBaseUser, question: str)
     _require_moderator(moderator)
     question = _require_reason(question)
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW,), _("ask for information on"))
+    _check(req, "ask", Actor.MODERATOR)
     before = req.status
     req.status = Status.INFO_REQUESTED
     req.info_request = question
@@ -462,7 +474,7 @@ def takedown_approve(
     if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
         raise TransitionError(_("Name the legal ground of an approval."))
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW,), _("approve"))
+    _check(req, "approve", Actor.MODERATOR)
     pending = list(req.items.filter(outcome=Outcome.PENDING))
     outcomes = outcomes or {}
     unknown = set(outcomes) - {item.pk for item in pending}
@@ -506,7 +518,7 @@ def takedown_reject(
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW, Status.INFO_REQUESTED), _("reject"))
+    _check(req, "reject", Actor.MODERATOR)
     ground = ground if ground in TakedownRequest.Ground.values else TakedownRequest.Ground.NONE
     return _do_reject(req, ground=ground, reason=reason, action="reject", actor=moderator)
 
@@ -553,7 +565,7 @@ def takedown_uphold(*, request_id: int, moderator: AbstractBaseUser, reason: str
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.DISPUTED,), _("uphold"))
+    _check(req, "uphold", Actor.MODERATOR)
     disputed = list(req.items.filter(claim=Claim.DISPUTED))
     moved = ledger.move(disputed, Claim.STANDING)
     ledger.sync(item.snapshot_id for item in disputed)
@@ -573,7 +585,7 @@ def takedown_restore(*, request_id: int, moderator: AbstractBaseUser, reason: st
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.DISPUTED,), _("restore"))
+    _check(req, "restore", Actor.MODERATOR)
     return _do_restore(req, list(req.items.filter(claim=Claim.DISPUTED)), actor=moderator, reason=reason)
 
 
@@ -585,7 +597,7 @@ def _do_restore(req: TakedownRequest, claims: list[TakedownItem], *, actor, reas
     req.save(update_fields=["status"])
     _record(
         req,
-        action="restore",
+        action="restore" if actor else "restore_due",
         from_status=before,
         actor=actor,
         label="" if actor else "system",
@@ -666,7 +678,7 @@ def counter_notice_submit(
     notice.claims.set(claims)
     for req in requests:
         mine = [item for item in claims if item.request_id == req.pk]
-        _ensure_state(req, (Status.APPROVED, Status.DISPUTED), _("dispute"))
+        _check(req, "counter_notice", Actor.COUNTER_NOTIFIER)
         moved = ledger.move(mine, Claim.DISPUTED, now=now, restore_after=restore_after, lawsuit_reported_at=None)
         before = req.status
         req.status = Status.DISPUTED
@@ -737,6 +749,7 @@ def _restore_if_due(request_id: int, now, result: TickResult) -> None:
     )
     if req.status != Status.DISPUTED or not due:
         return
+    _check(req, "restore_due", Actor.SYSTEM)
     _do_restore(
         req,
         due,
@@ -751,22 +764,66 @@ def _lapse_if_due(request_id: int, now, result: TickResult) -> None:
     req = _lock(request_id)
     if req.status != Status.INFO_REQUESTED or not req.info_due_at or req.info_due_at > now:
         return
+    _check(req, "lapse", Actor.SYSTEM)
     _do_reject(req, ground=TakedownRequest.Ground.NONE, reason=lapse_reason(req), action="lapse", actor=None)
     result.lapsed.append(req.reference)
 
 
-# --- abuse -----------------------------------------------------------------------------------
+# --- abuse ---------------------------------------------------------------------------------------
+
+
+def _lock_requester(requester_id: int) -> Requester:
+    try:
+        return Requester.objects.select_for_update().get(pk=requester_id)
+    except Requester.DoesNotExist:
+        raise TransitionError(_("There is no requester %(id)s.") % {"id": requester_id}) from None
+
+
+def _measure(requester: Requester, name: str, moderator) -> tuple[workflow.Action, str]:
+    """Check a measure against the workflow table: the requester's state now, and the move."""
+    before = workflow.requester_state(requester)
+
+    def describe(move: workflow.Action) -> str:
+        return _("Cannot %(action)s %(email)s: the requester is %(state)s.") % {
+            "action": move.verb,
+            "email": requester.email,
+            "state": workflow.STATE_LABELS[before],
+        }
+
+    return workflow.check(name, before, Actor.MODERATOR, describe=describe), before
+
+
+def _record_measure(requester: Requester, *, action: str, before: str, moderator, note: str, data=None) -> None:
+    after = workflow.requester_state(requester)
+    workflow.check_target(action, before, after)
+    ModerationEvent.objects.create(
+        requester=requester,
+        actor=moderator,
+        actor_label=moderator.get_username(),
+        action=action,
+        from_status=before,
+        to_status=after,
+        note=note,
+        data=data or {},
+    )
+
+
+def _append_note(requester: Requester, note: str) -> str:
+    return (requester.abuse_note + "\n" if requester.abuse_note else "") + note
 
 
 @transaction.atomic
 def requester_warn(*, requester_id: int, moderator: AbstractBaseUser, note: str) -> Requester:
-    """Warn a requester whose notices are repeatedly unfounded (DSA art. 23(1))."""
+    """Warn a requester whose notices are repeatedly unfounded (DSA art. 23(1)); an event records
+    who did and why, and the requester is told by email."""
     _require_moderator(moderator)
     note = _require_reason(note)
-    requester = Requester.objects.select_for_update().get(pk=requester_id)
+    requester = _lock_requester(requester_id)
+    _move, before = _measure(requester, "warn", moderator)
     requester.warned_at = timezone.now()
-    requester.abuse_note = (requester.abuse_note + "\n" if requester.abuse_note else "") + note
+    requester.abuse_note = _append_note(requester, note)
     requester.save(update_fields=["warned_at", "abuse_note"])
+    _record_measure(requester, action="warn", before=before, moderator=moderator, note=note)
     emails.send_abuse_notice(requester.pk, "warned")
     return requester
 
@@ -778,11 +835,35 @@ def requester_suspend(*, requester_id: int, moderator: AbstractBaseUser, days: i
     note = _require_reason(note)
     if days < 1:
         raise TransitionError(_("A suspension lasts at least one day."))
-    requester = Requester.objects.select_for_update().get(pk=requester_id)
+    requester = _lock_requester(requester_id)
     if requester.warned_at is None:
         raise TransitionError(_("Warn a requester before suspending them."))
+    _move, before = _measure(requester, "suspend", moderator)
     requester.suspended_until = timezone.now() + timedelta(days=days)
-    requester.abuse_note = (requester.abuse_note + "\n" if requester.abuse_note else "") + note
+    requester.abuse_note = _append_note(requester, note)
     requester.save(update_fields=["suspended_until", "abuse_note"])
+    _record_measure(
+        requester,
+        action="suspend",
+        before=before,
+        moderator=moderator,
+        note=note,
+        data={"until": requester.suspended_until.isoformat()},
+    )
     emails.send_abuse_notice(requester.pk, "suspended")
+    return requester
+
+
+@transaction.atomic
+def requester_lift(*, requester_id: int, moderator: AbstractBaseUser, note: str) -> Requester:
+    """End a suspension before its time (the warning stays on record); the requester is told."""
+    _require_moderator(moderator)
+    note = _require_reason(note)
+    requester = _lock_requester(requester_id)
+    _move, before = _measure(requester, "lift", moderator)
+    requester.suspended_until = timezone.now()
+    requester.abuse_note = _append_note(requester, note)
+    requester.save(update_fields=["suspended_until", "abuse_note"])
+    _record_measure(requester, action="lift", before=before, moderator=moderator, note=note)
+    emails.send_abuse_notice(requester.pk, "lifted")
     return requester

@@ -18,16 +18,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext_lazy
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView
 
-from . import emails, ratelimit, selectors, services
+from . import emails, ratelimit, selectors, services, workflow
 from .forms import AnswerForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm
 from .models import CounterNotice, TakedownItem, TakedownRequest
 
 Status = TakedownRequest.Status
+Actor = workflow.Actor
 
 TRANSPARENCY_PAGE_SIZE = 50
 DECISIONS_JSON_PAGE_SIZE = 500
@@ -259,22 +260,8 @@ def _api_errors(form: TakedownForm) -> dict[str, list[str]]:
 # --- the requester's status page ---------------------------------------------------------------
 
 STATUS_ACTIONS = {"answer": AnswerForm, "withdraw": WithdrawForm, "lawsuit": LawsuitForm}
-# The history as the requester sees it: what happened and when, not who or with which note.
-EVENT_LABELS = {
-    "submit": pgettext_lazy("removal request", "request received"),
-    "assign": pgettext_lazy("removal request", "assigned to a moderator"),
-    "review": pgettext_lazy("removal request", "taken into review"),
-    "ask": pgettext_lazy("removal request", "the moderator asked a question"),
-    "answer": pgettext_lazy("removal request", "you answered"),
-    "approve": pgettext_lazy("removal request", "approved"),
-    "reject": pgettext_lazy("removal request", "rejected"),
-    "withdraw": pgettext_lazy("removal request", "withdrawn"),
-    "counter_notice": pgettext_lazy("removal request", "counter-notice received"),
-    "report_lawsuit": pgettext_lazy("removal request", "lawsuit or complaint reported"),
-    "uphold": pgettext_lazy("removal request", "withholding upheld after the dispute"),
-    "restore": pgettext_lazy("removal request", "snapshots restored"),
-    "lapse": pgettext_lazy("removal request", "closed: the question was not answered in time"),
-}
+# The status page's forms by the workflow table's action each one takes.
+STATUS_ACTION_NAMES = {"answer": "answer", "withdraw": "withdraw", "lawsuit": "report_lawsuit"}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -303,9 +290,12 @@ def takedown_status(request, token):
                     return _private(redirect(request.path))
             else:
                 status = 400
+    # The history as the requester sees it: what happened and when (the workflow table's words), not
+    # who or with which note.
     events = list(req.events.order_by("created_at", "id").only("request_id", "action", "created_at"))
     for event in events:
-        event.label = EVENT_LABELS.get(event.action, event.action)
+        event.label = workflow.action(event.action).done
+    moves = {action.name: action for action in workflow.moves(workflow.Subject.REQUEST, req.status, Actor.REQUESTER)}
     items = list(req.items.select_related("snapshot").order_by("position"))
     disputed = [item for item in items if item.claim == TakedownItem.Claim.DISPUTED]
     context = {
@@ -322,7 +312,7 @@ def takedown_status(request, token):
         ),
         "disputed": disputed,
         "unanswered": [item for item in disputed if item.lawsuit_reported_at is None],
-        "can_withdraw": req.status in (*TakedownRequest.OPEN_STATUSES, Status.APPROVED, Status.DISPUTED),
+        "moves": moves,
         "problem": problem,
         "contact": settings.MODERATION_CONTACT_EMAIL,
         "public_record_url": selectors.public_record_url(req.reference),

@@ -270,7 +270,7 @@ class ModerationTickTests(CommandTestCase):
         )
         self.assertEqual(TakedownRequest.objects.get(pk=self.approved.pk).status, Status.APPROVED)
         event = self.due.events.order_by("id").last()
-        self.assertEqual((event.action, event.actor, event.actor_label), ("restore", None, "system"))
+        self.assertEqual((event.action, event.actor, event.actor_label), ("restore_due", None, "system"))
         self.assertTrue(mail.outbox, "the requester and the counter-notifier are told")
 
         events = ModerationEvent.objects.count()

@@ -1153,7 +1153,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
             self.assertOneEvent(
                 due,
                 lambda: self.assertEqual(services.takedown_tick(now=now).restored, [due.reference]),
-                action="restore",
+                action="restore_due",
                 actor=None,
                 actor_label="system",
                 from_status=Status.DISPUTED,
@@ -1206,7 +1206,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
             list(req.events.values_list("action", "actor_label", "from_status", "to_status"))[-2:],
             [
                 ("counter_notice", "counter-notice", Status.APPROVED, Status.DISPUTED),
-                ("restore", "system", Status.DISPUTED, Status.RESTORED),
+                ("restore_due", "system", Status.DISPUTED, Status.RESTORED),
             ],
         )
         # The copy of the counter-notice, then the outcome to the requester and to the counter-notifier.

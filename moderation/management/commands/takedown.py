@@ -2,10 +2,13 @@
 
     manage.py takedown list [--state S]
     manage.py takedown show REF
-    manage.py takedown review|ask|approve|reject|uphold|restore REF --by USERNAME --reason TEXT
+    manage.py takedown assign|review|ask|approve|reject|uphold|restore REF --by USERNAME [--reason TEXT]
         approve: [--ground G] [--refuse ITEM_POSITION]...   reject: [--ground G]
+    manage.py takedown warn|suspend|lift EMAIL --by USERNAME --reason TEXT     suspend: --days N
 
-The moves call the same services as the admin; a move they refuse exits non-zero with the reason.
+The moves are the moderators' actions of the workflow table (moderation.workflow), with its help
+texts; they call the same services as the admin, and a move they refuse exits non-zero with the
+reason.
 """
 
 from django.contrib.auth import get_user_model
@@ -14,9 +17,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from moderation import services
+from moderation import services, workflow
 from moderation.admin import status_label
-from moderation.models import TakedownRequest
+from moderation.models import Requester, TakedownRequest
 from moderation.selectors import listed_urls
 
 Status = TakedownRequest.Status
@@ -30,14 +33,14 @@ def _when(value) -> str:
 class Command(BaseCommand):
     help = "List, show and decide removal requests through the workflow's services."
 
+    # The moderators' actions of the workflow table, each the service it calls.
     MOVES = {
-        "review": "Take a submitted request into review.",
-        "ask": "Ask the requester for information (the reason is the question).",
-        "approve": "Approve: withhold the pending URLs, except those refused with --refuse.",
-        "reject": "Reject: refuse every pending URL.",
-        "uphold": "End a dispute by keeping the snapshots withheld.",
-        "restore": "End a dispute by restoring the snapshots now.",
+        action.name: action
+        for action in workflow.ACTIONS
+        if workflow.Actor.MODERATOR in action.actors and not action.automatic
     }
+    # Actions whose reason is optional.
+    OPTIONAL_REASON = ("assign", "review")
 
     def add_arguments(self, parser):
         subcommands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
@@ -45,16 +48,21 @@ class Command(BaseCommand):
         listing.add_argument("--state", choices=Status.values, help="Only requests in this state (default: open ones).")
         show = subcommands.add_parser("show", help="Everything about one request.")
         show.add_argument("reference", metavar="REF")
-        for name, help_text in self.MOVES.items():
-            move = subcommands.add_parser(name, help=help_text)
-            move.add_argument("reference", metavar="REF")
+        for name, action in self.MOVES.items():
+            move = subcommands.add_parser(name, help=str(action.help or action.label))
+            if action.subject == workflow.Subject.REQUESTER:
+                move.add_argument("email", metavar="EMAIL", help="The requester's email address.")
+            else:
+                move.add_argument("reference", metavar="REF")
             move.add_argument("--by", required=True, metavar="USERNAME", help="The moderator making the move.")
             move.add_argument(
                 "--reason",
-                required=name != "review",
+                required=name not in self.OPTIONAL_REASON,
                 default="",
                 help="The statement of reasons (for ask: the question; for review: an optional note).",
             )
+            if name == "suspend":
+                move.add_argument("--days", type=int, required=True, help="How long the suspension lasts.")
             if name == "approve":
                 move.add_argument(
                     "--ground", choices=[g for g in Ground.values if g != Ground.NONE], default=Ground.COPYRIGHT
@@ -73,6 +81,8 @@ class Command(BaseCommand):
     def handle(self, *args, subcommand, **options):
         if subcommand == "list":
             return self.list_requests(options["state"])
+        if subcommand in self.MOVES and self.MOVES[subcommand].subject == workflow.Subject.REQUESTER:
+            return self.measure(subcommand, options)
         req = self.get_request(options["reference"])
         if subcommand == "show":
             return self.show(req)
@@ -104,10 +114,35 @@ class Command(BaseCommand):
             raise CommandError(_("%(username)s is not a moderator.") % {"username": username})
         return user
 
+    def measure(self, name: str, options) -> None:
+        requester = Requester.objects.filter(email__iexact=options["email"].strip()).first()
+        if requester is None:
+            raise CommandError(_("There is no requester %(email)s.") % {"email": options["email"]})
+        moderator = self.get_moderator(options["by"])
+        common = {"requester_id": requester.pk, "moderator": moderator, "note": options["reason"]}
+        try:
+            if name == "warn":
+                services.requester_warn(**common)
+            elif name == "suspend":
+                services.requester_suspend(**common, days=options["days"])
+            else:
+                services.requester_lift(**common)
+        except services.TransitionError as error:
+            raise CommandError(str(error)) from None
+        requester.refresh_from_db()
+        state = workflow.requester_state(requester)
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("%(email)s is now %(state)s.") % {"email": requester.email, "state": workflow.STATE_LABELS[state]}
+            )
+        )
+
     def move(self, name: str, req: TakedownRequest, moderator, options) -> None:
         common = {"request_id": req.pk, "moderator": moderator}
         reason = options["reason"]
-        if name == "review":
+        if name == "assign":
+            services.takedown_assign(**common)
+        elif name == "review":
             services.takedown_review(**common, note=reason)
         elif name == "ask":
             services.takedown_ask(**common, question=reason)
@@ -127,6 +162,8 @@ class Command(BaseCommand):
             services.takedown_uphold(**common, reason=reason)
         elif name == "restore":
             services.takedown_restore(**common, reason=reason)
+        else:  # an action added to the table without its command: a test catches it
+            raise CommandError(f"No command for the workflow's {name!r} yet.")
 
     def list_requests(self, state: str | None) -> None:
         requests = TakedownRequest.objects.select_related("assignee").annotate(url_count=Count("items"))
