@@ -2,9 +2,10 @@
 451 pages), what a counter-notice may dispute, and the moderators' reads (the timeline check).
 
 What is public about a request is decided here and only here: the reference, the dates, the
-organisation, the snapshots (keys and titles) with each one's outcome, the decision, its ground and
-the statement of reasons. Requesters' names, emails, phones and postal addresses are never loaded
-by these queries, so no template can show them by mistake.
+organisation, the snapshots (keys and titles) with each one's outcome and claim, the decision, its
+ground, and the free texts redacted of personal data (`publish`). Requesters' emails, phones and
+postal addresses are never loaded by these queries, and their names only to be taken out of the
+texts, so no template can show them by mistake.
 """
 
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from articles import withholding
 from articles.models import Snapshot, archive_key
 
 from . import ledger
-from .models import STANDING_CLAIMS, ClaimState, ModerationEvent, TakedownItem, TakedownRequest
+from .models import STANDING_CLAIMS, ClaimState, CounterNotice, ModerationEvent, TakedownItem, TakedownRequest
+from .redaction import redact
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
@@ -171,6 +173,43 @@ def public_decisions() -> QuerySet[TakedownRequest]:
         .prefetch_related(Prefetch("items", queryset=items))
         .order_by("-decided_at", "-id")
     )
+
+
+@dataclass
+class PublicCounterNotice:
+    received_at: object
+    explanation: str  # redacted
+
+
+def publish(requests) -> list[TakedownRequest]:
+    """Give each decided request of a page its public texts, redacted (moderation.redaction) of the
+    requester's own name and signature, email addresses, phone numbers and ID numbers:
+    `public_reason`, and `public_counter_notices` (date and explanation, redacted of the
+    counter-notifier's name too). The names are read here, for redaction only, in one query; the
+    counter-notices in another."""
+    requests = list(requests)
+    ids = [req.pk for req in requests]
+    private = {
+        pk: (name, signature)
+        for pk, name, signature in TakedownRequest.objects.filter(pk__in=ids).values_list("pk", "name", "signature")
+    }
+    by_request: dict[int, dict[int, PublicCounterNotice]] = {}
+    notices = (
+        CounterNotice.objects.filter(claims__request_id__in=ids)
+        .annotate(request_id=F("claims__request_id"))
+        .only("received_at", "explanation", "name", "signature")
+        .order_by("received_at", "pk")
+    )
+    for notice in notices:
+        by_request.setdefault(notice.request_id, {})[notice.pk] = PublicCounterNotice(
+            received_at=notice.received_at,
+            explanation=redact(notice.explanation, names=(notice.name, notice.signature)),
+        )
+    for req in requests:
+        names = private.get(req.pk, ())
+        req.public_reason = redact(req.decision_reason, names=names)
+        req.public_counter_notices = list(by_request.get(req.pk, {}).values())
+    return requests
 
 
 def decision_of(req: TakedownRequest, items=None) -> str:

@@ -421,6 +421,7 @@ class TransparencyView(ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         report = selectors.transparency_report()
+        context["decisions"] = selectors.publish(context["decisions"])
         for req in context["decisions"]:
             req.decision = selectors.decision_of(req)
             req.decision_label = selectors.OUTCOMES[req.decision]
@@ -521,7 +522,7 @@ def transparency_decisions(request):
             "pages": paginator.num_pages,
             "next": page_url(page.next_page_number() if page.has_next() else None),
             "previous": page_url(page.previous_page_number() if page.has_previous() else None),
-            "decisions": [_decision_record(request, req) for req in page],
+            "decisions": [_decision_record(request, req) for req in selectors.publish(page)],
         },
         json_dumps_params={"ensure_ascii": False, "indent": 1},
     )
@@ -547,7 +548,11 @@ def _decision_record(request, req: TakedownRequest) -> dict:
             }
             for item in req.items.all()
         ],
-        "statement_of_reasons": req.decision_reason,
+        "statement_of_reasons": req.public_reason,
+        "counter_notices": [
+            {"received_at": timezone.localtime(notice.received_at).isoformat(), "explanation": notice.explanation}
+            for notice in req.public_counter_notices
+        ],
         # Only a request closed for an unanswered question was decided without a person (a lapse).
         "automated": req.lapsed,
     }

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory, TestCase, override_settings
-from django.urls import get_resolver
+from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from articles.models import Category, Snapshot
@@ -1003,6 +1003,7 @@ class TransparencyTests(PublicPageTestCase):
                     },
                 ],
                 "statement_of_reasons": "第二篇为合理使用。",
+                "counter_notices": [],
                 "automated": False,
             },
         )
@@ -1025,9 +1026,10 @@ class TransparencyTests(PublicPageTestCase):
 
 
 # Measured, then pinned: aggregates (1), median (1), page count (1), page (1), its URLs and
-# snapshots (1), the category navigation (1). The JSON export: count, page, URLs.
-TRANSPARENCY_QUERIES = 6
-DECISIONS_JSON_QUERIES = 3
+# snapshots (1), the names to redact (1), the counter-notices (1), the category navigation (1).
+# The JSON export: count, page, URLs, names, counter-notices.
+TRANSPARENCY_QUERIES = 8
+DECISIONS_JSON_QUERIES = 5
 
 
 class _TransparencyQueryCounts:
@@ -1074,6 +1076,27 @@ PERSONAL = {
 }
 
 
+# What a moderator might type into a statement of reasons, and a counter-notifier into their
+# explanation; each of these must be taken out before publication.
+TYPED = {
+    "email": "hanmei.zq7.secret@example.org",
+    "mobile": "13977770421",
+    "landline": "0755-8899 4421",
+    "international": "+44 20 7946 0958",
+    "resident id": "11010519900307421X",
+    "name": "欧阳寒梅Zq7",
+    "counter-notifier": "司马青Zq7",
+    "counter-notifier's phone": "+86 186 1234 9421",
+}
+REASON_WITH_PERSONAL_DATA = (
+    f"权利人{TYPED['name']}（身份证 {TYPED['resident id']}）提交了首发证明；联系 {TYPED['email']}，"
+    f"{TYPED['mobile']}，{TYPED['landline']}，{TYPED['international']}。首发于 2023-09-14。"
+)
+EXPLANATION_WITH_PERSONAL_DATA = (
+    f"我是{TYPED['counter-notifier']}，电话 {TYPED["counter-notifier's phone"]}。该稿件为政府新闻稿。"
+)
+
+
 class RedactionTests(PublicPageTestCase):
     """A request with distinctive personal data is decided, disputed and published; no public page
     or export shows any of it (the private status page is the requester's own and not checked)."""
@@ -1089,11 +1112,15 @@ class RedactionTests(PublicPageTestCase):
         cls.req = make_request(cls.withheld, cls.refused, status=Status.IN_REVIEW, organisation="", **PERSONAL)
         refused_item = cls.req.items.get(snapshot=cls.refused)
         services.takedown_approve(
-            request_id=cls.req.pk, moderator=moderator, reason="权利证明充分。", outcomes={refused_item.pk: "refused"}
+            request_id=cls.req.pk,
+            moderator=moderator,
+            reason=REASON_WITH_PERSONAL_DATA,
+            outcomes={refused_item.pk: "refused"},
         )
         cls.other = make_request(
             make_snapshot(), status=Status.DISPUTED, **{**PERSONAL, "email": "zq7.second@example.org"}
         )
+        make_counter_notice(cls.withheld, name="司马青Zq7", explanation=EXPLANATION_WITH_PERSONAL_DATA)
 
     def public_pages(self) -> dict[str, str]:
         """Every page a visitor can GET, found in the URLconf (so a page added later is searched
@@ -1134,6 +1161,25 @@ class RedactionTests(PublicPageTestCase):
                     self.assertNotIn(value.split("@")[0], content)
                     self.assertNotIn(json.dumps(value)[1:-1], content)  # as escaped in JSON
         self.assertNotIn("zq7.second", "".join(pages.values()))
+
+    def test_personal_data_typed_into_the_published_texts_is_taken_out_and_the_rest_kept(self):
+        pages = self.public_pages()
+        record = pages[f"{TRANSPARENCY}?reference={self.req.reference} {EN}"]
+        self.assertIn("首发于 2023-09-14。", record)  # the statement of reasons is published...
+        self.assertIn("该稿件为政府新闻稿。", record)  # ... and the counter-notice's explanation
+        for marker in ["[name]", "[ID number]", "[email]", "[phone]"]:
+            self.assertIn(marker, record)
+        for url, content in pages.items():
+            for what, value in TYPED.items():
+                with self.subTest(url=url, what=what):
+                    self.assertNotIn(value, content)
+                    self.assertNotIn(json.dumps(value)[1:-1], content)
+
+    def test_moderators_still_read_the_originals(self):
+        self.client.force_login(make_moderator("reader"))
+        page = self.client.get(reverse("admin:moderation_takedownrequest_change", args=[self.req.pk])).content.decode()
+        self.assertIn(REASON_WITH_PERSONAL_DATA, page)
+        self.assertIn(EXPLANATION_WITH_PERSONAL_DATA, page)
 
 
 # Routes that are not public or show nothing: the admin, the language switch (a redirect), readers'
