@@ -20,7 +20,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -256,14 +256,13 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "requester_link",
+                    "works_list",
                     "name",
                     "organisation",
                     "role",
                     "email",
                     "phone",
                     "address",
-                    "work",
-                    "work_date",
                     "explanation",
                     "evidence",
                     "good_faith",
@@ -311,6 +310,17 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("URLs"), ordering="url_count")
     def url_count(self, obj):
         return obj.url_count
+
+    @admin.display(description=_("works"))
+    def works_list(self, obj):
+        return format_html_join(
+            "",
+            "<p>{}. {} ({})</p>",
+            (
+                (work.position, work.description, work.work_date.isoformat() if work.work_date else "—")
+                for work in obj.works.order_by("position")
+            ),
+        )
 
     @admin.display(description=_("requester"))
     def requester_link(self, obj):

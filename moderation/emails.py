@@ -26,7 +26,11 @@ def _queue(template: str, to: str, context: dict, *, reference: str, secret: str
 
 
 def _request(request_id: int) -> TakedownRequest:
-    return TakedownRequest.objects.select_related("requester").prefetch_related("items__snapshot").get(pk=request_id)
+    return (
+        TakedownRequest.objects.select_related("requester")
+        .prefetch_related("items__snapshot", "works__items__snapshot")
+        .get(pk=request_id)
+    )
 
 
 def status_url(token: str) -> str:

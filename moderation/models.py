@@ -99,9 +99,8 @@ class TakedownRequest(models.Model):
     email = models.EmailField(_("email"))
     phone = models.CharField(_("phone"), max_length=50)
     address = models.TextField(_("postal address"))
-    # What (条例 art. 14(2)-(3), DMCA (ii)-(iii), DSA (a)-(b)).
-    work = models.TextField(_("the work claimed"))
-    work_date = models.DateField(_("date of the work"), null=True, blank=True)
+    # What (条例 art. 14(2)-(3), DMCA (ii)-(iii), DSA (a)-(b)): the works, each with its URLs (Work),
+    # and why they infringe.
     explanation = models.TextField(_("why it infringes"))
     evidence = models.TextField(_("proof of rights"))
     # Statements and signature (DMCA (i), (v), (vi); DSA (d)).
@@ -162,6 +161,25 @@ class TakedownRequest(models.Model):
         return self.is_open and self.due_at < timezone.now()
 
 
+class Work(models.Model):
+    """One work a notice claims (DMCA §512(c)(3)(A)(ii): "or, if multiple works …, a representative
+    list"), with the date the requester gives for it; its URLs are the items that point to it."""
+
+    request = models.ForeignKey(TakedownRequest, models.CASCADE, related_name="works", verbose_name=_("request"))
+    position = models.PositiveIntegerField(_("position"))
+    description = models.TextField(_("the work claimed"))
+    work_date = models.DateField(_("date of the work"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "position"]
+        verbose_name = _("work")
+        verbose_name_plural = _("works")
+        constraints = [models.UniqueConstraint(fields=["request", "position"], name="takedown_work_position_unique")]
+
+    def __str__(self):
+        return self.description[:80]
+
+
 class TakedownItem(models.Model):
     """One URL of a request, what was decided for it (Lumen's partial action, GitHub's [invalid]),
     and the request's claim on its snapshot: one line of the withholding ledger."""
@@ -170,6 +188,7 @@ class TakedownItem(models.Model):
     Claim = ClaimState
 
     request = models.ForeignKey(TakedownRequest, models.CASCADE, related_name="items", verbose_name=_("request"))
+    work = models.ForeignKey(Work, models.CASCADE, related_name="items", verbose_name=_("work"))
     position = models.PositiveIntegerField(_("position"))
     url = models.URLField(_("URL"), max_length=2000)
     snapshot = models.ForeignKey(
@@ -182,6 +201,9 @@ class TakedownItem(models.Model):
     # While disputed: when the claim lapses unless the requester reports a lawsuit or complaint.
     restore_after = models.DateTimeField(_("restore after"), null=True, blank=True)
     lawsuit_reported_at = models.DateTimeField(_("lawsuit or complaint reported"), null=True, blank=True)
+    # Whether another decision withheld the snapshot already when the notice came (a duplicate
+    # notice, counted on the transparency page); the request's own claim is decided all the same.
+    withheld_when_filed = models.BooleanField(_("already withheld when filed"), default=False)
 
     class Meta:
         ordering = ["request", "position"]

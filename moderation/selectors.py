@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,15 @@ from articles import withholding
 from articles.models import Snapshot, archive_key
 
 from . import ledger
-from .models import STANDING_CLAIMS, ClaimState, CounterNotice, ModerationEvent, TakedownItem, TakedownRequest
+from .models import (
+    STANDING_CLAIMS,
+    ClaimState,
+    CounterNotice,
+    ModerationEvent,
+    TakedownItem,
+    TakedownRequest,
+    Work,
+)
 from .redaction import redact
 
 Status = TakedownRequest.Status
@@ -48,6 +56,7 @@ PUBLIC_ITEM_FIELDS = (
     "snapshot_id",
     "snapshot__key",
     "snapshot__title",
+    "snapshot__editor_status",
     "claim",
 )
 
@@ -176,6 +185,13 @@ def public_decisions() -> QuerySet[TakedownRequest]:
 
 
 @dataclass
+class PublicWork:
+    position: int
+    description: str  # redacted
+    work_date: date | None
+
+
+@dataclass
 class PublicCounterNotice:
     received_at: object
     explanation: str  # redacted
@@ -184,9 +200,9 @@ class PublicCounterNotice:
 def publish(requests) -> list[TakedownRequest]:
     """Give each decided request of a page its public texts, redacted (moderation.redaction) of the
     requester's own name and signature, email addresses, phone numbers and ID numbers:
-    `public_reason`, and `public_counter_notices` (date and explanation, redacted of the
-    counter-notifier's name too). The names are read here, for redaction only, in one query; the
-    counter-notices in another."""
+    `public_reason`, `public_works` (each work's description and date) and
+    `public_counter_notices` (date and explanation, redacted of the counter-notifier's name too).
+    Three queries: the names, read here for redaction only; the works; the counter-notices."""
     requests = list(requests)
     ids = [req.pk for req in requests]
     private = {
@@ -205,9 +221,16 @@ def publish(requests) -> list[TakedownRequest]:
             received_at=notice.received_at,
             explanation=redact(notice.explanation, names=(notice.name, notice.signature)),
         )
+    works: dict[int, list] = {}
+    for work in Work.objects.filter(request_id__in=ids).only("request_id", "position", "description", "work_date"):
+        works.setdefault(work.request_id, []).append(work)
     for req in requests:
         names = private.get(req.pk, ())
         req.public_reason = redact(req.decision_reason, names=names)
+        req.public_works = [
+            PublicWork(work.position, redact(work.description, names=names), work.work_date)
+            for work in sorted(works.get(req.pk, []), key=lambda work: work.position)
+        ]
         req.public_counter_notices = list(by_request.get(req.pk, {}).values())
     return requests
 
@@ -247,6 +270,8 @@ class Report:
     totals: dict[str, int]
     decided: int
     median_time_to_decision: timedelta | None
+    urls_not_found: int = 0  # listed URLs that named nothing in this archive
+    urls_already_withheld: int = 0  # listed URLs another decision withheld already when filed (duplicates)
 
     @property
     def received(self) -> int:
@@ -275,11 +300,17 @@ def transparency_report() -> Report:
         totals[outcome] += row["n"]
         if row["status"] in TakedownRequest.DECIDED_STATUSES:
             decided += row["n"]
+    urls = TakedownItem.objects.aggregate(
+        not_found=Count("pk", filter=Q(outcome=Outcome.NOT_FOUND)),
+        already_withheld=Count("pk", filter=Q(withheld_when_filed=True)),
+    )
     return Report(
         months=list(months.values()),
         totals=totals,
         decided=decided,
         median_time_to_decision=_median_time_to_decision(decided),
+        urls_not_found=urls["not_found"],
+        urls_already_withheld=urls["already_withheld"],
     )
 
 
@@ -357,7 +388,7 @@ class ListedURL:
 
 
 def listed_urls(req: TakedownRequest, *, pending_only: bool = False) -> list[ListedURL]:
-    items = req.items.select_related("snapshot").defer("snapshot__body").order_by("position")
+    items = req.items.select_related("snapshot", "work").defer("snapshot__body").order_by("position")
     if pending_only:
         items = items.filter(outcome=Outcome.PENDING)
-    return [ListedURL(item=item, work_date=req.work_date) for item in items]
+    return [ListedURL(item=item, work_date=item.work.work_date) for item in items]

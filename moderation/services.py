@@ -16,6 +16,7 @@ management command all call these functions and nothing else.
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from articles.models import Snapshot, archive_key
+from articles.models import Snapshot, archive_key, key_for_url
 
 from . import emails, ledger, workflow
 from .models import (
@@ -35,6 +36,7 @@ from .models import (
     Requester,
     TakedownItem,
     TakedownRequest,
+    Work,
     hash_token,
     new_token,
 )
@@ -140,8 +142,18 @@ def _settled_status(req: TakedownRequest) -> str:
 
 
 @dataclass
+class SubmittedWork:
+    """One work a notice claims, with the addresses where it is copied."""
+
+    description: str
+    work_date: date | None
+    urls: list[str]
+
+
+@dataclass
 class Submission:
-    """A removal request as the form or the API received it, already checked field by field."""
+    """A removal request as the form or the API received it, already checked field by field. Its
+    URLs are numbered across its works in order (`urls`): errors about one are keyed `urls.<index>`."""
 
     name: str
     organisation: str
@@ -149,9 +161,7 @@ class Submission:
     email: str
     phone: str
     address: str
-    work: str
-    work_date: date | None
-    urls: list[str]
+    works: list[SubmittedWork]
     explanation: str
     evidence: str
     good_faith: bool
@@ -160,6 +170,10 @@ class Submission:
     files: list = field(default_factory=list)  # UploadedFile objects, already type- and size-checked
     ip: str | None = None
 
+    @property
+    def urls(self) -> list[str]:
+        return [url for work in self.works for url in work.urls]
+
 
 @dataclass
 class Receipt:
@@ -167,25 +181,31 @@ class Receipt:
     token: str  # shown once; only its hash is stored
 
 
+def _key_of(url: str) -> str | None:
+    """The key of the snapshot an address names: one of this archive's pages names its own, any
+    other web address the snapshot captured from it. None for what is no web address."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return archive_key(url) or key_for_url(url)
+
+
 def resolve_urls(urls: list[str]) -> tuple[list[Snapshot | None], dict[str, list[str]]]:
-    """The snapshot each URL names (None when it names none here), and errors by `urls.<index>`."""
+    """The snapshot each URL names in this archive, None where it names none (not captured here,
+    or hidden by an editor: to the public both are not in this archive), and errors by
+    `urls.<index>` for what is no web address at all."""
     errors: dict[str, list[str]] = {}
     keys = []
     for index, url in enumerate(urls):
-        key = archive_key(url)
+        key = _key_of(url)
         if key is None:
-            errors[f"urls.{index}"] = [
-                _("%(url)s is not the address of a snapshot page of this site (/detail/<key>.html).") % {"url": url}
-            ]
+            errors[f"urls.{index}"] = [_("%(url)s is not a web address (https://…).") % {"url": url}]
         keys.append(key)
-    found = {s.key: s for s in Snapshot.objects.filter(key__in=[k for k in keys if k])}
-    snapshots = []
-    for index, key in enumerate(keys):
-        snapshot = found.get(key) if key else None
-        if key and snapshot is None:
-            errors[f"urls.{index}"] = [_("%(url)s: there is no snapshot with this address.") % {"url": urls[index]}]
-        snapshots.append(snapshot)
-    return snapshots, errors
+    found = {s.key: s for s in Snapshot.objects.with_page().filter(key__in=[k for k in keys if k])}
+    return [found.get(key) if key else None for key in keys], errors
 
 
 def _length_errors(model, values: dict[str, str]) -> dict[str, list[str]]:
@@ -205,38 +225,57 @@ MAX_URL_LENGTH = TakedownItem._meta.get_field("url").max_length
 
 
 def submission_check(submission: Submission) -> tuple[Requester | None, list[Snapshot | None]]:
-    """The checks that need the database: each URL resolves to a snapshot here, none repeats, the
-    requester is not suspended, the request is no duplicate of an open one, and no URL names a
-    work restored after this requester's earlier notice (条例 art. 17). Also each value fits its
-    field. Raises SubmissionError."""
+    """The checks that need the database: each URL is looked up here (one that names nothing in
+    this archive is recorded as not found, not refused, as long as one URL names something), none
+    repeats, the requester is not suspended, the request is no duplicate of an open one, and no URL
+    names a work restored after this requester's earlier notice (条例 art. 17). Also each value
+    fits its field. Raises SubmissionError."""
     limit = settings.TAKEDOWN_MAX_URLS
-    if not submission.urls:
+    urls = submission.urls
+    if not urls:
         raise SubmissionError({"urls": [_("List at least one snapshot address.")]})
-    if len(submission.urls) > limit:
+    if len(urls) > limit:
         raise SubmissionError(
             {"urls": [_("At most %(limit)d addresses per request; send the rest in another.") % {"limit": limit}]}
+        )
+    if len(submission.works) > settings.TAKEDOWN_MAX_WORKS:
+        raise SubmissionError(
+            {"works": [_("At most %(limit)d works per request.") % {"limit": settings.TAKEDOWN_MAX_WORKS}]}
         )
     errors = _length_errors(
         TakedownRequest,
         {name: getattr(submission, name) for name in ("name", "organisation", "email", "phone", "signature")},
     )
-    for index, url in enumerate(submission.urls):
+    for index, url in enumerate(urls):
         if len(url) > MAX_URL_LENGTH:
             errors[f"urls.{index}"] = [
                 _("The address is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH}
             ]
     if errors:
         raise SubmissionError(errors)
-    snapshots, url_errors = resolve_urls(submission.urls)
+    snapshots, url_errors = resolve_urls(urls)
     errors.update(url_errors)
-    seen = {}
-    for index, snapshot in enumerate(snapshots):
+    seen, seen_urls = {}, {}
+    for index, (url, snapshot) in enumerate(zip(urls, snapshots, strict=True)):
         if snapshot is not None and snapshot.pk in seen:
             errors.setdefault(f"urls.{index}", []).append(
                 _("The same snapshot as address %(n)d.") % {"n": seen[snapshot.pk] + 1}
             )
         elif snapshot is not None:
             seen[snapshot.pk] = index
+        elif url.strip() in seen_urls:
+            errors.setdefault(f"urls.{index}", []).append(
+                _("The same address as address %(n)d.") % {"n": seen_urls[url.strip()] + 1}
+            )
+        else:
+            seen_urls[url.strip()] = index
+    if not seen and not url_errors:
+        errors["urls"] = [
+            _(
+                "None of these addresses names a snapshot in this archive: there is nothing here to remove. "
+                "Give the address of the snapshot page here (…/detail/<key>.html) or of the original article."
+            )
+        ]
 
     requester = Requester.objects.filter(email__iexact=submission.email).first()
     if requester is not None and requester.is_suspended():
@@ -282,8 +321,8 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
 
 @transaction.atomic
 def takedown_submit(*, submission: Submission) -> Receipt:
-    """File a removal request: check it, store it with its URLs and files, answer snapshots already
-    withheld as such, and send the receipt (DSA art. 16(4)). Returns the one-time status token."""
+    """File a removal request: check it, store it with its works, their URLs (each found here or
+    not) and the files, and send the receipt (DSA art. 16(4)). Returns the one-time status token."""
     requester, snapshots = submission_check(submission)
     if requester is None:
         requester, _created = Requester.objects.get_or_create(email=submission.email.lower())
@@ -299,8 +338,6 @@ def takedown_submit(*, submission: Submission) -> Receipt:
         email=submission.email,
         phone=submission.phone,
         address=submission.address,
-        work=submission.work,
-        work_date=submission.work_date,
         explanation=submission.explanation,
         evidence=submission.evidence,
         good_faith=submission.good_faith,
@@ -312,12 +349,25 @@ def takedown_submit(*, submission: Submission) -> Receipt:
     )
     req.reference = f"TD-{timezone.localtime(now).year}-{req.pk:06d}"
     req.save(update_fields=["reference"])
-    TakedownItem.objects.bulk_create(
-        [
-            TakedownItem(request=req, position=position, url=url, snapshot=snapshot)
-            for position, (url, snapshot) in enumerate(zip(submission.urls, snapshots, strict=True), start=1)
-        ]
-    )
+    items, found = [], iter(snapshots)
+    for number, submitted in enumerate(submission.works, start=1):
+        work = Work.objects.create(
+            request=req, position=number, description=submitted.description, work_date=submitted.work_date
+        )
+        for url in submitted.urls:
+            snapshot = next(found)
+            items.append(
+                TakedownItem(
+                    request=req,
+                    work=work,
+                    position=len(items) + 1,
+                    url=url,
+                    snapshot=snapshot,
+                    outcome=Outcome.PENDING if snapshot else Outcome.NOT_FOUND,
+                    withheld_when_filed=bool(snapshot and snapshot.withheld),
+                )
+            )
+    TakedownItem.objects.bulk_create(items)
     for upload in submission.files:
         EvidenceFile.objects.create(
             request=req,

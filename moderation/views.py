@@ -81,6 +81,14 @@ def takedown_new(request):
         retry_after = ratelimit.hit(request, ratelimit.TAKEDOWN)
         if retry_after:
             return _rate_limited(request, retry_after)
+        if "add_work" in request.POST:
+            # Another work's fields, with everything typed so far; nothing is checked or filed yet.
+            count = TakedownForm.count_works(request.POST) + 1
+            form = TakedownForm(initial=request.POST.dict(), work_count=count)
+            form.initial["works"] = form.work_count
+            return render(
+                request, "moderation/takedownrequest_form.html", {"form": form, "files_sent": bool(request.FILES)}
+            )
         form = TakedownForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -112,7 +120,7 @@ def _received(request, receipt: services.Receipt):
 
 # The API names the requester's fields as its body nests them.
 API_FIELD_NAMES = {name: f"requester.{name}" for name in ("name", "organisation", "role", "email", "phone", "address")}
-API_TEXT_FIELDS = ("work", "work_date", "explanation", "evidence", "signature")
+API_TEXT_FIELDS = ("explanation", "evidence", "signature")
 API_STATEMENTS = ("good_faith", "accurate_and_authorised")
 
 
@@ -124,17 +132,21 @@ def _api_error(status: int, message: str, key: str = "__all__") -> JsonResponse:
 def api_takedown(request):
     """`POST /api/takedown/`: a removal request as JSON, checked by the very form the web page uses.
 
-    Body: {"requester": {"name", "organisation", "role", "email", "phone", "address"}, "work",
-    "work_date" (YYYY-MM-DD or null), "urls": [...], "explanation", "evidence", "good_faith": true,
-    "accurate_and_authorised": true, "signature"}. Unknown keys are ignored.
+    Body: {"requester": {"name", "organisation", "role", "email", "phone", "address"},
+    "works": [{"description", "work_date" (YYYY-MM-DD or null), "urls": [...]}, ...], "explanation",
+    "evidence", "good_faith": true, "accurate_and_authorised": true, "signature"}. A notice of one
+    work may give "work", "work_date" and "urls" at the top level instead of "works". Unknown keys
+    are ignored.
 
     Answers:
-    - 201 {"reference", "status_url", "items": [{"url", "outcome"}]}: filed; `status_url` holds the
-      one-time token (also emailed); an item's outcome is "already_withheld" when an earlier
-      decision withholds its snapshot, else "pending".
-    - 400 {"errors": {key: [messages]}}: keys are the body's own paths: "requester.email", "work",
-      "urls" for the list as a whole, "urls.<index>" (0-based) for one address, and "__all__" for
-      the body itself (not JSON, not an object) or the request as a whole.
+    - 201 {"reference", "status_url", "items": [{"url", "work", "outcome"}]}: filed; `status_url`
+      holds the one-time token (also emailed); an item's outcome is "not_found" when its address
+      names nothing in this archive (recorded, not refused), "already_withheld" when an earlier
+      decision withholds its snapshot, else "pending"; `work` is its work's index (0-based).
+    - 400 {"errors": {key: [messages]}}: keys are the body's own paths: "requester.email",
+      "works.1.description", "works.1.urls.0" (or "work", "urls.<index>" for a body without
+      "works"), "urls" for the addresses as a whole, and "__all__" for the body itself (not JSON,
+      not an object) or the request as a whole.
     - 405 for any method but POST, 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, 429 with
       Retry-After when the address has sent too many requests (shared with the form).
     """
@@ -164,20 +176,25 @@ def api_takedown(request):
         except services.SubmissionError as error:
             form.add_submission_errors(error.errors)
         else:
-            items = receipt.request.items.select_related("snapshot").order_by("position")
+            items = receipt.request.items.select_related("snapshot", "work").order_by("position")
             response = JsonResponse(
                 {
                     "reference": receipt.request.reference,
                     "status_url": emails.status_url(receipt.token),
-                    "items": [{"url": item.url, "outcome": _filed_outcome(item)} for item in items],
+                    "items": [
+                        {"url": item.url, "work": item.work.position - 1, "outcome": _filed_outcome(item)}
+                        for item in items
+                    ],
                 },
                 status=201,
                 json_dumps_params={"ensure_ascii": False},
             )
             return _private(response)
-    errors = _api_errors(form)
+    errors = _api_errors(form, with_works="works" in payload)
     if "requester" in shape_errors:  # not an object: one error for it, not one per missing field
         errors = {key: value for key, value in errors.items() if not key.startswith("requester.")}
+    if "works" in shape_errors:
+        errors = {key: value for key, value in errors.items() if key not in ("work", "urls")}
     errors.update(shape_errors)  # a value of the wrong type is reported as such, not as "required"
     return JsonResponse({"errors": errors}, status=400, json_dumps_params={"ensure_ascii": False})
 
@@ -226,33 +243,79 @@ def _form_data(payload: dict) -> tuple[dict, dict[str, list[str]]]:
         if value is not None and not isinstance(value, bool):
             errors[name] = [_("Expected true or false.")]
         data[name] = value is True
-    urls = payload.get("urls")
+    works = payload.get("works")
+    if works is None:
+        _work_data(payload, 1, data, errors, ("work", "work_date", "urls"), "")
+    elif not isinstance(works, list) or not works or not all(isinstance(work, dict) for work in works):
+        errors["works"] = [_("Expected a list of works, each an object with its description, date and URLs.")]
+        data["work"], data["urls"] = "", ""
+    elif len(works) > settings.TAKEDOWN_MAX_WORKS:
+        errors["works"] = [_("At most %(limit)d works per request.") % {"limit": settings.TAKEDOWN_MAX_WORKS}]
+        data["work"], data["urls"] = "", ""
+    else:
+        for number, work in enumerate(works, start=1):
+            _work_data(work, number, data, errors, ("description", "work_date", "urls"), f"works.{number - 1}.")
+        data["works"] = str(len(works))
+    return data, errors
+
+
+def _work_data(source: dict, number: int, data: dict, errors: dict, names: tuple, path: str) -> None:
+    """The form's fields of work `number` from its part of the body (`names`: its description, date
+    and URLs as the body names them; `path`: where the body has them, for errors)."""
+    suffix = "" if number == 1 else f"_{number}"
+    for name, field in zip(names[:2], ("work", "work_date"), strict=True):
+        value = source.get(name)
+        if value is None:
+            data[field + suffix] = ""
+        elif _is_text(value):
+            data[field + suffix] = value
+        else:
+            errors[path + name] = [_("Expected a string.")]
+    urls = source.get(names[2])
     if urls is None:
-        data["urls"] = ""
+        data["urls" + suffix] = ""
     elif not isinstance(urls, list):
-        errors["urls"] = [_("Expected a list of addresses.")]
+        errors[path + "urls"] = [_("Expected a list of addresses.")]
     else:
         # One address per line, so that the form's line N is the list's index N-1; anything that is
         # not a single line of text is reported here and left blank there.
         lines = []
         for index, url in enumerate(urls):
             if not _is_text(url) or not url.strip() or "\n" in url or "\r" in url:
-                errors[f"urls.{index}"] = [_("Expected one address as a non-empty string.")]
+                errors[f"{path}urls.{index}"] = [_("Expected one address as a non-empty string.")]
                 lines.append("")
             else:
                 lines.append(url)
-        data["urls"] = "\n".join(lines)
-    return data, errors
+        data["urls" + suffix] = "\n".join(lines)
 
 
-def _api_errors(form: TakedownForm) -> dict[str, list[str]]:
+def _api_key(form: TakedownForm, name: str, with_works: bool) -> str:
+    """The body's path of a form field: requester.<name>, works.<i>.<name>, or the name itself."""
+    if name in API_FIELD_NAMES:
+        return API_FIELD_NAMES[name]
+    field, _sep, number = name.rpartition("_")
+    if not number.isdigit():
+        field, number = name, "1"
+    if field in ("work", "work_date", "urls") and with_works:
+        return f"works.{int(number) - 1}.{'description' if field == 'work' else field}"
+    return name
+
+
+def _api_errors(form: TakedownForm, *, with_works: bool = False) -> dict[str, list[str]]:
+    """The form's errors keyed by the body's paths; an error about one address by its index in its
+    work's list (or, without "works", in "urls")."""
+    starts: dict[str, int] = {}  # the flat index of each work field's first address
+    for index, (name, _line) in enumerate(form.url_lines):
+        starts.setdefault(name, index)
     errors: dict[str, list[str]] = {}
     for name, field_errors in form.errors.as_data().items():
         for error in field_errors:
-            if name == "urls" and error.code == "url_line":
-                key, message = f"urls.{error.params['index']}", str(error.params["detail"])
+            if error.code == "url_line":
+                field, index = form.url_lines[error.params["index"]][0], error.params["index"]
+                key = f"{_api_key(form, field, with_works)}.{index - starts.get(field, 0)}"
+                message = str(error.params["detail"])
             else:
-                key, message = API_FIELD_NAMES.get(name, name), " ".join(error.messages)
+                key, message = _api_key(form, name, with_works), " ".join(error.messages)
             errors.setdefault(key, []).append(message)
     return errors
 
@@ -530,6 +593,10 @@ def transparency_decisions(request):
 
 def _decision_record(request, req: TakedownRequest) -> dict:
     hide_titles = req.ground == TakedownRequest.Ground.PERSONALITY
+
+    def in_archive(item) -> bool:  # a snapshot an editor hid is not in this archive, to the public
+        return item.snapshot is not None and item.snapshot.editor_status == item.snapshot.EditorStatus.PUBLISHED
+
     return {
         "reference": req.reference,
         "url": request.build_absolute_uri(selectors.public_record_url(req.reference)),
@@ -541,12 +608,16 @@ def _decision_record(request, req: TakedownRequest) -> dict:
         "organisation": req.organisation or None,
         "items": [
             {
-                "snapshot_key": item.snapshot.key if item.snapshot else None,
-                "title": None if hide_titles or item.snapshot is None else item.snapshot.title,
+                "snapshot_key": item.snapshot.key if in_archive(item) else None,
+                "title": item.snapshot.title if in_archive(item) and not hide_titles else None,
                 "outcome": item.outcome,
                 "claim": item.claim,
             }
             for item in req.items.all()
+        ],
+        "works": [
+            {"description": work.description, "work_date": work.work_date.isoformat() if work.work_date else None}
+            for work in req.public_works
         ],
         "statement_of_reasons": req.public_reason,
         "counter_notices": [

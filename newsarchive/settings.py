@@ -316,6 +316,8 @@ TAKEDOWN_INFO_DAYS = int(os.environ.get("TAKEDOWN_INFO_DAYS", "14"))
 if TAKEDOWN_INFO_DAYS < 1:
     raise ImproperlyConfigured("TAKEDOWN_INFO_DAYS must be at least 1: a requester needs time to answer.")
 TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
+# Works one notice may claim, each with its own URLs (the URL cap counts them all together).
+TAKEDOWN_MAX_WORKS = 10
 TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))

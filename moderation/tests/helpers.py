@@ -78,7 +78,9 @@ def make_submission(*snapshots: Snapshot, **fields) -> services.Submission:
     fields.setdefault("good_faith", True)
     fields.setdefault("accurate_and_authorised", True)
     fields.setdefault("signature", "张三")
-    fields.setdefault("urls", [snapshot_url(s) for s in snapshots])
+    urls = fields.pop("urls", [snapshot_url(s) for s in snapshots])
+    work, work_date = fields.pop("work"), fields.pop("work_date")
+    fields.setdefault("works", [services.SubmittedWork(description=work, work_date=work_date, urls=urls)])
     return services.Submission(**fields)
 
 

@@ -273,7 +273,7 @@ class ChangePageTests(AdminTestCase):
             "rights@example.org",
             "+86 10 1234 5678",
             "北京市朝阳区某路 1 号",
-            self.req.work,
+            self.req.works.get().description,
             "该快照全文转载了我方享有著作权的报道。",
             "原文由我方记者撰写并首发。",
         ]:

@@ -82,7 +82,7 @@ class TakedownListAndShowTests(CommandTestCase):
         self.assertTrue(output.startswith(f"{req.reference}  in review (in_review)\n"))
         for text in [
             "Requester: 张三 <x@example.org>, 人民资讯版权部, the rights holder",
-            "Date of the work: 2024-06-01",
+            f"Work 1: {req.works.get().description} (2024-06-01)",
             f"  1. {snapshot_url(snapshot)}  [pending]",
             "早已发表的快照; published 2023-01-05, captured 2023-01-06",
             "The requester dates the work 2024-06-01: later than this snapshot's publication at its source "

@@ -174,8 +174,10 @@ class TakedownSubmitTests(TestCase):
         submission = make_submission(self.snapshot, ip="203.0.113.7", work_date=timezone.localdate())
         req = services.takedown_submit(submission=submission).request
         req.refresh_from_db()
-        for name in ["name", "organisation", "role", "email", "phone", "address", "work", "work_date"]:
+        for name in ["name", "organisation", "role", "email", "phone", "address"]:
             self.assertEqual(getattr(req, name), getattr(submission, name), name)
+        (work,) = req.works.all()
+        self.assertEqual((work.description, work.work_date), (submission.works[0].description, timezone.localdate()))
         for name in ["explanation", "evidence", "good_faith", "accurate_and_authorised", "signature"]:
             self.assertEqual(getattr(req, name), getattr(submission, name), name)
         self.assertEqual(req.submitted_ip, "203.0.113.7")
@@ -399,23 +401,76 @@ class SubmissionErrorTests(TestCase):
         # At the cap it is accepted.
         submit(self.snapshot, self.other)
 
-    def test_an_address_that_is_not_a_snapshot_page_here_is_named_by_its_index(self):
-        for url in [
-            "https://news.example.com/2023/09/14/article.html",
-            f"https://elsewhere.example.com/detail/{self.other.key}.html",
-            f"{settings.SITE_URL}/category/caijing/",
-            "not a url at all",
-        ]:
+    def test_an_address_that_names_nothing_in_this_archive_is_recorded_as_not_found(self):
+        hidden = make_snapshot(status=HIDDEN)
+        for n, url in enumerate(
+            [
+                "https://news.example.com/2023/09/14/article.html",
+                f"https://elsewhere.example.com/detail/{self.other.key}.html",
+                f"{settings.SITE_URL}/category/caijing/",
+                f"{settings.SITE_URL}/detail/{'0' * 40}.html",
+                snapshot_url(hidden),  # an editor hid it: to the public it is not here
+            ]
+        ):
+            with self.subTest(url=url):
+                urls = [snapshot_url(self.snapshot), url]
+                req = submit(urls=urls, email=f"r{n}@example.org").request
+                self.assertEqual(
+                    list(req.items.order_by("position").values_list("url", "snapshot", "outcome")),
+                    [(snapshot_url(self.snapshot), self.snapshot.pk, Outcome.PENDING), (url, None, Outcome.NOT_FOUND)],
+                )
+
+    def test_the_original_articles_address_finds_the_snapshot_captured_from_it(self):
+        captured = make_snapshot(original_url="https://news.example.com/2023/09/14/original.html")
+        req = submit(urls=["https://news.example.com/2023/09/14/original.html"]).request
+        self.assertEqual(list(req.items.values_list("snapshot", "outcome")), [(captured.pk, Outcome.PENDING)])
+
+    def test_a_notice_none_of_whose_addresses_names_anything_here_is_refused(self):
+        urls = ["https://news.example.com/a.html", f"{settings.SITE_URL}/detail/{'0' * 40}.html"]
+        errors = self.assertSubmissionRefused(make_submission(urls=urls), "urls")
+        self.assertEqual(
+            errors["urls"],
+            [
+                in_site_language(
+                    "None of these addresses names a snapshot in this archive: there is nothing here to remove. "
+                    "Give the address of the snapshot page here (…/detail/<key>.html) or of the original article."
+                )
+            ],
+        )
+
+    def test_what_is_no_web_address_is_named_by_its_index(self):
+        for url in ["not a url at all", "ftp://example.com/file", "javascript:alert(1)"]:
             with self.subTest(url=url):
                 errors = self.assertSubmissionRefused(
                     make_submission(urls=[snapshot_url(self.snapshot), url]), "urls.1"
                 )
                 self.assertIn(url, errors["urls.1"][0])
 
-    def test_an_address_of_this_site_with_an_unknown_key_is_named_by_its_index(self):
-        url = f"{settings.SITE_URL}/detail/{'0' * 40}.html"
-        errors = self.assertSubmissionRefused(make_submission(urls=[url, snapshot_url(self.snapshot)]), "urls.0")
-        self.assertIn(url, errors["urls.0"][0])
+    def test_a_notice_may_claim_several_works_each_with_its_own_urls(self):
+        first = services.SubmittedWork("报道甲", None, [snapshot_url(self.snapshot)])
+        second = services.SubmittedWork(
+            "报道乙", timezone.localdate(), [snapshot_url(self.other), "https://news.example.com/b.html"]
+        )
+        req = services.takedown_submit(submission=make_submission(works=[first, second])).request
+        self.assertEqual(
+            list(req.works.values_list("position", "description", "work_date")),
+            [(1, "报道甲", None), (2, "报道乙", timezone.localdate())],
+        )
+        self.assertEqual(
+            list(req.items.order_by("position").values_list("position", "work__position", "snapshot", "outcome")),
+            [
+                (1, 1, self.snapshot.pk, Outcome.PENDING),
+                (2, 2, self.other.pk, Outcome.PENDING),
+                (3, 2, None, Outcome.NOT_FOUND),
+            ],
+        )
+
+    def test_the_same_snapshot_in_two_works_is_named_at_its_second_place(self):
+        works = [
+            services.SubmittedWork("甲", None, [snapshot_url(self.snapshot)]),
+            services.SubmittedWork("乙", None, [snapshot_url(self.other), snapshot_url(self.snapshot)]),
+        ]
+        self.assertSubmissionRefused(make_submission(works=works), "urls.2")
 
     def test_the_same_snapshot_listed_twice_is_named_at_its_second_place(self):
         same_in_capitals = snapshot_url(self.snapshot).replace(self.snapshot.key, self.snapshot.key.upper())
@@ -426,12 +481,13 @@ class SubmissionErrorTests(TestCase):
 
     def test_every_bad_address_is_named_at_once(self):
         urls = [
+            "no address",
             "https://news.example.com/a.html",
-            f"{settings.SITE_URL}/detail/{'f' * 40}.html",
             snapshot_url(self.snapshot),
             snapshot_url(self.snapshot),
+            "https://news.example.com/a.html",
         ]
-        self.assertSubmissionRefused(make_submission(urls=urls), "urls.0", "urls.1", "urls.3")
+        self.assertSubmissionRefused(make_submission(urls=urls), "urls.0", "urls.3", "urls.4")
 
     def test_a_suspended_requester_is_refused_naming_email(self):
         now = timezone.now()
@@ -682,8 +738,8 @@ class ApproveTests(WorkflowAssertions, TestCase):
     def test_a_claim_on_a_snapshot_an_editor_hid_withholds_it_without_changing_the_editors_status(self):
         editor = make_editor()
         published, hidden = make_snapshot(), make_snapshot()
-        snapshot_set_status(snapshot_ids=[hidden.pk], status=HIDDEN, actor=editor)
         req = make_request(published, hidden, status=Status.IN_REVIEW, moderator=self.moderator)
+        snapshot_set_status(snapshot_ids=[hidden.pk], status=HIDDEN, actor=editor)  # after it was listed
         self.approve(req)
         self.assertEqual(claims_of(req), [Claim.STANDING, Claim.STANDING])
         self.assertEqual([status_of(published), status_of(hidden)], [WITHHELD, HIDDEN])
@@ -1224,7 +1280,6 @@ class ExactRestorationTests(TestCase):
         cls.editor = make_editor()
         cls.published = make_snapshot(title="公开的快照", byline="(孙安琪 王燕)", reprinted_from="人民网-山东频道")
         cls.hidden = make_snapshot(title="编辑隐藏的快照")
-        snapshot_set_status(snapshot_ids=[cls.hidden.pk], status=HIDDEN, actor=cls.editor)
         cls.bystander = make_snapshot(title="无关的快照")
         make_related_link(cls.published, title="相关", target=cls.hidden)
         make_related_link(cls.published, url="https://news.example.com/related.html")
@@ -1245,6 +1300,9 @@ class ExactRestorationTests(TestCase):
         self.counts = (Snapshot.objects.count(), RelatedLink.objects.count())
         content = self.content()
         req = make_request(self.published, self.hidden, status=Status.IN_REVIEW, moderator=self.moderator)
+        # An editor hides one of them after the request listed it.
+        snapshot_set_status(snapshot_ids=[self.hidden.pk], status=HIDDEN, actor=self.editor)
+        content = self.content()
         services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="侵权成立。")
         # The claim on the hidden snapshot withholds it, behind the editor's choice.
         self.assertEqual([status_of(self.published), status_of(self.hidden)], [WITHHELD, HIDDEN])

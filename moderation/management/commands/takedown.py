@@ -198,8 +198,13 @@ class Command(BaseCommand):
             (_("Due"), _when(req.due_at) + (f"  {_('OVERDUE')}" if req.is_overdue else "")),
             (_("Assignee"), req.assignee.get_username() if req.assignee else "—"),
             (_("Requester"), f"{req.name} <{req.email}>, {req.organisation or '—'}, {req.get_role_display()}"),
-            (_("Work"), req.work),
-            (_("Date of the work"), req.work_date.isoformat() if req.work_date else "—"),
+            *(
+                (
+                    _("Work %(number)d") % {"number": work.position},
+                    f"{work.description} ({work.work_date.isoformat() if work.work_date else '—'})",
+                )
+                for work in req.works.order_by("position")
+            ),
             (_("Why it infringes"), req.explanation),
             (_("Proof of rights"), req.evidence),
         ]
