@@ -8,7 +8,11 @@ from django.urls import reverse
 from outbox.models import SECRET_PLACEHOLDER, Message
 from outbox.services import compose, message_queue
 
+from . import workflow
 from .models import CounterNotice, Requester, TakedownRequest
+
+# The actions that decide a request.
+DECISIONS = ("approve", "reject", "lapse")
 
 
 def _queue(template: str, to: str, context: dict, *, reference: str, secret: str = "") -> Message:
@@ -58,7 +62,10 @@ def send_decision(request_id: int) -> None:
     context = {
         "req": req,
         "transparency_url": settings.SITE_URL + reverse("moderation:transparency"),
-        "automated": req.events.filter(action="lapse").exists(),
+        # Decided by an automatic step of the workflow table (a lapse), or by a person?
+        "automated": workflow.action(
+            req.events.filter(action__in=DECISIONS).latest("created_at", "id").action
+        ).automatic,
     }
     _queue("decision", req.email, context, reference=req.reference)
 
@@ -83,7 +90,8 @@ def send_dispute_outcome(request_id: int, claim_ids: list[int]) -> None:
     req = _request(request_id)
     claims = list(req.items.filter(pk__in=claim_ids).select_related("snapshot").order_by("position"))
     event = req.events.order_by("-created_at", "-id").first()
-    context = {"req": req, "claims": claims, "event": event}
+    move = workflow.action(event.action)
+    context = {"req": req, "claims": claims, "event": event, "automated": move.done if move.automatic else ""}
     _queue("dispute_outcome", req.email, context, reference=req.reference)
     notifiers = CounterNotice.objects.filter(claims__in=claim_ids).distinct().order_by("pk")
     for notice in notifiers:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from articles import withholding
 from articles.models import Snapshot, archive_key
 
-from . import ledger
+from . import ledger, workflow
 from .models import (
     STANDING_CLAIMS,
     ClaimState,
@@ -36,6 +36,10 @@ from .redaction import redact
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
+
+# The workflow table's automatic steps, and those of them that decide a request.
+AUTOMATIC_STEPS = [action.name for action in workflow.ACTIONS if action.automatic]
+AUTOMATIC_DECISIONS = [name for name in AUTOMATIC_STEPS if name in ("approve", "reject", "lapse")]
 
 # The public fields of a request and of its listed URLs.
 PUBLIC_REQUEST_FIELDS = (
@@ -171,17 +175,29 @@ def withholding_notice(snapshot, *, page_url: str) -> withholding.Notice:
 
 def public_decisions() -> QuerySet[TakedownRequest]:
     """Decided requests (approved, rejected, disputed, restored), newest decision first, each
-    marked `lapsed` when it was closed for an unanswered question, with their URLs and snapshots
+    marked `decided_automatically` when an automatic step of the workflow table decided it (a
+    request closed for an unanswered question), with their URLs and snapshots
     prefetched: one query for the page, one for all its URLs. Withdrawn requests
     were never decided and are only counted in the report."""
     items = TakedownItem.objects.select_related("snapshot").only(*PUBLIC_ITEM_FIELDS).order_by("position")
     return (
         TakedownRequest.objects.filter(status__in=TakedownRequest.DECIDED_STATUSES)
         .only(*PUBLIC_REQUEST_FIELDS)
-        .annotate(lapsed=Exists(ModerationEvent.objects.filter(request=OuterRef("pk"), action="lapse")))
+        .annotate(
+            decided_automatically=Exists(
+                ModerationEvent.objects.filter(request=OuterRef("pk"), action__in=AUTOMATIC_DECISIONS)
+            )
+        )
         .prefetch_related(Prefetch("items", queryset=items))
         .order_by("-decided_at", "-id")
     )
+
+
+@dataclass
+class AutomaticStep:
+    action: str
+    label: str
+    at: object
 
 
 @dataclass
@@ -201,8 +217,10 @@ def publish(requests) -> list[TakedownRequest]:
     """Give each decided request of a page its public texts, redacted (moderation.redaction) of the
     requester's own name and signature, email addresses, phone numbers and ID numbers:
     `public_reason`, `public_works` (each work's description and date) and
-    `public_counter_notices` (date and explanation, redacted of the counter-notifier's name too).
-    Three queries: the names, read here for redaction only; the works; the counter-notices."""
+    `public_counter_notices` (date and explanation, redacted of the counter-notifier's name too);
+    and `automatic_steps`, every step the system took automatically (the workflow table's label
+    and when). Four queries: the names, read here for redaction only; the works; the counter-notices;
+    the automatic steps."""
     requests = list(requests)
     ids = [req.pk for req in requests]
     private = {
@@ -221,12 +239,21 @@ def publish(requests) -> list[TakedownRequest]:
             received_at=notice.received_at,
             explanation=redact(notice.explanation, names=(notice.name, notice.signature)),
         )
+    steps: dict[int, list[AutomaticStep]] = {}
+    automatic = ModerationEvent.objects.filter(request_id__in=ids, action__in=AUTOMATIC_STEPS).order_by(
+        "created_at", "id"
+    )
+    for event in automatic.only("request_id", "action", "created_at"):
+        steps.setdefault(event.request_id, []).append(
+            AutomaticStep(event.action, workflow.action(event.action).done, event.created_at)
+        )
     works: dict[int, list] = {}
     for work in Work.objects.filter(request_id__in=ids).only("request_id", "position", "description", "work_date"):
         works.setdefault(work.request_id, []).append(work)
     for req in requests:
         names = private.get(req.pk, ())
         req.public_reason = redact(req.decision_reason, names=names)
+        req.automatic_steps = steps.get(req.pk, [])
         req.public_works = [
             PublicWork(work.position, redact(work.description, names=names), work.work_date)
             for work in sorted(works.get(req.pk, []), key=lambda work: work.position)

@@ -356,8 +356,12 @@ def takedown_status(request, token):
     # The history as the requester sees it: what happened and when (the workflow table's words), not
     # who or with which note.
     events = list(req.events.order_by("created_at", "id").only("request_id", "action", "created_at"))
+    decision = None
     for event in events:
         event.label = workflow.action(event.action).done
+        event.automatic = workflow.action(event.action).automatic
+        if event.action in emails.DECISIONS:
+            decision = event
     moves = {action.name: action for action in workflow.moves(workflow.Subject.REQUEST, req.status, Actor.REQUESTER)}
     items = list(req.items.select_related("snapshot").order_by("position"))
     disputed = [item for item in items if item.claim == TakedownItem.Claim.DISPUTED]
@@ -380,6 +384,9 @@ def takedown_status(request, token):
         "contact": settings.MODERATION_CONTACT_EMAIL,
         "public_record_url": selectors.public_record_url(req.reference),
         "is_decided": req.status in TakedownRequest.DECIDED_STATUSES,
+        # Who decided: a person, or an automatic step of the workflow table (said so, never hidden).
+        "decided_automatically": bool(decision and decision.automatic),
+        "automatic_steps": [event for event in events if event.automatic],
         **{f"{action}_form": form for action, form in forms.items()},
     }
     return _private(render(request, "moderation/takedownrequest_status.html", context, status=status))
@@ -624,6 +631,11 @@ def _decision_record(request, req: TakedownRequest) -> dict:
             {"received_at": timezone.localtime(notice.received_at).isoformat(), "explanation": notice.explanation}
             for notice in req.public_counter_notices
         ],
-        # Only a request closed for an unanswered question was decided without a person (a lapse).
-        "automated": req.lapsed,
+        # Decided by an automatic step (a request closed for an unanswered question), and every
+        # step the system took on it automatically.
+        "automated": req.decided_automatically,
+        "automated_steps": [
+            {"action": step.action, "description": str(step.label), "at": timezone.localtime(step.at).isoformat()}
+            for step in req.automatic_steps
+        ],
     }

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core import mail
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.test import TestCase, TransactionTestCase, override_settings, skipUnlessDBFeature
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -22,7 +23,7 @@ from articles.models import RelatedLink, Snapshot
 from articles.services import snapshot_set_status
 from articles.tests.helpers import make_related_link
 from articles.tests.test_purge import purged
-from moderation import ledger, services
+from moderation import ledger, services, workflow
 from moderation.models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.services import SubmissionError, TransitionError
 from newsarchive.testing import run_tasks, sending_mail
@@ -77,6 +78,20 @@ def label(choice) -> str:
     """A choice's label as the emails show it."""
     with translation.override(settings.LANGUAGE_CODE):
         return str(choice.label)
+
+
+def redress_text(req) -> str:
+    """How an email tells its reader to seek redress (templates/moderation/email/redress.txt)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string(
+            "moderation/email/redress.txt", {"req": req, "contact": settings.MODERATION_CONTACT_EMAIL}
+        ).strip()
+
+
+def automation_text(step: str = "") -> str:
+    """How an email says whether its step was automatic (templates/moderation/email/automation.txt)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string("moderation/email/automation.txt", {"automated": step}).strip()
 
 
 # The services' refusals, as they read in the site's language (the msgids, where it has no translation).
@@ -1669,10 +1684,9 @@ class DecisionEmailTests(TestCase):
             in_site_language(
                 "This decision was taken by a person. No automated means were used to detect the content or to decide."
             ),
+            redress_text(req),
             in_site_language(
-                "How to appeal: reply to this email or write to the address below within six months, giving the "
-                "reference; you may also bring the matter before a court. The person whose content was withheld may "
-                "send a counter-notice from the snapshot's page."
+                "The person whose content was withheld may send a counter-notice from the snapshot's page."
             ),
             f"1. {snapshot_url(withheld)}: {label(Outcome.ACTIONED)}",
             f"2. {snapshot_url(refused)}: {label(Outcome.REFUSED)}",
@@ -1885,3 +1899,73 @@ class PurgeTests(TestCase):
         self.assertEqual(purged(), set())  # still withheld by the second
         services.takedown_withdraw(request_id=TakedownRequest.objects.get(email="second@example.org").pk)
         self.assertEqual(purged(), keys)
+
+
+class AutomationAndRedressTests(TestCase):
+    """Every email that ends a step says how to seek redress, and whether a person or the system
+    took the step; an automatic step is never reported as a person's decision."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.moderator = make_moderator("wang")
+
+    def test_an_automatic_restoration_is_disclosed_in_its_emails_with_the_redress_text(self):
+        snapshot = make_snapshot()
+        req = make_request(snapshot, status=Status.DISPUTED, moderator=self.moderator)
+        with sending_mail():
+            services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        self.assertEqual(len(mail.outbox), 2)  # the requester and the counter-notifier
+        with translation.override(settings.LANGUAGE_CODE):
+            step = str(workflow.action("restore_due").done)
+        for message in mail.outbox:
+            self.assertIn(automation_text(step), message.body)
+            self.assertIn(redress_text(req), message.body)
+            self.assertNotIn(automation_text(), message.body)
+
+    def test_a_persons_uphold_and_restore_say_a_person_took_them_and_how_to_seek_redress(self):
+        for move in (services.takedown_uphold, services.takedown_restore):
+            req = make_request(status=Status.DISPUTED, moderator=self.moderator, email=f"{move.__name__}@example.org")
+            with self.subTest(move=move.__name__):
+                with sending_mail():
+                    move(request_id=req.pk, moderator=self.moderator, reason="理由。")
+                self.assertEqual(len(mail.outbox), 2)
+                for message in mail.outbox:
+                    self.assertIn(automation_text(), message.body)
+                    self.assertIn(redress_text(req), message.body)
+
+    def test_a_lapse_is_decided_automatically_and_its_email_says_so(self):
+        req = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator)
+        with sending_mail():
+            services.takedown_tick(now=TakedownRequest.objects.get(pk=req.pk).info_due_at)
+        (message,) = mail.outbox
+        self.assertIn(
+            in_site_language(
+                "This request was closed automatically because the deadline for the requested information passed; "
+                "no person judged the claim. No automated means were used to detect the content."
+            ),
+            message.body,
+        )
+        self.assertIn(redress_text(req), message.body)
+        self.assertNotIn(in_site_language("This decision was taken by a person."), message.body)
+
+    def test_warnings_suspensions_and_lifts_say_how_to_contest_them(self):
+        requester = make_request().requester
+        text = in_site_language(
+            "This measure was taken by a person. You may contest it within six months by replying to this email; "
+            "a moderator other than the one who took it reviews your objection. You may also bring the matter "
+            "before a court."
+        )
+        moves = [
+            lambda: services.requester_warn(requester_id=requester.pk, moderator=self.moderator, note="警告。"),
+            lambda: services.requester_suspend(
+                requester_id=requester.pk, moderator=self.moderator, days=3, note="停。"
+            ),
+            lambda: services.requester_lift(requester_id=requester.pk, moderator=self.moderator, note="解除。"),
+        ]
+        for measure, move in zip(("warn", "suspend", "lift"), moves, strict=True):
+            with self.subTest(measure=measure):
+                mail.outbox.clear()
+                with sending_mail():
+                    move()
+                (message,) = mail.outbox
+                self.assertIn(text, message.body)

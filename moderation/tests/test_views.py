@@ -566,6 +566,36 @@ class StatusPageTests(PublicPageTestCase):
         response = self.client.post(NEW, form_data(*(snapshots or (self.snapshot,)), **data))
         return TakedownRequest.objects.latest("pk"), status_path(status_url_of(response))
 
+    def test_a_request_closed_by_the_clock_never_says_a_person_decided_it(self):
+        req, path = self.file_request()
+        services.takedown_review(request_id=req.pk, moderator=self.moderator)
+        services.takedown_ask(request_id=req.pk, moderator=self.moderator, question="请补充。")
+        services.takedown_tick(now=TakedownRequest.objects.get(pk=req.pk).info_due_at)
+        html = self.client.get(path, headers=EN).content.decode()
+        self.assertNotIn("This decision was taken by a person", html)
+        self.assertIn("This request was closed automatically", html)
+        self.assertIn("Steps taken automatically", html)
+        self.assertIn("(automatic)", html)
+        record = decisions_json(self.client)["decisions"][0]
+        self.assertEqual(record["automated"], True)
+        self.assertEqual([step["action"] for step in record["automated_steps"]], ["lapse"])
+        public = self.client.get(f"/transparency/?reference={req.reference}", headers=EN).content.decode()
+        self.assertIn("the system, automatically", public)
+
+    def test_an_automatic_restoration_is_disclosed_on_the_status_page_and_in_the_record(self):
+        req, path = self.file_request()
+        services.takedown_review(request_id=req.pk, moderator=self.moderator)
+        services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="成立。")
+        make_counter_notice(self.snapshot)
+        services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        html = self.client.get(path, headers=EN).content.decode()
+        self.assertIn("This decision was taken by a person", html)  # the approval was
+        self.assertIn("snapshots restored automatically: no lawsuit was reported in time", html)
+        record = decisions_json(self.client)["decisions"][0]
+        self.assertEqual(
+            (record["automated"], [s["action"] for s in record["automated_steps"]]), (False, ["restore_due"])
+        )
+
     def test_an_unknown_token_is_not_found(self):
         for token in ["x", "0" * 43, "a" * 500]:
             with self.subTest(token=token[:10]):
@@ -1092,6 +1122,7 @@ class TransparencyTests(PublicPageTestCase):
                 "statement_of_reasons": "第二篇为合理使用。",
                 "counter_notices": [],
                 "automated": False,
+                "automated_steps": [],
             },
         )
         self.assertEqual(by_reference[self.approved.reference]["organisation"], "人民资讯版权部")
@@ -1113,11 +1144,11 @@ class TransparencyTests(PublicPageTestCase):
 
 
 # Measured, then pinned: aggregates (1), median (1), URLs not found and already withheld (1), page
-# count (1), page (1), its URLs and snapshots (1), the names to redact (1), the works (1), the
-# counter-notices (1), the category navigation (1). The JSON export: count, page, URLs, names, works,
-# counter-notices.
-TRANSPARENCY_QUERIES = 10
-DECISIONS_JSON_QUERIES = 6
+# count (1), page (1), its URLs and snapshots (1), the names to redact (1), the automatic steps (1),
+# the works (1), the counter-notices (1), the category navigation (1). The JSON export: count, page,
+# URLs, names, automatic steps, works, counter-notices.
+TRANSPARENCY_QUERIES = 11
+DECISIONS_JSON_QUERIES = 7
 
 
 class _TransparencyQueryCounts:
