@@ -287,7 +287,9 @@ LOGGING = {
 }
 
 # The public address of the site, for absolute links written outside a request (exports, emails).
+# `check --deploy` warns while it is unset or points at this machine (outbox/checks.py).
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL_IS_SET = bool(os.environ.get("DJANGO_SITE_URL"))
 
 # Imports: the largest body accepted, in bytes of UTF-8, and the records written per transaction.
 IMPORT_MAX_BODY_BYTES = int(os.environ.get("IMPORT_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
@@ -306,6 +308,8 @@ TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
 TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))
+# Removal requests (so receipts) to one requester email address per hour, whatever the client.
+TAKEDOWN_RECIPIENT_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RECIPIENT_RATE_LIMIT", "5"))
 TAKEDOWN_RATE_WINDOW_SECONDS = 3600
 # Reader accounts: mail sent by sign-up, new confirmation links and password resets, at most
 # ACCOUNTS_MAIL_RATE_LIMIT per client address and ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT per email
