@@ -17,19 +17,32 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from newsarchive.admin import NumericIdAdmin, is_id
 
-from . import services
+from . import purge, services
 from .models import Category, RelatedLink, Snapshot, Source
 
 
+class PurgeEverywhereMixin:
+    """Categories and sources are named on every page (the navigation, each snapshot's source): a
+    change drops every page a CDN keeps (articles/purge.py)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        purge.purge_enqueue([purge.ALL])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        purge.purge_enqueue([purge.ALL])
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
@@ -199,7 +212,7 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     @admin.display(description=_("body"))
     def body_html(self, obj):
         # The body was sanitized when stored; format_html keeps it from being escaped twice.
-        return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))  # noqa: S308
+        return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))
 
     @staticmethod
     def _stored_status(obj):
@@ -211,7 +224,11 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
             raise PermissionDenied("A withheld snapshot changes state only through the moderation workflow.")
         if change:
             services.snapshot_ensure_history(snapshot=obj)
+        before = Snapshot.objects.filter(pk=obj.pk).values_list("key", "category_id").first() if change else None
         super().save_model(request, obj, form, change)
+        # The pages of its category before and after, and of the snapshot itself (its related links
+        # are saved after this, in the same transaction).
+        purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
 
     def history_view(self, request, object_id, extra_context=None):
         # simple-history's views hand the id to the database as it is: "abc" was a 500.

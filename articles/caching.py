@@ -34,8 +34,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpResponse, QueryDict
+from django.utils.cache import patch_cache_control
 
+from newsarchive import replica
 from newsarchive.logs import warn_now_and_then
+
+from . import purge
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +90,10 @@ def is_cacheable(request) -> bool:
     )
 
 
-def page_key(request) -> str:
+def page_key(request, version: str) -> str:
     address = request.build_absolute_uri()
     digest = hashlib.sha256(f"{request.LANGUAGE_CODE}\n{address}".encode()).hexdigest()
-    return f"page:{archive_version()}:{digest}"
+    return f"page:{version}:{digest}"
 
 
 def _response(entry: dict) -> HttpResponse:
@@ -121,27 +125,48 @@ def reader_page_cache(view=None, *, params: tuple[str, ...] = ()):
     if view is None:
         return lambda view: reader_page_cache(view, params=params)
 
+    def render(request, version, *args, **kwargs):
+        # On the replica when it has replayed this version, else on the primary (newsarchive/replica.py);
+        # a template response is rendered inside, where its lazy querysets are read.
+        with replica.reader_reads(version):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
     @wraps(view)
     def cached_view(request, *args, **kwargs):
         keep_only(request, params)
         if not is_cacheable(request):
-            return view(request, *args, **kwargs)
-        key = page_key(request)
+            if replica.configured():
+                response = render(request, archive_version(), *args, **kwargs)
+            else:
+                response = view(request, *args, **kwargs)
+            # Personal (a logged-in reader's page): no shared cache may keep it.
+            patch_cache_control(response, private=True)
+            return response
+        version = archive_version()
+        key = page_key(request, version)
         try:
             entry = cache.get(key)
         except Exception:  # a cache server that is down slows pages; it must not break them
             warn_now_and_then(logger, "page cache unavailable: pages are rendered without it")
-            return view(request, *args, **kwargs)
+            return render(request, version, *args, **kwargs)
         if entry is not None:
             return _response(entry)
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render"):
-            response.render()
+        response = render(request, version, *args, **kwargs)
         # Django's get_token() marks the request when a page asks for a token (a form that posts).
         personal = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
         if response.streaming or response.status_code != 200 or response.cookies or personal:
-            # Not kept: a 451 notice, a redirect, a page that sets a cookie or holds a CSRF token.
+            # Not kept: a 451 notice, a redirect, a page that sets a cookie or holds a CSRF token;
+            # nor by a CDN or a browser.
+            patch_cache_control(response, no_cache=True)
             return response
+        # A CDN may keep the page, purged by its surrogate keys when what it shows changes
+        # (articles/purge.py); a browser asks again each time, so a withholding shows at once.
+        if "Surrogate-Key" not in response:
+            purge.tag(response, [purge.LISTS])
+        patch_cache_control(response, public=True, max_age=0, s_maxage=settings.ARTICLES_PAGE_CACHE_SECONDS)
         # The view's own headers (content type, a sitemap's X-Robots-Tag); the middleware adds theirs
         # to every response, from the cache or not.
         entry = {"content": response.content, "headers": dict(response.items())}

@@ -13,6 +13,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from moderation.selectors import public_record_url
 from moderation.services import withholding_request
 
+from . import purge
 from .caching import reader_page_cache
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
@@ -128,6 +129,11 @@ class CategoryView(KeysetListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(category=self.category, filter=self.filterset, **kwargs)
 
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        purge.tag(response, [purge.category_key(self.category.pk)])
+        return response
+
 
 def takedown_url(request, snapshot):
     """The removal form pre-filled with this snapshot's address."""
@@ -172,7 +178,15 @@ class SnapshotDetailView(DetailView):
         self.object = self.get_object()
         if not self.object.is_public:
             return withheld_response(request, self.object)
-        return self.render_to_response(self.get_context_data(object=self.object))
+        context = self.get_context_data(object=self.object)
+        response = self.render_to_response(context)
+        # What the page shows: the snapshot, more of its category, the snapshots its links lead to.
+        targets = [purge.snapshot_key(link.target.key) for link in context["related_links"] if link.target]
+        purge.tag(
+            response,
+            [purge.snapshot_key(self.object.key), purge.category_key(self.object.category_id), *targets],
+        )
+        return response
 
     def get_object(self, queryset=None):
         return get_object_or_404(
@@ -181,7 +195,7 @@ class SnapshotDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         snapshot = self.object
-        related_links = (
+        related_links = list(
             RelatedLink.objects.visible()
             .filter(snapshot=snapshot)
             .select_related("target")
@@ -253,9 +267,12 @@ class SearchView(TemplateView):
         for snapshot in snapshots[:size]:
             snapshot.marked_title = highlight_title(snapshot.title, query)
             snapshot.marked_excerpt = highlight_excerpt(snapshot.body, query)
+        more = len(snapshots) > size
         context.update(
             snapshots=snapshots[:size],
-            page_obj=SearchPage(number=number, has_next=len(snapshots) > size and number < SEARCH_MAX_PAGES),
+            page_obj=SearchPage(number=number, has_next=more and number < SEARCH_MAX_PAGES),
+            # The last page shown says there are more results than the pages go to.
+            truncated=SEARCH_MAX_PAGES if more and number == SEARCH_MAX_PAGES else None,
         )
         return context
 

@@ -64,7 +64,7 @@ def client_ip(request) -> str | None:
     docstring), or None when that is not an IP address."""
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = [entry for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+        forwarded = [entry for entry in request.headers.get("x-forwarded-for", "").split(",") if entry.strip()]
         if len(forwarded) >= proxies:
             return _parse_address(forwarded[-proxies])
         # Fewer entries than proxies: the request did not come through all of them, so only the
@@ -101,7 +101,7 @@ def hit(
     key = f"ratelimit:{scope}:{who}:{window_start}"
     try:
         count = _count(caches[CACHE_ALIAS], key, timeout=window_end - now + 1)
-    except Exception:  # noqa: BLE001 - whatever the cache server's client raises: allow, count here, log
+    except Exception:  # whatever the cache server's client raises: allow, count here, log
         warn_now_and_then(
             logger,
             "The rate-limit cache does not answer: requests are allowed and counted in each process until it does.",

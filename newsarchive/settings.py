@@ -64,8 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
-    "axes",
-    "django_tasks_db",
+    "newsarchive.apps.LoginThrottlingConfig",  # axes
+    "newsarchive.apps.BackgroundTasksConfig",  # django_tasks_db
     "outbox",
     "articles",
     "moderation",
@@ -131,8 +131,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A PostgreSQL streaming replica (hot standby) of the primary, for reader pages: see
+# newsarchive/replica.py. scripts/pg-replica makes one on this machine for the tests.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    # A replica that does not answer within seconds sends pages to the primary instead of holding them.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    # Tests reach the test database through the replica too (it replicates every database).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["newsarchive.replica.ReplicaRouter"]
 
 # Two caches. "default" keeps reader pages and search plans (DJANGO_CACHE_URL); "ratelimit" keeps
 # the rate limits' counters (DJANGO_RATELIMIT_CACHE_URL), apart, so that page entries can never
@@ -264,6 +275,10 @@ ARTICLES_PAGE_SIZE = int(os.environ.get("ARTICLES_PAGE_SIZE", "20"))
 # off. Any change to the archive makes a new key at once (see articles/caching.py), so this only
 # bounds how long unused entries take memory.
 ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", "600"))
+# A CDN in front of reader pages: the dotted path of a callable that drops the pages tagged with the
+# surrogate keys it is given (articles/purge.py), called by the task worker after every change to
+# a snapshot; none by default.
+ARTICLES_PURGE_HOOK = os.environ.get("ARTICLES_PURGE_HOOK", "")
 
 # No inline scripts or styles anywhere; everything comes from our own origin.
 SECURE_CSP = {
