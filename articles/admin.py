@@ -2,6 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
@@ -13,6 +14,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
+
+from newsarchive.admin import NumericIdAdmin, is_id
 
 from . import purge, services
 from .models import Category, RelatedLink, Snapshot, Source
@@ -145,7 +148,7 @@ CAPTURED_FIELDS = [
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(SimpleHistoryAdmin):
+class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     form = SnapshotAdminForm
     list_display = ["title", "category", "source", "published_at", "status", "is_featured"]
     list_filter = [
@@ -227,7 +230,19 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         # are saved after this, in the same transaction).
         purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
 
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history's views hand the id to the database as it is: "abc" was a 500.
+        if not is_id(unquote(object_id)):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not (is_id(object_id) and is_id(version_id)):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST" and not self.has_change_permission(request, Snapshot(pk=object_id)):
+            # The revert form hides its button from those who may only view; the POST itself must
+            # be refused too, or a moderator could save a title, category or state through it.
+            raise PermissionDenied
         if request.method == "POST" and self._stored_status(Snapshot(pk=object_id)) == Snapshot.Status.WITHHELD:
             self.message_user(
                 request,

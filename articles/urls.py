@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "sitemap-<section>.xml",
-        reader_page_cache(sitemap_views.sitemap),
+        reader_page_cache(sitemap_views.sitemap, params=("p",)),
         {"sitemaps": SITEMAPS},
         name="sitemap_section",
     ),

@@ -21,6 +21,12 @@ from .models import Category, RelatedLink, Snapshot
 from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
 
+# The query parameters each cached page reads (articles.caching keeps only these): the list's
+# position (`page` is an old numbered link, redirected), its filters, the search.
+LIST_PARAMS = ("before", "after", "page")
+CATEGORY_PARAMS = (*LIST_PARAMS, "published_after", "published_before", "source")
+SEARCH_PARAMS = ("q", "order", "published_after", "published_before", "source", "category", "page")
+
 # The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
 TAKEDOWN_NEW_PATH = "/takedown/new/"
 MORE_IN_CATEGORY = 5
@@ -66,7 +72,7 @@ class KeysetListView(ListView):
 
     def numbered_page_redirect(self, number: str):
         """Page N of the former numbered pages: the list from the snapshot that now opens it."""
-        if not number.isdigit() or int(number) < 1:
+        if not (number.isascii() and number.isdigit()) or int(number) < 1:  # "²" is a digit to isdigit()
             raise Http404(_("This page address is not valid."))
         if int(number) > MAX_NUMBERED_PAGE:
             raise Http404(_("There is no such page."))
@@ -85,7 +91,7 @@ class KeysetListView(ListView):
 MAX_NUMBERED_PAGE = 10**9
 
 
-@method_decorator(reader_page_cache, name="dispatch")
+@method_decorator(reader_page_cache(params=LIST_PARAMS), name="dispatch")
 class HomeView(KeysetListView):
     """The latest published snapshots across all categories, with what editors feature on top."""
 
@@ -104,7 +110,7 @@ class HomeView(KeysetListView):
         return context
 
 
-@method_decorator(reader_page_cache, name="dispatch")
+@method_decorator(reader_page_cache(params=CATEGORY_PARAMS), name="dispatch")
 class CategoryView(KeysetListView):
     """One category, newest first, paged with cursors, filtered by publication dates and source."""
 
@@ -217,7 +223,7 @@ SEARCH_MAX_PAGES = 50
 SEARCH_OPERATORS = re.compile(r"""\b(?:AND|OR|NOT|NEAR)\b|[*^"()]""")
 
 
-@method_decorator(reader_page_cache, name="dispatch")
+@method_decorator(reader_page_cache(params=SEARCH_PARAMS), name="dispatch")
 class SearchView(TemplateView):
     """Published snapshots containing the query, newest first or most relevant first, filtered
     like a category page, with each title and a passage of its text highlighted. Pages are read
