@@ -215,6 +215,15 @@ def _metadata_line(tree) -> dict[str, str]:
     return best
 
 
+def _first_date_time(tree) -> str:
+    """The first short element that holds a date with a time (a mobile page's unlabelled byline)."""
+    for element in tree.xpath("//body//*[not(self::script or self::style or self::a)]"):
+        text = _text(element)
+        if len(text) <= 60 and (match := _DATE_TIME.search(text)) and match.group("H"):
+            return match.group(0)
+    return ""
+
+
 def _page_meta(tree, *, url: str, document) -> PageMeta:
     article = _json_ld(tree)
     line = _metadata_line(tree)
@@ -239,20 +248,24 @@ def _page_meta(tree, *, url: str, document) -> PageMeta:
         ),
         line.get("time", ""),
         next(iter(tree.xpath("//time/@datetime")), ""),
+        _first_date_time(tree),
     ):
         if moment := _parse_moment(candidate):
             meta.published = moment
             break
 
-    publisher = _names(article.get("publisher"))
-    host = urlsplit(url).hostname or ""
-    meta.source = (
-        (publisher[0] if publisher else "")
-        or _meta(tree, "og:site_name", "application-name", "source")
-        or (document.sitename if document and document.sitename else "")
-        or host
+    # The publisher, when the page names one; else the 来源 of its metadata line is the source and
+    # only 本文转自 names a reprint (the seed's shape: 来源:人民资讯, 本文转自:人民网-山东频道).
+    publisher = (_names(article.get("publisher")) or [""])[0] or _meta(
+        tree, "og:site_name", "application-name", "source"
     )
-    reprinted = line.get("reprinted") or line.get("source") or ""
+    if publisher:
+        meta.source = publisher
+        reprinted = line.get("reprinted") or line.get("source") or ""
+    else:
+        meta.source = line.get("source") or (document.sitename if document and document.sitename else "")
+        meta.source = meta.source or urlsplit(url).hostname or ""
+        reprinted = line.get("reprinted") or ""
     if reprinted and reprinted != meta.source:
         meta.reprinted_from = reprinted
     authors = _names(article.get("author"))
@@ -308,6 +321,8 @@ def _related_links(tree, *, url: str) -> list[dict]:
             seen.add(href)
             title = _text(anchors[0])
             whole = _text(item)
+            if title.startswith(("...", "…")):
+                title = ""  # the seed's shape: a link that is an excerpt, with no title
             date = _DATE_TIME.search(whole)
             excerpt = " ".join(_text(p) for p in item.xpath(".//p|.//*[contains(@class, 'summary')]"))
             if not excerpt:
@@ -317,7 +332,7 @@ def _related_links(tree, *, url: str) -> list[dict]:
             links.append(
                 {
                     "title": title[:500],
-                    "excerpt": excerpt.strip(_SEPARATORS)[:5000],
+                    "excerpt": excerpt.strip(_SEPARATORS).lstrip(".…")[:5000],
                     "date": moment.isoformat() if moment else None,
                     "url": href,
                 }
@@ -380,8 +395,10 @@ def extract_capture(
             if not reprinted_from and match.group("value").strip() != meta.source:
                 reprinted_from = match.group("value").strip()
             continue
-        if _EDITOR_LINE.match(paragraph):
-            continue
+        if _EDITOR_LINE.match(paragraph) or (not kept and paragraph == meta.title):
+            continue  # an editor's credit; the headline repeated as the first paragraph
+        if len(paragraph) <= 40 and (match := _DATE_TIME.search(paragraph)) and match.group("H"):
+            continue  # a line of metadata: a source and a time
         kept.append(paragraph)
     if kept and (match := _TRAILING_BYLINE.match(kept[-1])):
         if not byline:

@@ -108,6 +108,16 @@ class ImportStats:
         self.rejected += other.rejected
         self.skipped += other.skipped
 
+    def summary(self, *, elapsed: float, dry_run: bool = False) -> str:
+        """The line `import_snapshots` ends with (and an uploaded import's summary in the admin)."""
+        accepted = self.new + self.updated + self.unchanged
+        skipped = f", skipped {self.skipped:,}" if self.skipped else ""
+        return (
+            f"{'dry run, nothing written: ' if dry_run else ''}"
+            f"new {self.new:,}, updated {self.updated:,}, unchanged {self.unchanged:,}, "
+            f"rejected {self.rejected:,}{skipped} in {elapsed:.1f} s ({accepted / max(elapsed, 1e-9):,.0f} snapshots/s)"
+        )
+
 
 CAPTURED_FIELDS = [
     "title",

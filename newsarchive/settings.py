@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks_db",
     "outbox",
+    "capture",
     "articles",
     "moderation",
     "accounts",
@@ -283,6 +284,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    # Extraction libraries warn about every page they find nothing in; captures report that themselves.
+    "loggers": {name: {"level": "ERROR"} for name in ("trafilatura", "htmldate", "courlan")},
 }
 
 # The public address of the site, for absolute links written outside a request (exports, emails).
