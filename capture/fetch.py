@@ -89,7 +89,9 @@ def resolve(host: str, port: int) -> str:
     if not settings.CAPTURE_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
             if not _public(address):
-                raise FetchError(f"{host} resolves to {address}, a loopback, private or link-local address; not fetched")
+                raise FetchError(
+                    f"{host} resolves to {address}, a loopback, private or link-local address; not fetched"
+                )
     return addresses[0]
 
 

@@ -91,7 +91,9 @@ class ImportJob(models.Model):
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     summary = models.TextField(_("summary"), blank=True)
-    rejections = models.TextField(_("rejected records"), blank=True, help_text=_("One per line, as the command prints them."))
+    rejections = models.TextField(
+        _("rejected records"), blank=True, help_text=_("One per line, as the command prints them.")
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
     )

@@ -48,10 +48,8 @@ GBK = (
     + """<p>本文转自：大众日报</p></div></body></html>"""
 )
 GB18030_TITLE = "𠮷野家进驻菏泽"
-GB18030 = (
-    f"""<html><head><meta charset="gb2312"><title>{GB18030_TITLE}</title></head>
+GB18030 = f"""<html><head><meta charset="gb2312"><title>{GB18030_TITLE}</title></head>
 <body><h1>{GB18030_TITLE}</h1><p class="time">2024-02-02 08:00</p>{BODY}</body></html>"""
-)
 
 # 5. A mobile page that names its desktop page as canonical.
 MOBILE = f"""<!DOCTYPE html>

@@ -61,8 +61,12 @@ def test_a_page_with_a_metadata_line_gives_every_field_and_its_related_links(sit
             datetime(2023, 12, 27, 10, 28, tzinfo=SHANGHAI),
             site.url("/2023/1227/c1004-1.html"),
         ),
-        ("等你来约! 菏泽市生态环境现场帮扶项目启动", "", datetime(2023, 8, 25, 20, 15, tzinfo=SHANGHAI),
-         site.url("/2023/0825/c1004-2.html")),
+        (
+            "等你来约! 菏泽市生态环境现场帮扶项目启动",
+            "",
+            datetime(2023, 8, 25, 20, 15, tzinfo=SHANGHAI),
+            site.url("/2023/0825/c1004-2.html"),
+        ),
     ]
 
 
@@ -82,7 +86,11 @@ def test_article_published_time_meta_alone_gives_the_time(site):
     snapshot = capture(site.page("/meta.html", pages.META_ONLY)).snapshot
 
     assert snapshot.published_at == datetime(2024, 5, 6, 7, 8, 9, tzinfo=SHANGHAI)
-    assert (snapshot.title, snapshot.source.name, snapshot.category.name) == ("新能源汽车销量再创新高", "经济日报", "汽车")
+    assert (snapshot.title, snapshot.source.name, snapshot.category.name) == (
+        "新能源汽车销量再创新高",
+        "经济日报",
+        "汽车",
+    )
 
 
 def test_a_gbk_page_declared_only_in_its_meta_tag_is_read(site):
@@ -120,8 +128,11 @@ def test_a_related_news_list_keeps_excerpts_titles_and_dates_as_the_seed_shows_t
     snapshot = capture(site.page("/related.html", pages.RELATED)).snapshot
 
     links = list(snapshot.related_links.order_by("position").values_list("title", "excerpt", "date"))
-    assert links[0] == ("", "民营经济是推动高质量发展的澎湃动力。鲁西新区持续优化营商环境",
-                        datetime(2023, 11, 28, 12, 12, tzinfo=SHANGHAI))
+    assert links[0] == (
+        "",
+        "民营经济是推动高质量发展的澎湃动力。鲁西新区持续优化营商环境",
+        datetime(2023, 11, 28, 12, 12, tzinfo=SHANGHAI),
+    )
     assert links[1][:2] == ("鲁西新区：开展全域旅游系列活动", "闻办召开主题系列新闻发布会，鲁西新区有关负责人参加。")
     assert len(links) == 3
 
