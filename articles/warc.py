@@ -221,32 +221,31 @@ def read_warc(
     software = ""
     try:
         for record in iterator:
+            # Read the record's block before asking where it started: warcio reads a record to its
+            # end to answer, and the content would be gone.
+            is_page = record.rec_type == "response" and record.http_headers is not None
+            if is_page:
+                statusline, headers, body = _record_bytes(record)
+            else:
+                payload = record.raw_stream.read()
+            truncated = record.length is None or bool(getattr(record.raw_stream, "limit", 0))
             offset = iterator.get_record_offset()
             origin = Origin(path, offset=offset)
-            raw_payload = record.raw_stream.read() if record.rec_type not in ("response", "resource") else None
-            if record.length is None:
-                yield Rejection(origin, "the file ends inside a WARC record's headers (truncated)")
+            if truncated:
+                yield Rejection(origin, "the file ends inside a WARC record (truncated)")
                 return
+            end = offset + iterator.get_record_length()
             if record.rec_type == "warcinfo":
-                info = (raw_payload or b"").decode("utf-8", "replace")
-                for line in info.splitlines():
+                for line in payload.decode("utf-8", "replace").splitlines():
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "software" and value.strip():
                         software = value.strip()[:200]
-            if record.rec_type != "response" or record.http_headers is None:
-                if raw_payload is None:
-                    record.raw_stream.read()
-                end = offset + iterator.get_record_length()
+            if not is_page:
                 yield Skipped(origin, f"{record.rec_type} record")
                 continue
             url = record.rec_headers.get_header("WARC-Target-URI") or ""
             status = record.http_headers.get_statuscode()
             content_type = record.http_headers.get_header("Content-Type") or ""
-            statusline, headers, body = _record_bytes(record)
-            if record.raw_stream.limit:
-                yield Rejection(origin, f"the file ends inside the record for {url} (truncated)")
-                return
-            end = offset + iterator.get_record_length()
             if progress is not None:
                 progress(counting.count)
             if status != "200":
