@@ -601,7 +601,8 @@ def snapshot_pin_capture(*, snapshot_id: int, capture_id: int | None, actor: Abs
             raise CaptureError("That capture is not one of this snapshot's.")
     _show([snapshot], {snapshot.key: version_as_capture(version)}, reason=_pin_reason(version, capture_id), actor=actor)
     snapshot.pinned_capture = version if capture_id is not None else None
-    snapshot.save(update_fields=["pinned_capture"])
+    # An update, not save(): the history entry is the one _show wrote, with the editor's name.
+    Snapshot.objects.filter(pk=snapshot.pk).update(pinned_capture=snapshot.pinned_capture)
     return snapshot
 
 

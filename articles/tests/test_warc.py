@@ -108,8 +108,6 @@ def test_importing_the_same_warc_file_again_changes_nothing(tmp_path):
 def test_a_truncated_warc_file_keeps_the_records_before_and_names_the_offset(tmp_path):
     path = crawl(tmp_path)
     data = path.read_bytes()
-    members = [record for record in ArchiveIterator(BytesIO(data))]
-    assert members  # the file is good before it is cut
     iterator = ArchiveIterator(BytesIO(data))
     offsets = []
     for record in iterator:
