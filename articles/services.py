@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, connections, router, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
@@ -14,6 +14,7 @@ from simple_history.utils import bulk_update_with_history
 
 from .importing import Capture, InvalidRecord, Origin, Rejection, RelatedCapture, Skipped
 from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source
+from .statistics import statistics_refresh
 from .warc import StoredRecord, WarcStore
 
 
@@ -491,10 +492,9 @@ def snapshots_import(
     database refuses as a whole is retried record by record, so only the offending record is
     rejected. Records skipped on purpose (a WARC file's requests, redirects, images) are counted.
     After a load that changed a large share of the snapshots, the planner's statistics are
-    refreshed (`planner_statistics_refresh`)."""
+    refreshed (articles.statistics), whichever way the snapshots came."""
     batch_size = batch_size or settings.IMPORT_BATCH_SIZE
     stats = ImportStats()
-    rows_before = None if dry_run else _table_size_estimate(Snapshot)
     # Only a dry run needs this memory (a key and a hash per snapshot seen); a real run asks the database.
     simulated: dict[str, str] | None = {} if dry_run else None
     batch: dict[str, Capture] = {}
@@ -537,39 +537,9 @@ def snapshots_import(
         if len(batch) >= batch_size:
             flush()
     flush()
-    if rows_before is not None:
-        planner_statistics_refresh(changed_rows=stats.new + stats.updated, rows_before=rows_before)
+    if not dry_run:
+        statistics_refresh(changed=stats.new + stats.updated)
     return stats
-
-
-# --- statistics after bulk loads ----------------------------------------------------------------
-
-# Tables a load writes, whose statistics the planner needs to choose the reader pages' indexes.
-LOADED_TABLES = [Snapshot, RelatedLink, SnapshotCapture]
-
-
-def _table_size_estimate(model) -> int:
-    """About how many rows a table holds, without counting them: its largest id."""
-    return model.objects.aggregate(top=Max("pk"))["top"] or 0
-
-
-def planner_statistics_refresh(*, changed_rows: int, rows_before: int) -> bool:
-    """After a bulk load that wrote at least IMPORT_ANALYZE_MIN_ROWS snapshots and at least
-    IMPORT_ANALYZE_SHARE of what the table held, refresh the query planner's statistics of the
-    loaded tables (ANALYZE on both databases), so reader pages choose the right indexes at once
-    whatever autovacuum does (issue 17: 250 ms a page on PostgreSQL before it, 15 ms after).
-    Returns whether it did. Every bulk path goes through snapshots_import, and so through this."""
-    if changed_rows < settings.IMPORT_ANALYZE_MIN_ROWS:
-        return False
-    if rows_before and changed_rows / rows_before < settings.IMPORT_ANALYZE_SHARE:
-        return False
-    connection = connections[router.db_for_write(Snapshot)]
-    with connection.cursor() as cursor:
-        for model in LOADED_TABLES:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA optimize")
-    return True
 
 
 # --- captures over time -------------------------------------------------------------------------

@@ -64,8 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
-    "axes",
-    "django_tasks_db",
+    "newsarchive.apps.LoginThrottlingConfig",  # axes
+    "newsarchive.apps.BackgroundTasksConfig",  # django_tasks_db
     "outbox",
     "capture",
     "articles",
@@ -130,8 +130,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A PostgreSQL streaming replica (hot standby) of the primary, for reader pages: see
+# newsarchive/replica.py. scripts/pg-replica makes one on this machine for the tests.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    # A replica that does not answer within seconds sends pages to the primary instead of holding them.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    # Tests reach the test database through the replica too (it replicates every database).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["newsarchive.replica.ReplicaRouter"]
 
 # Local memory by default (one process); in production point DJANGO_CACHE_URL at Redis
 # (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.
@@ -294,10 +305,6 @@ SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/"
 # Imports: the largest body accepted, in bytes of UTF-8, and the records written per transaction.
 IMPORT_MAX_BODY_BYTES = int(os.environ.get("IMPORT_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "1000"))
-# After a load that wrote at least this many snapshots and this share of the table, the planner's
-# statistics of the loaded tables are refreshed (ANALYZE; articles.services.planner_statistics_refresh).
-IMPORT_ANALYZE_MIN_ROWS = int(os.environ.get("IMPORT_ANALYZE_MIN_ROWS", "10000"))
-IMPORT_ANALYZE_SHARE = float(os.environ.get("IMPORT_ANALYZE_SHARE", "0.1"))
 
 # Captures (capture/): the crawler's name (its robots.txt token, in its User-Agent, and the
 # collector of what it captures) and where its operators are reached; politeness and limits; where

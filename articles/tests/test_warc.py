@@ -15,7 +15,6 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture
-from articles.services import planner_statistics_refresh
 from capture.tests import pages
 
 from .test_import_command import run_import
@@ -227,24 +226,6 @@ def test_reextract_reports_a_capture_whose_raw_record_is_missing(tmp_path):
     with pytest.raises(CommandError):
         call_command("reextract", stdout=StringIO(), stderr=err)
     assert "the record is missing" in err.getvalue()
-
-
-# --- statistics after a bulk load ---------------------------------------------------------------
-
-
-def test_a_load_that_changes_a_large_share_of_the_archive_refreshes_planner_statistics(tmp_path, settings):
-    from django.db import connection
-
-    settings.IMPORT_ANALYZE_MIN_ROWS = 1
-    assert not planner_statistics_refresh(changed_rows=5, rows_before=1000)  # half a percent
-    run_import(crawl(tmp_path))
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'articles_snapshotcapture'")
-            assert cursor.fetchone()[0] > 0
-        else:
-            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'articles_snapshotcapture'")
-            assert cursor.fetchone()[0] >= 0  # -1 until the table is analyzed
 
 
 def test_stdin_warc_is_read_too(tmp_path, monkeypatch):

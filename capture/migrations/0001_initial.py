@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('articles', '0010_snapshot_captures'),
+        ('articles', '0011_snapshot_captures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

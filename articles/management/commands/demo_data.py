@@ -40,6 +40,7 @@ from articles.models import (
     snapshot_key,
 )
 from articles.sanitize import sanitize_html
+from articles.statistics import statistics_refresh
 
 COLLECTED_BY = "demo_data"
 URL_PREFIX = "https://demo.invalid/news/"
@@ -466,6 +467,7 @@ class Command(BaseCommand):
                         f"{done:,}/{snapshots:,} snapshots, {link_count:,} related links, "
                         f"{elapsed:.1f} s, {done / elapsed:,.0f} snapshots/s"
                     )
+        statistics_refresh(changed=done)
         elapsed = time.monotonic() - began
         if verbosity >= 1:
             numbers = f" (demo numbers {start:,} to {start + done - 1:,})" if done else ""

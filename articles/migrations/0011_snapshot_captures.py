@@ -31,7 +31,7 @@ class AddColumnInPlace(migrations.AddField):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0009_stored_pg_pairs'),
+        ('articles', '0010_one_ellipsis'),
     ]
 
     operations = [
