@@ -56,6 +56,8 @@ class CaptureRequestAdmin(ReadOnlyJobAdmin):
         ]
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         return redirect("admin:capture_capturerequest_new")
 
     def capture_view(self, request):
@@ -136,4 +138,6 @@ class ImportJobAdmin(ReadOnlyJobAdmin):
         return "—" if progress is None else f"{progress:.0%}"
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         return redirect("admin:capture_capturerequest_new")
