@@ -14,6 +14,7 @@ from simple_history.utils import bulk_update_with_history
 
 from .importing import Capture, InvalidRecord, Origin, Rejection, RelatedCapture, Skipped
 from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source
+from .purge import category_key, keys_of, purge_enqueue
 from .statistics import statistics_refresh
 from .warc import StoredRecord, WarcStore
 
@@ -68,6 +69,7 @@ def snapshot_set_status(*, snapshot_ids: list[int], status: str, actor: Abstract
     bulk_update_with_history(
         to_change, Snapshot, ["status"], default_user=actor, default_change_reason=f"status: {status}"
     )
+    purge_enqueue(keys_of((s.key, s.category_id) for s in to_change) if to_change else ())
     return BulkResult(
         changed=len(to_change), unchanged=len(snapshots) - len(to_change) - len(refused), refused=len(refused)
     )
@@ -78,12 +80,14 @@ def snapshot_move_to_category(*, snapshot_ids: list[int], category: Category, ac
     """Move snapshots to another category, keeping a history entry for each one moved."""
     snapshots = list(Snapshot.objects.select_for_update().filter(pk__in=snapshot_ids).order_by("pk"))
     to_change = [s for s in snapshots if s.category_id != category.pk]
+    moved_from = keys_of((s.key, s.category_id) for s in to_change) if to_change else set()
     _ensure_history_baseline(to_change)
     for snapshot in to_change:
         snapshot.category = category
     bulk_update_with_history(
         to_change, Snapshot, ["category"], default_user=actor, default_change_reason=f"category: {category.name}"
     )
+    purge_enqueue(moved_from | ({category_key(category.pk)} if to_change else set()))
     return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change), refused=0)
 
 
@@ -318,6 +322,7 @@ def _show(snapshots: list[Snapshot], by_key: dict[str, Capture], *, reason: str,
     categories = _ids_by_name(Category, {c.category for c in captures})
     sources = _ids_by_name(Source, {c.source for c in captures})
     now = timezone.now()
+    purge_keys = keys_of((s.key, s.category_id) for s in snapshots)  # with the categories before the change
     _ensure_history_baseline(snapshots)
     for snapshot in snapshots:
         for name, value in _captured_values(by_key[snapshot.key], categories, sources, now).items():
@@ -325,6 +330,7 @@ def _show(snapshots: list[Snapshot], by_key: dict[str, Capture], *, reason: str,
     bulk_update_with_history(snapshots, Snapshot, CAPTURED_FIELDS, default_user=actor, default_change_reason=reason)
     RelatedLink.objects.filter(snapshot__in=snapshots).delete()
     _write_links({s.key: s.pk for s in snapshots}, by_key)
+    purge_enqueue(purge_keys | keys_of((s.key, s.category_id) for s in snapshots))
 
 
 def _captured_values(capture: Capture, categories: dict, sources: dict, now) -> dict:
@@ -467,6 +473,8 @@ def snapshots_import_batch(
     shown = [s for s in added if s.pinned_capture_id is None and by_key[s.key].captured_at >= newest[s.pk]]
     _show(shown, by_key, reason="import: a new capture")
     Snapshot.objects.bulk_update(added, ["capture_count"])
+    # Their pages say how many captures there are (the shown ones were purged by _show as well).
+    purge_enqueue(keys_of((s.key, s.category_id) for s in added))
     _write_links({key: snapshot_ids[key] for key in new_keys}, by_key)
     if new_keys:
         # Links imported earlier that were waiting for one of these snapshots now point at it.
@@ -474,6 +482,8 @@ def snapshots_import_batch(
             RelatedLink.objects.filter(target__isnull=True, target_key__in=chunk).update(
                 target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
             )
+        # New snapshots appear in lists and in their categories (and in links that waited for them).
+        purge_enqueue(keys_of((key, categories[by_key[key].category]) for key in new_keys))
     return stats
 
 
@@ -651,3 +661,4 @@ def _reextracted(version: SnapshotCapture, capture: Capture) -> None:
     else:
         # The archive version moves with the snapshot row: its captures page shows this version.
         Snapshot.objects.filter(pk=snapshot.pk).update(updated_at=timezone.now())
+        purge_enqueue(keys_of([(snapshot.key, snapshot.category_id)]))

@@ -13,6 +13,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from moderation.selectors import public_record_url
 from moderation.services import withholding_request
 
+from . import purge
 from .caching import reader_page_cache
 from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
@@ -123,6 +124,11 @@ class CategoryView(KeysetListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(category=self.category, filter=self.filterset, **kwargs)
 
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        purge.tag(response, [purge.category_key(self.category.pk)])
+        return response
+
 
 def takedown_url(request, snapshot):
     """The removal form pre-filled with this snapshot's address."""
@@ -167,7 +173,15 @@ class SnapshotDetailView(DetailView):
         self.object = self.get_object()
         if not self.object.is_public:
             return withheld_response(request, self.object)
-        return self.render_to_response(self.get_context_data(object=self.object))
+        context = self.get_context_data(object=self.object)
+        response = self.render_to_response(context)
+        # What the page shows: the snapshot, more of its category, the snapshots its links lead to.
+        targets = [purge.snapshot_key(link.target.key) for link in context["related_links"] if link.target]
+        purge.tag(
+            response,
+            [purge.snapshot_key(self.object.key), purge.category_key(self.object.category_id), *targets],
+        )
+        return response
 
     def get_object(self, queryset=None):
         return get_object_or_404(
@@ -176,7 +190,7 @@ class SnapshotDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         snapshot = self.object
-        related_links = (
+        related_links = list(
             RelatedLink.objects.visible()
             .filter(snapshot=snapshot)
             .select_related("target")
