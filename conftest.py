@@ -11,3 +11,11 @@ def _empty_cache():
     clear_caches()
     yield
     clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def _private_files(settings, tmp_path_factory):
+    """Raw WARC records and uploaded imports go to a folder of the test's own, never the checkout's."""
+    root = tmp_path_factory.mktemp("private")
+    settings.CAPTURE_WARC_ROOT = root / "warc"
+    settings.CAPTURE_UPLOAD_ROOT = root / "uploads"

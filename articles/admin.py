@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -132,6 +133,7 @@ class LargeTablePaginator(Paginator):
 
 
 CAPTURED_FIELDS = [
+    "captures_link",
     "key",
     "source",
     "reprinted_from",
@@ -186,7 +188,10 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
                 ]
             },
         ),
-        (_("Record"), {"fields": ["content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            _("Record"),
+            {"fields": ["captures_link", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -213,6 +218,68 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     def body_html(self, obj):
         # The body was sanitized when stored; format_html keeps it from being escaped twice.
         return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))
+
+    @admin.display(description=_("captures"))
+    def captures_link(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:articles_snapshot_captures", args=[obj.pk]),
+            ngettext(
+                "%(count)d capture: view, compare or pin", "%(count)d captures: view, compare or pin", obj.capture_count
+            )
+            % {"count": obj.capture_count},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/captures/",
+                self.admin_site.admin_view(self.captures_view),
+                name="articles_snapshot_captures",
+            ),
+            *super().get_urls(),
+        ]
+
+    def captures_view(self, request, object_id):
+        """The snapshot's captures, with a button to pin one (show it whatever is captured later) or
+        to go back to showing the newest (services.snapshot_pin_capture)."""
+        snapshot = self.get_object(request, object_id)
+        if snapshot is None or not self.has_view_permission(request, snapshot):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request, snapshot):
+                raise PermissionDenied
+            raw = request.POST.get("capture", "")
+            try:
+                capture_id = int(raw) if raw else None
+                services.snapshot_pin_capture(snapshot_id=snapshot.pk, capture_id=capture_id, actor=request.user)
+            except (ValueError, services.CaptureError) as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("The snapshot shows the chosen capture.")
+                    if capture_id
+                    else _("The snapshot shows the newest capture."),
+                    messages.SUCCESS,
+                )
+            return redirect("admin:articles_snapshot_captures", snapshot.pk)
+        return TemplateResponse(
+            request,
+            "admin/articles/snapshot/captures.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Captures of %(title)s") % {"title": snapshot.title},
+                "opts": self.model._meta,
+                "original": snapshot,
+                "captures": snapshot.captures.order_by("-captured_at", "-id").defer("body"),
+                "shown": services.shown_capture(snapshot),
+                "can_change": self.has_change_permission(request, snapshot),
+                "public_url": reverse("articles:captures", kwargs={"key": snapshot.key}),
+            },
+        )
 
     @staticmethod
     def _stored_status(obj):

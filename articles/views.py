@@ -15,6 +15,7 @@ from moderation.services import withholding_request
 
 from . import purge
 from .caching import reader_page_cache
+from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
 from .models import Category, RelatedLink, Snapshot
@@ -306,3 +307,47 @@ def robots_txt(request):
     lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
     lines.append(f"Sitemap: {request.build_absolute_uri(reverse('articles:sitemap'))}")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@method_decorator(reader_page_cache(params=("a", "b")), name="dispatch")
+class SnapshotCapturesView(DetailView):
+    """Every capture of a key, newest first, and what changed between any two (`?a=<id>&b=<id>`).
+    The snapshot's state governs them all: a withheld key answers 451, a hidden one 404, as its page."""
+
+    template_name = "articles/snapshot_captures.html"
+    context_object_name = "snapshot"
+
+    def get(self, request, *args, **kwargs):
+        if kwargs["key"] != kwargs["key"].lower():
+            return redirect("articles:captures", key=kwargs["key"].lower(), permanent=True)
+        self.object = get_object_or_404(
+            Snapshot.objects.with_page().select_related("category", "source"), key=kwargs["key"]
+        )
+        if not self.object.is_public:
+            return withheld_response(request, self.object)
+        context = self.get_context_data(object=self.object)
+        return self.render_to_response(context, status=400 if context["compare_error"] else 200)
+
+    def get_context_data(self, **kwargs):
+        snapshot = self.object
+        captures = list(snapshot.captures.order_by("-captured_at", "-id")) or [single_capture(snapshot)]
+        shown = next((c for c in captures if c.pk == snapshot.pinned_capture_id), captures[0])
+        comparison, error = None, ""
+        if "a" in self.request.GET or "b" in self.request.GET:
+            by_id = {str(c.pk): c for c in captures}
+            older, newer = by_id.get(self.request.GET.get("a", "")), by_id.get(self.request.GET.get("b", ""))
+            if older is None or newer is None or older.pk == newer.pk:
+                error = _("Choose two different captures of this snapshot to compare.")
+            else:
+                if (older.captured_at, older.pk) > (newer.captured_at, newer.pk):
+                    older, newer = newer, older
+                comparison = compare_captures(older, newer)
+        return super().get_context_data(
+            captures=captures,
+            shown=shown,
+            comparison=comparison,
+            compare_error=error,
+            selected_a=self.request.GET.get("a", str(captures[1].pk) if len(captures) > 1 else ""),
+            selected_b=self.request.GET.get("b", str(captures[0].pk)),
+            **kwargs,
+        )

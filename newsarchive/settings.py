@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "newsarchive.apps.LoginThrottlingConfig",  # axes
     "newsarchive.apps.BackgroundTasksConfig",  # django_tasks_db
     "outbox",
+    "capture",
     "articles",
     "moderation",
     "accounts",
@@ -179,11 +180,12 @@ CACHES = {
 # Side effects (mail, purges, captures, computed data) are tasks of Django's Tasks framework, stored
 # in the database by django-tasks-db in the same transaction as the change that causes them, and run
 # by `manage.py db_worker` (started beside the site by `make run`; a service in production). The
-# "mail" queue is the outbox's, so a slow capture never holds a receipt back.
+# "mail" queue is the outbox's, so a slow capture never holds a receipt back; "capture" holds URL
+# captures and uploaded imports (capture/tasks.py).
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "mail"],
+        "QUEUES": ["default", "mail", "capture"],
     }
 }
 
@@ -321,6 +323,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    # Extraction libraries warn about every page they find nothing in; captures report that themselves.
+    "loggers": {name: {"level": "ERROR"} for name in ("trafilatura", "htmldate", "courlan")},
 }
 
 # The public address of the site, for absolute links written outside a request (exports, emails).
@@ -331,6 +335,28 @@ SITE_URL_IS_SET = bool(os.environ.get("DJANGO_SITE_URL"))
 # Imports: the largest body accepted, in bytes of UTF-8, and the records written per transaction.
 IMPORT_MAX_BODY_BYTES = int(os.environ.get("IMPORT_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "1000"))
+
+# Captures (capture/): the crawler's name (its robots.txt token, in its User-Agent, and the
+# collector of what it captures) and where its operators are reached; politeness and limits; where
+# raw HTTP responses are kept as WARC files (articles/warc.py says why files); whether a new
+# snapshot from a captured URL is published at once or hidden until an editor has looked at it.
+CAPTURE_CRAWLER_NAME = os.environ.get("CAPTURE_CRAWLER_NAME", "newsarchive")
+CAPTURE_CONTACT_EMAIL = os.environ.get("CAPTURE_CONTACT_EMAIL", "crawler@localhost")
+CAPTURE_HOST_DELAY_SECONDS = float(os.environ.get("CAPTURE_HOST_DELAY_SECONDS", "2"))
+CAPTURE_CONNECT_TIMEOUT = float(os.environ.get("CAPTURE_CONNECT_TIMEOUT", "5"))
+CAPTURE_READ_TIMEOUT = float(os.environ.get("CAPTURE_READ_TIMEOUT", "20"))
+CAPTURE_MAX_BYTES = int(os.environ.get("CAPTURE_MAX_BYTES", str(5 * 1024 * 1024)))
+CAPTURE_MAX_REDIRECTS = int(os.environ.get("CAPTURE_MAX_REDIRECTS", "5"))
+# Loopback, private and link-local addresses are never fetched unless this is set (tests against a
+# server on 127.0.0.1 set it); checked after DNS resolution and again on every redirect.
+CAPTURE_ALLOW_PRIVATE_ADDRESSES = env_bool("CAPTURE_ALLOW_PRIVATE_ADDRESSES", False)
+CAPTURE_NEW_SNAPSHOT_STATUS = os.environ.get("CAPTURE_NEW_SNAPSHOT_STATUS", "hidden")
+if CAPTURE_NEW_SNAPSHOT_STATUS not in ("hidden", "published"):
+    raise ImproperlyConfigured("CAPTURE_NEW_SNAPSHOT_STATUS must be hidden or published.")
+CAPTURE_DEFAULT_CATEGORY = os.environ.get("CAPTURE_DEFAULT_CATEGORY", "未分类")
+CAPTURE_WARC_ROOT = Path(os.environ.get("CAPTURE_WARC_ROOT", BASE_DIR / "private" / "warc"))
+# Files editors upload to import (JSON Lines, saved pages, WARC), kept until the import has run.
+CAPTURE_UPLOAD_ROOT = Path(os.environ.get("CAPTURE_UPLOAD_ROOT", BASE_DIR / "private" / "uploads"))
 
 # Removal requests: hours until a decision is due (24: the Chinese regulator's figure for prompt
 # removal), days a dispute waits before the snapshots come back (0: at once, 条例 art. 17), days a

@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import Reader
 from articles.models import Snapshot
 from articles.tests.helpers import make_category
+from capture.models import CaptureRequest, ImportJob
 from moderation.models import TakedownRequest
 from moderation.tests.helpers import (
     make_editor,
@@ -102,6 +103,19 @@ TABLE = {
     "articles_snapshot_simple_history": (("published", "published_version"), EDITORS_AND_VIEWERS),
     "articles_snapshot_delete": (("published",), NOBODY),
     "articles_snapshot_change": (("published",), EDITORS_AND_VIEWERS),
+    "articles_snapshot_captures": (("published",), EDITORS_AND_VIEWERS),
+    # Captures and uploaded imports: editors; the add pages lead to the "Capture a page" screen.
+    "capture_capturerequest_changelist": ((), EDITORS),
+    "capture_capturerequest_new": ((), EDITORS),
+    "capture_capturerequest_add": ((), answers(editor=302, superuser=302)),
+    "capture_capturerequest_history": (("capture_request",), EDITORS),
+    "capture_capturerequest_delete": (("capture_request",), NOBODY),
+    "capture_capturerequest_change": (("capture_request",), EDITORS),
+    "capture_importjob_changelist": ((), EDITORS),
+    "capture_importjob_add": ((), answers(editor=302, superuser=302)),
+    "capture_importjob_history": (("import_job",), EDITORS),
+    "capture_importjob_delete": (("import_job",), NOBODY),
+    "capture_importjob_change": (("import_job",), EDITORS),
     # Removal requests: moderators (and superusers) only; read-only pages, moves through the services.
     "moderation_takedownrequest_changelist": ((), MODERATORS),
     "moderation_takedownrequest_add": ((), NOBODY),
@@ -228,6 +242,8 @@ class AdminObjects:
             "digest": Digest.objects.create(reader=cls.users["reader"]),
             "moderation_message": Message.objects.filter(stream=Message.Stream.MODERATION).first(),
             "task_result": DBTaskResult.objects.first(),
+            "capture_request": CaptureRequest.objects.create(url="http://news.example.cn/a.html"),
+            "import_job": ImportJob.objects.create(name="crawl.jsonl", file="2024/01/crawl.jsonl"),
         }
 
     def log_in_as(self, role: str):

@@ -19,6 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from articles.models import Snapshot
 from articles.tests.helpers import make_category
+from capture.models import CaptureRequest
 from moderation.tests.helpers import make_snapshot
 from outbox.models import Message
 
@@ -38,6 +39,8 @@ OBJECTS = {
     "articles.category": "category",
     "articles.source": "source",
     "articles.snapshot": "published",
+    "capture.capturerequest": "capture_request",
+    "capture.importjob": "import_job",
     "moderation.takedownrequest": "submitted",
     "moderation.requester": "requester",
     "moderation.moderationevent": "event",
@@ -50,6 +53,7 @@ OBJECTS = {
 ACTION_OBJECTS = {
     ("articles.snapshot", "publish"): "hidden",
     ("outbox.message", "send_again"): "failed_message",
+    ("capture.capturerequest", "capture_again"): "failed_capture",
 }
 # The value changed in the superuser's form (add and change pages, the revert form).
 CHANGES = {
@@ -155,6 +159,19 @@ WRITES = {
     ("articles.snapshot", "publish"): answers(editor=C, moderator=REFUSED_ACTION, superuser=C),
     ("articles.snapshot", "hide"): answers(editor=C, moderator=REFUSED_ACTION, superuser=C),
     ("articles.snapshot", "move_to_category"): answers(editor=C, moderator=REFUSED_ACTION, superuser=C),
+    # Captures and file imports: editors start them (the add page leads to the "Capture a page"
+    # screen, which queues them) and capture again; their task alone changes a job.
+    ("capture.capturerequest", "add"): answers(editor=302, superuser=302),
+    ("capture.capturerequest", "change"): NOBODY,
+    ("capture.capturerequest", "delete"): NOBODY,
+    ("capture.capturerequest", "history"): answers(editor=200),
+    ("capture.capturerequest", "delete_selected"): answers(editor=REFUSED_ACTION, superuser=REFUSED_ACTION),
+    ("capture.capturerequest", "capture_again"): EDITORS,
+    ("capture.importjob", "add"): answers(editor=302, superuser=302),
+    ("capture.importjob", "change"): NOBODY,
+    ("capture.importjob", "delete"): NOBODY,
+    ("capture.importjob", "history"): answers(editor=200),
+    ("capture.importjob", "delete_selected"): answers(editor=REFUSED_ACTION, superuser=REFUSED_ACTION),
     # Removal requests, requesters and events change only through the workflow's own views.
     ("moderation.takedownrequest", "add"): NOBODY,
     ("moderation.takedownrequest", "change"): NOBODY,
@@ -291,6 +308,9 @@ class AdminWriteTests(AdminObjects, TestCase):
             stream=failed.stream, kind=failed.kind, to=failed.to, subject=failed.subject, body=failed.body
         )
         Message.objects.filter(pk=cls.objects["failed_message"].pk).update(status=Message.Status.FAILED)
+        cls.objects["failed_capture"] = CaptureRequest.objects.create(
+            url="http://news.example.cn/down.html", status=CaptureRequest.Status.FAILED, reason="timed out"
+        )
 
     def model_and_admin(self, label: str):
         for model, model_admin in admin.site._registry.items():
