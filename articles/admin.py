@@ -2,15 +2,21 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
+
+from newsarchive.admin import NumericIdAdmin, is_id
 
 from . import purge, services
 from .models import Category, RelatedLink, Snapshot, Source
@@ -121,6 +127,7 @@ class LargeTablePaginator(Paginator):
 
 
 CAPTURED_FIELDS = [
+    "captures_link",
     "key",
     "source",
     "reprinted_from",
@@ -137,7 +144,7 @@ CAPTURED_FIELDS = [
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(SimpleHistoryAdmin):
+class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     form = SnapshotAdminForm
     list_display = ["title", "category", "source", "published_at", "status", "is_featured"]
     list_filter = [
@@ -175,7 +182,10 @@ class SnapshotAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),
-        (_("Record"), {"fields": ["content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            _("Record"),
+            {"fields": ["captures_link", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -200,6 +210,68 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         # The body was sanitized when stored; format_html keeps it from being escaped twice.
         return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))
 
+    @admin.display(description=_("captures"))
+    def captures_link(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:articles_snapshot_captures", args=[obj.pk]),
+            ngettext(
+                "%(count)d capture: view, compare or pin", "%(count)d captures: view, compare or pin", obj.capture_count
+            )
+            % {"count": obj.capture_count},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/captures/",
+                self.admin_site.admin_view(self.captures_view),
+                name="articles_snapshot_captures",
+            ),
+            *super().get_urls(),
+        ]
+
+    def captures_view(self, request, object_id):
+        """The snapshot's captures, with a button to pin one (show it whatever is captured later) or
+        to go back to showing the newest (services.snapshot_pin_capture)."""
+        snapshot = self.get_object(request, object_id)
+        if snapshot is None or not self.has_view_permission(request, snapshot):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request, snapshot):
+                raise PermissionDenied
+            raw = request.POST.get("capture", "")
+            try:
+                capture_id = int(raw) if raw else None
+                services.snapshot_pin_capture(snapshot_id=snapshot.pk, capture_id=capture_id, actor=request.user)
+            except (ValueError, services.CaptureError) as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("The snapshot shows the chosen capture.")
+                    if capture_id
+                    else _("The snapshot shows the newest capture."),
+                    messages.SUCCESS,
+                )
+            return redirect("admin:articles_snapshot_captures", snapshot.pk)
+        return TemplateResponse(
+            request,
+            "admin/articles/snapshot/captures.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Captures of %(title)s") % {"title": snapshot.title},
+                "opts": self.model._meta,
+                "original": snapshot,
+                "captures": snapshot.captures.order_by("-captured_at", "-id").defer("body"),
+                "shown": services.shown_capture(snapshot),
+                "can_change": self.has_change_permission(request, snapshot),
+                "public_url": reverse("articles:captures", kwargs={"key": snapshot.key}),
+            },
+        )
+
     def save_model(self, request, obj, form, change):
         # Whether a decision withholds the snapshot is the ledger's alone: whatever a form or an old
         # version (a revert from the history) says, the stored flag stands, and save() derives the
@@ -214,6 +286,23 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         # The pages of its category before and after, and of the snapshot itself (its related links
         # are saved after this, in the same transaction).
         purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history's views hand the id to the database as it is: "abc" was a 500.
+        if not is_id(unquote(object_id)):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not (is_id(object_id) and is_id(version_id)):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST" and not self.has_change_permission(request, Snapshot(pk=object_id)):
+            # The revert form hides its button from those who may only view; the POST itself must
+            # be refused too, or a moderator could save a title, category or state through it.
+            raise PermissionDenied
+        # A withheld snapshot may be reverted too: save_model keeps its withheld flag, which only
+        # the moderation workflow's ledger changes.
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def _report(self, request, result, done_message):
         if result.changed:

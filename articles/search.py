@@ -37,6 +37,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from newsarchive.logs import warn_now_and_then
+
 from .search_text import FULLWIDTH_MAP, body_text, normalize, search_document
 
 NEWEST = "newest"
@@ -280,7 +282,7 @@ def search_plans(queries, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, tuple[s
     try:
         cached = cache.get_many(keys.values())
     except Exception:
-        logger.warning("search plan cache unavailable", exc_info=True)
+        warn_now_and_then(logger, "search plan cache unavailable: plans are computed without it")
         cached = {}
     plans, computed = {}, {}
     for query, key in keys.items():
@@ -292,7 +294,7 @@ def search_plans(queries, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, tuple[s
         try:
             cache.set_many(computed, PLAN_CACHE_SECONDS)
         except Exception:
-            logger.warning("search plan cache unavailable", exc_info=True)
+            warn_now_and_then(logger, "search plan cache unavailable: plans are computed without it")
     return plans
 
 

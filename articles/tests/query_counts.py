@@ -17,6 +17,7 @@ RENDER = {
     # A withheld snapshot's 451 page: the snapshot, the decisions that withhold it (however many,
     # through articles.withholding), the navigation. Never cached.
     "withheld": 3,
+    "captures": 3,  # the snapshot, its captures (compared in memory), the navigation
     # Search: choosing the plan, the page of results, the sources and categories of the filter form,
     # the header's categories; a filter value adds its lookup; a refused query searches nothing.
     "search": 5,

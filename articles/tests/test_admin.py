@@ -410,10 +410,12 @@ class EditorsGroupTests(TestCase):
     def test_editors_group_exists_with_exactly_the_listed_permissions(self):
         migration = importlib.import_module("articles.migrations.0002_editors_group")
         self.assertEqual(set(migration.EDITOR_PERMISSIONS), EDITOR_PERMISSIONS)
+        captures = importlib.import_module("capture.migrations.0002_editors_capture")
         group = Group.objects.get(name="Editors")
         self.assertEqual(
             set(group.permissions.values_list("content_type__app_label", "codename")),
-            {("articles", codename) for codename in EDITOR_PERMISSIONS},
+            {("articles", codename) for codename in EDITOR_PERMISSIONS}
+            | {("capture", codename) for codename in captures.EDITOR_PERMISSIONS},
         )
 
 

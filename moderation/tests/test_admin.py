@@ -911,5 +911,5 @@ class PermissionTests(AdminTestCase):
         self.assertFalse(moderator.has_perm("moderation.delete_moderationevent"))
         self.assertEqual(
             set(Group.objects.get(name="Editors").permissions.values_list("content_type__app_label", flat=True)),
-            {"articles"},
+            {"articles", "capture"},
         )
