@@ -44,8 +44,9 @@ class CategoryAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
-    list_display = ["name"]
+    list_display = ["name", "contact_email"]
     search_fields = ["name"]
+    fields = ["name", "contact_email"]
 
 
 class RelatedLinkFormSet(forms.BaseInlineFormSet):

@@ -141,6 +141,14 @@ class SourceManager(models.Manager):
 
 class Source(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
+    # Where the source is told of a removal request against its snapshots and of the decision, and
+    # may answer (条例 art. 15): never published.
+    contact_email = models.EmailField(
+        _("contact email"),
+        blank=True,
+        db_default="",
+        help_text=_("Told of removal requests against this source's snapshots and of each decision. Never published."),
+    )
 
     objects = SourceManager()
 

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from articles.admin import LargeTablePaginator
 
 from . import services, workflow
-from .models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
+from .models import Appeal, CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from .selectors import listed_urls
 
 Status = TakedownRequest.Status
@@ -107,6 +107,28 @@ class ApproveForm(MoveForm):
         return {row.item.pk: self.cleaned_data[f"item_{row.item.pk}"] for row in self.listed}
 
 
+class AppealDecisionForm(MoveForm):
+    """The review of an open appeal: which one, and the reasons (sent to the appellant)."""
+
+    appeal = forms.ModelChoiceField(label=_("Appeal"), queryset=Appeal.objects.none(), empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["appeal"].queryset = self.req.appeals.filter(status=Appeal.Status.OPEN).order_by("filed_at")
+        self.fields["appeal"].label_from_instance = lambda appeal: (
+            f"{appeal.get_party_display()}{f' ({appeal.source.name})' if appeal.source_id else ''}: {appeal.reason[:120]}"
+        )
+        self.fields["reason"].help_text = _("Sent to the appellant; the outcome is on the public record.")
+
+
+class AppealReverseForm(AppealDecisionForm):
+    ground = forms.ChoiceField(
+        label=_("Ground (when a refusal is reversed)"),
+        choices=[c for c in Ground.choices if c[0] != Ground.NONE],
+        initial=Ground.COPYRIGHT,
+    )
+
+
 @dataclass(frozen=True)
 class Move:
     """A workflow button: an action of the workflow table (its label, and the states it is offered
@@ -180,6 +202,29 @@ FORMS = {
         _("%(reference)s no longer withholds its disputed snapshots."),
     ),
 }
+FORMS.update(
+    {
+        "appeal_uphold": (
+            AppealDecisionForm,
+            lambda req, user, form: services.appeal_uphold(
+                appeal_id=form.cleaned_data["appeal"].pk, moderator=user, reason=form.cleaned_data["reason"]
+            ),
+            _("The appeal against %(reference)s is decided: the decision stands."),
+        ),
+        "appeal_reverse": (
+            AppealReverseForm,
+            lambda req, user, form: services.appeal_reverse(
+                appeal_id=form.cleaned_data["appeal"].pk,
+                moderator=user,
+                reason=form.cleaned_data["reason"],
+                ground=form.cleaned_data["ground"],
+            ),
+            _("The appeal against %(reference)s is decided: the decision is reversed for what it concerned."),
+        ),
+    }
+)
+# Moves offered only when there is something to take them on.
+NEEDS_OPEN_APPEAL = ("appeal_uphold", "appeal_reverse")
 CHANGELIST_ACTIONS = ("assign", "review")
 
 MOVES = [
@@ -405,6 +450,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             }
             for move in MOVES
             if req.status in move.allowed
+            and (move.name not in NEEDS_OPEN_APPEAL or req.appeals.filter(status=Appeal.Status.OPEN).exists())
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -419,6 +465,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                 listed_urls=listed_urls(obj),
                 requester=requester,
                 earlier_requests=earlier_requests(obj),
+                appeals=obj.appeals.select_related("source", "decided_by").order_by("filed_at", "pk"),
                 counter_notices=CounterNotice.objects.filter(claims__request=obj)
                 .distinct()
                 .prefetch_related("snapshots")

@@ -9,7 +9,8 @@ from outbox.models import SECRET_PLACEHOLDER, Message
 from outbox.services import compose, message_queue
 
 from . import workflow
-from .models import CounterNotice, Requester, TakedownRequest
+from .models import STANDING_CLAIMS, Appeal, ClaimState, CounterNotice, Requester, SourceNotice, TakedownRequest
+from .redaction import redact
 
 # The actions that decide a request.
 DECISIONS = ("approve", "reject", "lapse")
@@ -101,3 +102,64 @@ def send_dispute_outcome(request_id: int, claim_ids: list[int]) -> None:
 def send_abuse_notice(requester_id: int, measure: str) -> None:
     requester = Requester.objects.get(pk=requester_id)
     _queue("abuse", requester.email, {"requester": requester, "measure": measure}, reference=requester.email)
+
+
+def _private_names(req: TakedownRequest) -> tuple[str, str]:
+    return (req.name, req.signature)
+
+
+def send_source_notice(notice_id: int, token: str) -> None:
+    """To the source of withheld snapshots: the notice without the requester's private data (their
+    name, email, phone and address are left out, and taken out of the texts), the decision, when
+    the withholding takes effect, how to counter-notice and the link to appeal."""
+    notice = SourceNotice.objects.select_related("request", "source").get(pk=notice_id)
+    req = notice.request
+    names = _private_names(req)
+    claims = list(
+        req.items.filter(snapshot__source=notice.source, claim__in=(*STANDING_CLAIMS, ClaimState.SCHEDULED))
+        .select_related("snapshot")
+        .order_by("position")
+    )
+    context = {
+        "req": req,
+        "source": notice.source,
+        "claims": claims,
+        "works": [(work.position, redact(work.description, names=names)) for work in req.works.order_by("position")],
+        "explanation": redact(req.explanation, names=names),
+        "reason": redact(req.decision_reason, names=names),
+        "counter_url": settings.SITE_URL + reverse("moderation:counter"),
+        "status_url": SECRET_PLACEHOLDER,
+    }
+    _queue("source_notice", notice.email, context, reference=req.reference, secret=status_url(token))
+
+
+def _appellant_email(appeal: Appeal) -> str:
+    if appeal.party == Appeal.Party.REQUESTER:
+        return appeal.request.email
+    notice = appeal.request.source_notices.filter(source=appeal.source).first()
+    return notice.email if notice else appeal.source.contact_email
+
+
+def send_appeal_received(appeal_id: int) -> None:
+    appeal = Appeal.objects.select_related("request", "source").get(pk=appeal_id)
+    to = _appellant_email(appeal)
+    if to:
+        _queue("appeal_received", to, {"req": appeal.request, "appeal": appeal}, reference=appeal.request.reference)
+
+
+def send_appeal_outcome(appeal_id: int) -> None:
+    """To the appellant and, when a source's appeal decided the fate of the requester's claims, to
+    the requester: the outcome and its reasons."""
+    appeal = Appeal.objects.select_related("request", "source").get(pk=appeal_id)
+    req = appeal.request
+    context = {
+        "req": req,
+        "appeal": appeal,
+        "items": list(appeal.items.select_related("snapshot").order_by("position")),
+        "reason": redact(appeal.decision_reason, names=_private_names(req)),
+    }
+    recipients = [_appellant_email(appeal)]
+    if appeal.party == Appeal.Party.SOURCE:
+        recipients.append(req.email)
+    for to in dict.fromkeys(filter(None, recipients)):
+        _queue("appeal_outcome", to, {**context, "to_requester": to == req.email}, reference=req.reference)

@@ -438,6 +438,16 @@ class AnswerForm(forms.Form):
     )
 
 
+class AppealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the decision is wrong"),
+        max_length=MAX_LONG_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("A moderator other than the one who decided reviews the appeal and tells you the outcome."),
+        error_messages={"required": _("Say why the decision is wrong.")},
+    )
+
+
 class LawsuitForm(forms.Form):
     note = forms.CharField(
         label=_("The lawsuit or complaint"),

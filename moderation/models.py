@@ -13,11 +13,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from articles.models import Snapshot
+from articles.models import Snapshot, Source
 
 from .states import (  # noqa: F401 - the models' states, imported from here by the rest
     LIFTED_CLAIMS,
     STANDING_CLAIMS,
+    AppealParty,
+    AppealStatus,
     ClaimState,
     ItemOutcome,
     RequesterState,
@@ -85,6 +87,7 @@ class TakedownRequest(models.Model):
         TakedownStatus.REJECTED,
         TakedownStatus.DISPUTED,
         TakedownStatus.RESTORED,
+        TakedownStatus.REVERSED,
     )
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
@@ -358,3 +361,78 @@ class CounterNotice(models.Model):
 
     def __str__(self):
         return f"{self.name} ({timezone.localtime(self.received_at):%Y-%m-%d})"
+
+
+class Appeal(models.Model):
+    """An internal complaint against a decision (DSA art. 20), by the requester against a refusal or
+    by the source of a withheld snapshot against its withholding, within six months of the decision
+    (TAKEDOWN_APPEAL_DAYS). A moderator other than the one who decided reviews it: upheld, or
+    reversed, which the public record shows. `items` are the URLs it concerns."""
+
+    Status = AppealStatus
+    Party = AppealParty
+
+    request = models.ForeignKey(TakedownRequest, models.PROTECT, related_name="appeals", verbose_name=_("request"))
+    party = models.CharField(_("appellant"), max_length=20, choices=AppealParty)
+    source = models.ForeignKey(
+        Source, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("source")
+    )
+    items = models.ManyToManyField(TakedownItem, related_name="appeals", verbose_name=_("URLs concerned"))
+    reason = models.TextField(_("why the decision is wrong"))
+    status = models.CharField(_("status"), max_length=20, choices=AppealStatus, default=AppealStatus.OPEN)
+    filed_at = models.DateTimeField(_("filed"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reviewer")
+    )
+    decision_reason = models.TextField(_("reasons of the review"), blank=True)
+
+    class Meta:
+        ordering = ["request", "filed_at", "id"]
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=AppealStatus.values), name="appeal_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(party=AppealParty.REQUESTER, source__isnull=True)
+                | models.Q(party=AppealParty.SOURCE, source__isnull=False),
+                name="appeal_party_source",
+            ),
+            # One open appeal per appellant and decision at a time.
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=models.Q(status=AppealStatus.OPEN, party=AppealParty.REQUESTER),
+                name="appeal_one_open_by_the_requester",
+            ),
+            models.UniqueConstraint(
+                fields=["request", "source"],
+                condition=models.Q(status=AppealStatus.OPEN, party=AppealParty.SOURCE),
+                name="appeal_one_open_per_source",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request.reference}: {self.get_party_display()}"
+
+
+class SourceNotice(models.Model):
+    """What the source of snapshots a request names was sent (条例 art. 15): the notice, redacted of
+    the requester's private data, and the decision; and the secret link to its own page of the
+    request, where it follows the claims on its snapshots and may appeal (only the token's hash is
+    stored, as for requesters)."""
+
+    request = models.ForeignKey(
+        TakedownRequest, models.CASCADE, related_name="source_notices", verbose_name=_("request")
+    )
+    source = models.ForeignKey(Source, models.PROTECT, related_name="+", verbose_name=_("source"))
+    email = models.EmailField(_("sent to"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notice to a source")
+        verbose_name_plural = _("notices to sources")
+        constraints = [models.UniqueConstraint(fields=["request", "source"], name="source_notice_once_per_source")]
+
+    def __str__(self):
+        return f"{self.request.reference}: {self.source.name}"

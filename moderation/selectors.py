@@ -25,6 +25,7 @@ from articles.models import Snapshot, archive_key
 from . import ledger, workflow
 from .models import (
     STANDING_CLAIMS,
+    Appeal,
     ClaimState,
     CounterNotice,
     ModerationEvent,
@@ -75,6 +76,7 @@ STATES = {
     Status.WITHDRAWN: pgettext_lazy("removal request", "withdrawn"),
     Status.DISPUTED: pgettext_lazy("removal request", "disputed"),
     Status.RESTORED: pgettext_lazy("removal request", "restored"),
+    Status.REVERSED: pgettext_lazy("removal request", "reversed on appeal"),
 }
 
 # Outcomes of requests as the transparency report counts them, in the chart's order.
@@ -84,6 +86,7 @@ OUTCOMES = {
     "rejected": pgettext_lazy("removal request", "rejected"),
     "disputed": pgettext_lazy("removal request", "disputed by a counter-notice"),
     "restored": pgettext_lazy("removal request", "restored after a counter-notice"),
+    "reversed": pgettext_lazy("removal request", "reversed on appeal"),
     "withdrawn": pgettext_lazy("removal request", "withdrawn"),
     "pending": pgettext_lazy("removal request", "not decided yet"),
 }
@@ -218,9 +221,9 @@ def publish(requests) -> list[TakedownRequest]:
     requester's own name and signature, email addresses, phone numbers and ID numbers:
     `public_reason`, `public_works` (each work's description and date) and
     `public_counter_notices` (date and explanation, redacted of the counter-notifier's name too);
-    and `automatic_steps`, every step the system took automatically (the workflow table's label
-    and when). Four queries: the names, read here for redaction only; the works; the counter-notices;
-    the automatic steps."""
+    `automatic_steps`, every step the system took automatically (the workflow table's label and
+    when); and `public_appeals` (who appealed, when, and the outcome). Five queries: the names, read
+    here for redaction only; the works; the counter-notices; the automatic steps; the appeals."""
     requests = list(requests)
     ids = [req.pk for req in requests]
     private = {
@@ -247,6 +250,13 @@ def publish(requests) -> list[TakedownRequest]:
         steps.setdefault(event.request_id, []).append(
             AutomaticStep(event.action, workflow.action(event.action).done, event.created_at)
         )
+    appeals: dict[int, list[Appeal]] = {}
+    for appeal in (
+        Appeal.objects.filter(request_id__in=ids)
+        .only("request_id", "party", "status", "filed_at", "decided_at")
+        .order_by("filed_at", "pk")
+    ):
+        appeals.setdefault(appeal.request_id, []).append(appeal)
     works: dict[int, list] = {}
     for work in Work.objects.filter(request_id__in=ids).only("request_id", "position", "description", "work_date"):
         works.setdefault(work.request_id, []).append(work)
@@ -254,6 +264,7 @@ def publish(requests) -> list[TakedownRequest]:
         names = private.get(req.pk, ())
         req.public_reason = redact(req.decision_reason, names=names)
         req.automatic_steps = steps.get(req.pk, [])
+        req.public_appeals = appeals.get(req.pk, [])
         req.public_works = [
             PublicWork(work.position, redact(work.description, names=names), work.work_date)
             for work in sorted(works.get(req.pk, []), key=lambda work: work.position)

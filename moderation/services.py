@@ -24,16 +24,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from articles.models import Snapshot, archive_key, key_for_url
+from articles.models import Snapshot, Source, archive_key, key_for_url
 
 from . import emails, ledger, workflow
 from .models import (
     STANDING_CLAIMS,
+    Appeal,
     ClaimState,
     CounterNotice,
     EvidenceFile,
     ModerationEvent,
     Requester,
+    SourceNotice,
     TakedownItem,
     TakedownRequest,
     Work,
@@ -571,7 +573,30 @@ def takedown_approve(
         data={"outcomes": {str(item.pk): item.outcome for item in pending}, "claims": moved},
     )
     emails.send_decision(req.pk)
+    _notify_sources(req, actioned)
     return req
+
+
+def _notify_sources(req: TakedownRequest, items: list[TakedownItem]) -> None:
+    """Tell the source of each snapshot newly withheld (条例 art. 15), once per request and source,
+    where it has a contact address: the notice without the requester's private data, the decision,
+    and the secret link to its page of the request (counter-notice, appeal)."""
+    sources = (
+        Source.objects.filter(pk__in={item.snapshot.source_id for item in items if item.snapshot_id})
+        .exclude(contact_email="")
+        .exclude(pk__in=req.source_notices.values("source_id"))
+        .order_by("pk")
+    )
+    for source in sources:
+        token = new_token()
+        notice = SourceNotice.objects.create(
+            request=req, source=source, email=source.contact_email, token_hash=hash_token(token)
+        )
+        emails.send_source_notice(notice.pk, token)
+
+
+def source_notice_by_token(token: str) -> SourceNotice | None:
+    return SourceNotice.objects.select_related("request", "source").filter(token_hash=hash_token(token)).first()
 
 
 @transaction.atomic
@@ -763,6 +788,158 @@ def counter_notice_submit(
             due = list(req.items.filter(claim=Claim.DISPUTED, counter_notices=notice))
             _do_restore(req, due, actor=None, reason=_("Restored at once on a counter-notice (waiting period 0)."))
     return notice
+
+
+# --- appeals (DSA art. 20) -----------------------------------------------------------------------
+
+
+def _decision_event(req: TakedownRequest) -> ModerationEvent | None:
+    return req.events.filter(action__in=("approve", "reject", "lapse")).order_by("-created_at", "-id").first()
+
+
+def appealable_items(req: TakedownRequest, *, party: str, source=None) -> list[TakedownItem]:
+    """What an appeal by `party` would concern: for the requester, the URLs refused (a rejection,
+    or the refused part of an approval); for a snapshot's source, this request's claims that
+    withhold (or will withhold) its snapshots."""
+    if party == Appeal.Party.REQUESTER:
+        return list(req.items.filter(outcome=Outcome.REFUSED, snapshot__isnull=False).order_by("position"))
+    return list(
+        req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED), snapshot__source=source).order_by("position")
+    )
+
+
+def appeal_deadline(req: TakedownRequest):
+    return req.decided_at + timedelta(days=settings.TAKEDOWN_APPEAL_DAYS) if req.decided_at else None
+
+
+@transaction.atomic
+def appeal_file(*, request_id: int, party: str, reason: str, source=None) -> Appeal:
+    """The requester, or the source of a withheld snapshot, appeals the decision on a request
+    within TAKEDOWN_APPEAL_DAYS (six months) of it. The appeal names the URLs it concerns; a
+    moderator other than the one who decided reviews it (appeal_uphold, appeal_reverse)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionError(_("Say why the decision is wrong."))
+    req = _lock(request_id)
+    actor = Actor.SOURCE if party == Appeal.Party.SOURCE else Actor.REQUESTER
+    _check(req, "appeal", actor)
+    deadline = appeal_deadline(req)
+    if deadline is None or timezone.now() > deadline:
+        raise TransitionError(
+            _("The time to appeal %(reference)s ended on %(date)s.")
+            % {
+                "reference": req.reference,
+                "date": timezone.localtime(deadline).strftime("%Y-%m-%d") if deadline else "—",
+            }
+        )
+    items = appealable_items(req, party=party, source=source)
+    if not items:
+        raise TransitionError(_("Nothing in %(reference)s is yours to appeal.") % {"reference": req.reference})
+    if req.appeals.filter(party=party, source=source, status=Appeal.Status.OPEN).exists():
+        raise TransitionError(
+            _("An appeal of yours against %(reference)s is already open.") % {"reference": req.reference}
+        )
+    appeal = Appeal.objects.create(request=req, party=party, source=source, reason=reason)
+    appeal.items.set(items)
+    _record(
+        req,
+        action="appeal",
+        from_status=req.status,
+        label=f"source: {source.name}"[:50] if source else "requester",
+        note=reason,
+        data={"appeal": appeal.pk, "party": party, "items": [str(item.pk) for item in items]},
+    )
+    emails.send_appeal_received(appeal.pk)
+    return appeal
+
+
+def _lock_open_appeal(appeal_id: int, moderator) -> tuple[Appeal, TakedownRequest]:
+    try:
+        appeal = Appeal.objects.get(pk=appeal_id)
+    except Appeal.DoesNotExist:
+        raise TransitionError(_("There is no appeal %(id)s.") % {"id": appeal_id}) from None
+    req = _lock(appeal.request_id)
+    appeal = Appeal.objects.select_for_update().get(pk=appeal_id)
+    if appeal.status != Appeal.Status.OPEN:
+        raise TransitionError(
+            _("The appeal against %(reference)s was already decided: %(status)s.")
+            % {"reference": req.reference, "status": appeal.get_status_display()}
+        )
+    decision = _decision_event(req)
+    if decision is not None and decision.actor_id == moderator.pk:
+        raise TransitionError(
+            _("You decided %(reference)s yourself: a moderator other than the one who decided reviews the appeal.")
+            % {"reference": req.reference}
+        )
+    return appeal, req
+
+
+def _close_appeal(appeal: Appeal, *, status: str, moderator, reason: str) -> None:
+    appeal.status = status
+    appeal.decided_at = timezone.now()
+    appeal.decided_by = moderator
+    appeal.decision_reason = reason
+    appeal.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+
+
+@transaction.atomic
+def appeal_uphold(*, appeal_id: int, moderator: AbstractBaseUser, reason: str) -> Appeal:
+    """Review an appeal and keep the decision; the appellant is told why."""
+    _require_moderator(moderator)
+    reason = _require_reason(reason)
+    appeal, req = _lock_open_appeal(appeal_id, moderator)
+    _check(req, "appeal_uphold", Actor.MODERATOR)
+    _close_appeal(appeal, status=Appeal.Status.UPHELD, moderator=moderator, reason=reason)
+    _record(
+        req,
+        action="appeal_uphold",
+        from_status=req.status,
+        actor=moderator,
+        note=reason,
+        data={"appeal": appeal.pk},
+    )
+    emails.send_appeal_outcome(appeal.pk)
+    return appeal
+
+
+@transaction.atomic
+def appeal_reverse(
+    *, appeal_id: int, moderator: AbstractBaseUser, reason: str, ground: str = TakedownRequest.Ground.COPYRIGHT
+) -> Appeal:
+    """Review an appeal and reverse the decision for the URLs it concerns: a requester's appeal
+    withholds the URLs that were refused (on `ground`), a source's lifts this request's claims on
+    its snapshots. The public record shows the reversal."""
+    _require_moderator(moderator)
+    reason = _require_reason(reason)
+    appeal, req = _lock_open_appeal(appeal_id, moderator)
+    _check(req, "appeal_reverse", Actor.MODERATOR)
+    before = req.status
+    items = list(appeal.items.all())
+    data = {"appeal": appeal.pk}
+    if appeal.party == Appeal.Party.REQUESTER:
+        if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
+            raise TransitionError(_("Name the legal ground of an approval."))
+        items = [item for item in items if item.outcome == Outcome.REFUSED and item.snapshot_id]
+        for item in items:
+            item.outcome = Outcome.ACTIONED
+            item.save(update_fields=["outcome"])
+        data["outcomes"] = {str(item.pk): Outcome.ACTIONED for item in items}
+        data["claims"] = ledger.move(items, Claim.STANDING)
+        _notify_sources(req, items)
+        if req.ground in ("", TakedownRequest.Ground.NONE):
+            req.ground = ground
+        req.status = _settled_status(req)  # a rejection reversed is an approval now
+    else:
+        items = [item for item in items if item.claim in (*STANDING_CLAIMS, Claim.SCHEDULED)]
+        data["claims"] = ledger.move(items, Claim.REVERSED)
+        active = req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED)).exists()
+        req.status = _settled_status(req) if active else Status.REVERSED
+    ledger.sync(item.snapshot_id for item in items)
+    req.save(update_fields=["status", "ground"])
+    _close_appeal(appeal, status=Appeal.Status.REVERSED, moderator=moderator, reason=reason)
+    _record(req, action="appeal_reverse", from_status=before, actor=moderator, note=reason, data=data)
+    emails.send_appeal_outcome(appeal.pk)
+    return appeal
 
 
 @dataclass

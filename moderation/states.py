@@ -14,6 +14,7 @@ class TakedownStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("withdrawn")
     DISPUTED = "disputed", _("disputed")
     RESTORED = "restored", _("restored")
+    REVERSED = "reversed", _("reversed on appeal")
 
 
 class RequesterState(models.TextChoices):
@@ -23,6 +24,20 @@ class RequesterState(models.TextChoices):
     CLEAR = "clear", _("no measure")
     WARNED = "warned", _("warned")
     SUSPENDED = "suspended", _("suspended")
+
+
+class AppealStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    UPHELD = "upheld", _("decision upheld")
+    REVERSED = "reversed", _("decision reversed")
+
+
+class AppealParty(models.TextChoices):
+    """Who appeals a decision (DSA art. 20): the requester (against a refusal), or the source of a
+    withheld snapshot (against its withholding)."""
+
+    REQUESTER = "requester", _("the requester")
+    SOURCE = "source", _("the source of the snapshots")
 
 
 class ItemOutcome(models.TextChoices):

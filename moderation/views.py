@@ -9,6 +9,7 @@ one service and show the result. Pages that carry a status token are sent with `
 import hashlib
 import json
 import math
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,8 +28,9 @@ from django.views.generic import ListView
 from newsarchive.http import own_origin
 
 from . import emails, ratelimit, selectors, services, workflow
-from .forms import AnswerForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm
-from .models import CounterNotice, TakedownItem, TakedownRequest
+from .forms import AnswerForm, AppealForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm
+from .models import Appeal, CounterNotice, TakedownItem, TakedownRequest
+from .redaction import redact
 
 Status = TakedownRequest.Status
 Actor = workflow.Actor
@@ -375,18 +377,20 @@ def _api_errors(form: TakedownForm, *, with_works: bool = False) -> dict[str, li
 
 # --- the requester's status page ---------------------------------------------------------------
 
-STATUS_ACTIONS = {"answer": AnswerForm, "withdraw": WithdrawForm, "lawsuit": LawsuitForm}
-# The status page's forms by the workflow table's action each one takes.
-STATUS_ACTION_NAMES = {"answer": "answer", "withdraw": "withdraw", "lawsuit": "report_lawsuit"}
+STATUS_ACTIONS = {"answer": AnswerForm, "withdraw": WithdrawForm, "lawsuit": LawsuitForm, "appeal": AppealForm}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def takedown_status(request, token):
     """The requester's private page: state, dates, each URL's outcome, the statement of reasons,
-    and the moves left to them (answer a question, withdraw, report a lawsuit)."""
+    and the moves left to them (answer a question, withdraw, report a lawsuit, appeal). A source's
+    link leads to its own page of the request (`source_status`)."""
     req = services.takedown_by_token(token) if len(token) <= MAX_TOKEN_LENGTH else None
     if req is None:
-        raise Http404
+        notice = services.source_notice_by_token(token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if notice is None:
+            raise Http404
+        return source_status(request, token, notice)
     forms = {action: form_class(prefix=action) for action, form_class in STATUS_ACTIONS.items()}
     problem, status = None, 200
     if request.method == "POST":
@@ -440,9 +444,79 @@ def takedown_status(request, token):
         # Who decided: a person, or an automatic step of the workflow table (said so, never hidden).
         "decided_automatically": bool(decision and decision.automatic),
         "automatic_steps": [event for event in events if event.automatic],
+        **_appeal_context(req, Appeal.Party.REQUESTER),
         **{f"{action}_form": form for action, form in forms.items()},
     }
     return _private(render(request, "moderation/takedownrequest_status.html", context, status=status))
+
+
+def _appeal_context(req: TakedownRequest, party: str, source=None) -> dict:
+    """What a status page says about appeals: the appellant's appeals and their outcomes, and
+    whether (and until when) they may appeal now."""
+    appeals = list(req.appeals.filter(party=party, source=source).order_by("filed_at", "pk"))
+    actor = Actor.SOURCE if party == Appeal.Party.SOURCE else Actor.REQUESTER
+    deadline = services.appeal_deadline(req)
+    can_appeal = (
+        any(move.name == "appeal" for move in workflow.moves(workflow.Subject.REQUEST, req.status, actor))
+        and deadline is not None
+        and timezone.now() <= deadline
+        and not any(appeal.status == Appeal.Status.OPEN for appeal in appeals)
+        and bool(services.appealable_items(req, party=party, source=source))
+    )
+    return {"appeals": appeals, "can_appeal": can_appeal, "appeal_deadline": deadline}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def source_status(request, token, notice):
+    """A snapshot source's private page of a request against its snapshots (its link was emailed
+    with the notice and the decision, 条例 art. 15): the notice without the requester's private
+    data, the decision, the claims on its snapshots, how to counter-notice, and its appeal (DSA
+    art. 20)."""
+    req, source = notice.request, notice.source
+    form, problem, status = AppealForm(prefix="appeal"), None, 200
+    if request.method == "POST":
+        if request.POST.get("action") != "appeal":
+            problem, status = _("Unknown action."), 400
+        else:
+            form = AppealForm(request.POST, prefix="appeal")
+            if form.is_valid():
+                try:
+                    services.appeal_file(
+                        request_id=req.pk, party=Appeal.Party.SOURCE, source=source, reason=form.cleaned_data["reason"]
+                    )
+                except services.TransitionError as error:
+                    problem, status = str(error), 409
+                else:
+                    messages.success(
+                        request,
+                        _("Your appeal was received. A moderator other than the one who decided will review it."),
+                    )
+                    return _private(redirect(request.path))
+            else:
+                status = 400
+    req.refresh_from_db()
+    names = (req.name, req.signature)
+    claims = list(req.items.filter(snapshot__source=source).select_related("snapshot").order_by("position"))
+    for item in claims:
+        item.counter_url = (
+            f"{reverse('moderation:counter')}?{urlencode({'url': request.build_absolute_uri(item.snapshot.get_absolute_url())})}"
+            if item.claim == TakedownItem.Claim.STANDING
+            else ""
+        )
+    context = {
+        "req": req,
+        "source": source,
+        "state_label": selectors.STATES[req.status],
+        "claims": claims,
+        "works": [(work.position, redact(work.description, names=names)) for work in req.works.order_by("position")],
+        "reason": redact(req.decision_reason, names=names),
+        "appeal_form": form,
+        "problem": problem,
+        "contact": settings.MODERATION_CONTACT_EMAIL,
+        "public_record_url": selectors.public_record_url(req.reference),
+        **_appeal_context(req, Appeal.Party.SOURCE, source),
+    }
+    return _private(render(request, "moderation/takedownrequest_source.html", context, status=status))
 
 
 def _status_action(req: TakedownRequest, action: str, data: dict) -> str:
@@ -455,6 +529,9 @@ def _status_action(req: TakedownRequest, action: str, data: dict) -> str:
         if decided:
             return _("The request is withdrawn: it no longer withholds any snapshot.")
         return _("The request is withdrawn. It will not be decided.")
+    if action == "appeal":
+        services.appeal_file(request_id=req.pk, party=Appeal.Party.REQUESTER, reason=data["reason"])
+        return _("Your appeal was received. A moderator other than the one who decided will review it.")
     services.takedown_report_lawsuit(request_id=req.pk, note=data["note"])
     return _("The lawsuit or complaint is recorded. The snapshots stay withheld until a moderator decides.")
 
@@ -680,6 +757,15 @@ def _decision_record(request, req: TakedownRequest) -> dict:
             for work in req.public_works
         ],
         "statement_of_reasons": req.public_reason,
+        "appeals": [
+            {
+                "by": appeal.party,
+                "filed_at": timezone.localtime(appeal.filed_at).isoformat(),
+                "outcome": appeal.status,
+                "decided_at": timezone.localtime(appeal.decided_at).isoformat() if appeal.decided_at else None,
+            }
+            for appeal in req.public_appeals
+        ],
         "counter_notices": [
             {"received_at": timezone.localtime(notice.received_at).isoformat(), "explanation": notice.explanation}
             for notice in req.public_counter_notices

@@ -29,6 +29,7 @@ Status = TakedownStatus
 class Actor(models.TextChoices):
     REQUESTER = "requester", _("the requester")
     MODERATOR = "moderator", _("a moderator")
+    SOURCE = "source", _("the source of a withheld snapshot")
     COUNTER_NOTIFIER = "counter_notifier", _("whoever sends a counter-notice")
     SYSTEM = "system", _("the system, automatically")
 
@@ -139,6 +140,22 @@ ACTIONS: tuple[Action, ...] = (
         _("Restore after the waiting period"), _("restore"),
         pgettext_lazy("removal request", "snapshots restored automatically: no lawsuit was reported in time"),
         automatic=True,
+    ),
+    _a(
+        "appeal", R, [Status.APPROVED, Status.REJECTED, Status.DISPUTED, Status.RESTORED], [],
+        [Actor.REQUESTER, Actor.SOURCE],
+        _("Appeal the decision"), _("appeal"), pgettext_lazy("removal request", "appeal received"),
+    ),
+    _a(
+        "appeal_uphold", R, [*DECIDED, Status.REVERSED, Status.WITHDRAWN], [], [Actor.MODERATOR],
+        _("Uphold on appeal"), _("uphold on appeal"), pgettext_lazy("removal request", "decision upheld on appeal"),
+        help=_("Review an appeal and keep the decision (a moderator other than the one who decided)."),
+    ),
+    _a(
+        "appeal_reverse", R, [Status.APPROVED, Status.REJECTED, Status.DISPUTED, Status.RESTORED],
+        [Status.APPROVED, Status.DISPUTED, Status.REVERSED], [Actor.MODERATOR],
+        _("Reverse on appeal"), _("reverse on appeal"), pgettext_lazy("removal request", "decision reversed on appeal"),
+        help=_("Review an appeal and reverse the decision for the URLs it concerns."),
     ),
     _a(
         "warn", Q, [RequesterState.CLEAR, RequesterState.WARNED], [RequesterState.WARNED], [Actor.MODERATOR],

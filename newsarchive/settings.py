@@ -370,6 +370,11 @@ if TAKEDOWN_INFO_DAYS < 1:
 TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
 # Works one notice may claim, each with its own URLs (the URL cap counts them all together).
 TAKEDOWN_MAX_WORKS = 10
+# Days after a decision within which the requester or a snapshot's source may appeal it (DSA art.
+# 20(1): at least six months).
+TAKEDOWN_APPEAL_DAYS = int(os.environ.get("TAKEDOWN_APPEAL_DAYS", "183"))
+if TAKEDOWN_APPEAL_DAYS < 183:
+    raise ImproperlyConfigured("TAKEDOWN_APPEAL_DAYS must be at least 183: DSA art. 20 gives six months.")
 TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))

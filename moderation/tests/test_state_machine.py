@@ -2,7 +2,8 @@
 (a Hypothesis state machine, on whichever database the suite runs): requests filed by several
 requesters for overlapping snapshots, reviews, questions and answers, approvals with partial
 refusals, rejections, counter-notices naming some snapshots, lawsuits, upholds, restorations,
-withdrawals at any time, editors hiding and publishing, and the clock. After every step:
+withdrawals at any time, appeals by requesters and by sources and their review by another
+moderator, editors hiding and publishing, and the clock. After every step:
 
 - a snapshot is public if and only if no claim on it stands and its editor's status is published,
   and its `withheld` flag says whether a claim stands;
@@ -28,8 +29,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from articles.models import Snapshot
 from articles.services import snapshot_set_status
+from articles.tests.helpers import make_source
 from moderation import services, workflow
-from moderation.models import STANDING_CLAIMS, TakedownItem, TakedownRequest
+from moderation.models import STANDING_CLAIMS, Appeal, TakedownItem, TakedownRequest
 
 from .helpers import make_editor, make_moderator, make_snapshot, make_submission
 from .test_workflow import replayed_matches_database
@@ -44,7 +46,17 @@ Claim = TakedownItem.Claim
 Refusal = (services.TransitionError, services.SubmissionError)
 # The table's actions people take on requests, which the machine makes through their services.
 # How often each kind of step comes up.
-STEP_WEIGHTS = {"moderator": 35, "requester": 15, "file": 12, "counter_notice": 12, "editor": 8, "tick": 10, "stray": 8}
+STEP_WEIGHTS = {
+    "moderator": 35,
+    "requester": 15,
+    "file": 12,
+    "counter_notice": 12,
+    "appeal": 6,
+    "review_appeal": 6,
+    "editor": 8,
+    "tick": 10,
+    "stray": 8,
+}
 # How likely a request in each state is to be the one someone acts on (others: 0.3).
 REQUEST_WEIGHTS = {
     Status.SUBMITTED: 1,
@@ -80,8 +92,10 @@ class WithholdingMachine(RuleBasedStateMachine):
         self.atomic.__enter__()
         Tally.runs += 1
         self.moderator = make_moderator()
+        self.reviewer = make_moderator()  # reviews appeals: never the one who decided
         self.editor_user = make_editor(f"editor{Tally.runs}")
-        self.snapshots = [make_snapshot() for _ in range(SNAPSHOTS)]
+        sources = [make_source(f"来源{Tally.runs}-{n}") for n in range(2)]
+        self.snapshots = [make_snapshot(source=sources[n % 2]) for n in range(SNAPSHOTS)]
         # A model of the ledger, kept by the rules of the issue alone: each claim's state, when a
         # disputed one lapses, and which disputed ones a lawsuit answered. Compared with the
         # database after every step.
@@ -262,6 +276,50 @@ class WithholdingMachine(RuleBasedStateMachine):
         self.attempt(
             f"editor {status}",
             lambda: snapshot_set_status(snapshot_ids=snapshot_ids, status=status, actor=self.editor_user),
+        )
+
+    def step_appeal(self, rnd):
+        """The requester, or the source of one of its snapshots, appeals a decided request."""
+        req = self.request_of(rnd)
+        if req is None:
+            return
+        if rnd.random() < 0.5:
+            party, source = Appeal.Party.REQUESTER, None
+        else:
+            party = Appeal.Party.SOURCE
+            item = req.items.filter(snapshot__isnull=False).select_related("snapshot__source").first()
+            source = item.snapshot.source if item else self.snapshots[0].source
+        self.attempt(
+            f"appeal by the {party}",
+            lambda: services.appeal_file(request_id=req.pk, party=party, source=source, reason="决定有误。"),
+        )
+
+    def step_review_appeal(self, rnd):
+        """Another moderator upholds or reverses an open appeal (the decider may not: refused)."""
+        appeals = list(Appeal.objects.filter(status=Appeal.Status.OPEN).order_by("pk"))
+        if not appeals:
+            return
+        appeal = rnd.choice(appeals)
+        reviewer = self.moderator if rnd.random() < 0.1 else self.reviewer
+        if rnd.random() < 0.5:
+            self.attempt(
+                "appeal_uphold",
+                lambda: services.appeal_uphold(appeal_id=appeal.pk, moderator=reviewer, reason="维持。"),
+            )
+            return
+        items = list(appeal.items.values_list("pk", flat=True))
+
+        def reversed_(_result):
+            if appeal.party == Appeal.Party.REQUESTER:  # the refused URLs: withheld now
+                self.model_move([pk for pk in items if pk not in self.claims], Claim.STANDING)
+            else:  # the source's snapshots: this request's claims on them lifted
+                active = (Claim.STANDING, Claim.DISPUTED, Claim.SCHEDULED)
+                self.model_move([pk for pk in items if self.claims.get(pk) in active], Claim.REVERSED)
+
+        self.attempt(
+            "appeal_reverse",
+            lambda: services.appeal_reverse(appeal_id=appeal.pk, moderator=reviewer, reason="撤销。"),
+            reversed_,
         )
 
     def step_tick(self, rnd):

@@ -687,7 +687,8 @@ class StatusPageTests(PublicPageTestCase):
         self.assertIn("How to appeal", html)
         self.assertIn("refused", html)
         self.assertIn(f"?reference={req.reference}#{req.reference}", html)
-        self.assertNotIn('name="action"', html)
+        # The one move left to the requester: to appeal the rejection.
+        self.assertEqual(re.findall(r'name="action" value="(\w+)"', html), ["appeal"])
 
     def test_during_a_dispute_the_requester_reports_a_lawsuit(self):
         req, path = self.file_request()
@@ -1033,8 +1034,9 @@ class TransparencyTests(PublicPageTestCase):
         self.assertNotIn("style=", html)
         table = re.search(r'<table class="report-table">.*?</table>', html, re.S).group(0)
         row = re.search(rf"<tr><th scope=\"row\">{month}</th>(.*?)</tr>", table).group(1)
-        # approved, approved in part, rejected, disputed, restored, withdrawn, pending; total.
-        self.assertEqual(re.findall(r"<td>(\d+)</td>", row), ["1", "1", "1", "1", "1", "1", "1", "7"])
+        # approved, approved in part, rejected, disputed, restored, reversed on appeal, withdrawn,
+        # pending; total.
+        self.assertEqual(re.findall(r"<td>(\d+)</td>", row), ["1", "1", "1", "1", "1", "0", "1", "1", "7"])
         report = response.context["report"]
         self.assertEqual((report.received, report.decided), (7, 5))
 
@@ -1120,6 +1122,7 @@ class TransparencyTests(PublicPageTestCase):
                 ],
                 "works": [{"description": self.partly.works.get().description, "work_date": None}],
                 "statement_of_reasons": "第二篇为合理使用。",
+                "appeals": [],
                 "counter_notices": [],
                 "automated": False,
                 "automated_steps": [],
@@ -1145,10 +1148,10 @@ class TransparencyTests(PublicPageTestCase):
 
 # Measured, then pinned: aggregates (1), median (1), URLs not found and already withheld (1), page
 # count (1), page (1), its URLs and snapshots (1), the names to redact (1), the automatic steps (1),
-# the works (1), the counter-notices (1), the category navigation (1). The JSON export: count, page,
-# URLs, names, automatic steps, works, counter-notices.
-TRANSPARENCY_QUERIES = 11
-DECISIONS_JSON_QUERIES = 7
+# the appeals (1), the works (1), the counter-notices (1), the category navigation (1). The JSON
+# export: count, page, URLs, names, automatic steps, appeals, works, counter-notices.
+TRANSPARENCY_QUERIES = 12
+DECISIONS_JSON_QUERIES = 8
 
 
 class _TransparencyQueryCounts:

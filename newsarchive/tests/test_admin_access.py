@@ -128,6 +128,8 @@ TABLE = {
     "moderation_takedownrequest_reject": (("in_review",), MODERATORS),
     "moderation_takedownrequest_uphold": (("disputed",), MODERATORS),
     "moderation_takedownrequest_restore": (("disputed",), MODERATORS),
+    "moderation_takedownrequest_appeal_uphold": (("disputed",), MODERATORS),
+    "moderation_takedownrequest_appeal_reverse": (("disputed",), MODERATORS),
     "moderation_takedownrequest_evidence": (("submitted", "evidence"), MODERATORS),
     "moderation_requester_changelist": ((), MODERATORS),
     "moderation_requester_add": ((), NOBODY),

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from moderation import services, workflow
 from moderation.admin import status_label
-from moderation.models import Requester, TakedownRequest
+from moderation.models import Appeal, Requester, TakedownRequest
 from moderation.selectors import listed_urls
 
 Status = TakedownRequest.Status
@@ -63,6 +63,17 @@ class Command(BaseCommand):
             )
             if name == "suspend":
                 move.add_argument("--days", type=int, required=True, help="How long the suspension lasts.")
+            if name in ("appeal_uphold", "appeal_reverse"):
+                move.add_argument(
+                    "--appeal",
+                    type=int,
+                    metavar="ID",
+                    help="The appeal to decide (default: the request's only open one).",
+                )
+            if name == "appeal_reverse":
+                move.add_argument(
+                    "--ground", choices=[g for g in Ground.values if g != Ground.NONE], default=Ground.COPYRIGHT
+                )
             if name == "approve":
                 move.add_argument(
                     "--ground", choices=[g for g in Ground.values if g != Ground.NONE], default=Ground.COPYRIGHT
@@ -162,8 +173,29 @@ class Command(BaseCommand):
             services.takedown_uphold(**common, reason=reason)
         elif name == "restore":
             services.takedown_restore(**common, reason=reason)
+        elif name in ("appeal_uphold", "appeal_reverse"):
+            appeal = self.get_appeal(req, options["appeal"])
+            if name == "appeal_uphold":
+                services.appeal_uphold(appeal_id=appeal.pk, moderator=moderator, reason=reason)
+            else:
+                services.appeal_reverse(
+                    appeal_id=appeal.pk, moderator=moderator, reason=reason, ground=options["ground"]
+                )
         else:  # an action added to the table without its command: a test catches it
             raise CommandError(f"No command for the workflow's {name!r} yet.")
+
+    def get_appeal(self, req: TakedownRequest, appeal_id: int | None):
+        appeals = req.appeals.filter(status=Appeal.Status.OPEN)
+        if appeal_id is not None:
+            appeals = appeals.filter(pk=appeal_id)
+        found = list(appeals[:2])
+        if len(found) != 1:
+            raise CommandError(
+                _("%(reference)s has no open appeal %(id)s.") % {"reference": req.reference, "id": appeal_id or ""}
+                if not found
+                else _("%(reference)s has several open appeals: name one with --appeal.") % {"reference": req.reference}
+            )
+        return found[0]
 
     def list_requests(self, state: str | None) -> None:
         requests = TakedownRequest.objects.select_related("assignee").annotate(url_count=Count("items"))
