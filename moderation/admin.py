@@ -593,6 +593,15 @@ class SuspendForm(WarnForm):
     days = forms.IntegerField(label=_("Days"), min_value=1, initial=30)
 
 
+class PublicationDelayForm(WarnForm):
+    days = forms.IntegerField(
+        label=_("Days"),
+        min_value=0,
+        max_value=365,
+        help_text=_("After each decision on their requests, before it appears in the public record. 0: at once."),
+    )
+
+
 class LiftForm(forms.Form):
     note = forms.CharField(
         label=_("Why"),
@@ -634,6 +643,13 @@ MEASURE_FORMS = {
         ),
         _("%(email)s is suspended."),
     ),
+    "set_publication_delay": (
+        PublicationDelayForm,
+        lambda requester, user, data: services.requester_set_publication_delay(
+            requester_id=requester.pk, moderator=user, days=data["days"], note=data["note"]
+        ),
+        _("The publication delay of %(email)s is set."),
+    ),
     "lift": (
         LiftForm,
         lambda requester, user, data: services.requester_lift(
@@ -667,12 +683,19 @@ class MeasureFilter(admin.SimpleListFilter):
 
 @admin.register(Requester)
 class RequesterAdmin(admin.ModelAdmin):
-    list_display = ["email", "request_count", "rejected_count", "warned_at", "suspended_until"]
+    list_display = [
+        "email",
+        "request_count",
+        "rejected_count",
+        "warned_at",
+        "suspended_until",
+        "publication_delay_days",
+    ]
     list_filter = [MeasureFilter]
     search_fields = ["email"]
     ordering = ["email"]
     show_full_result_count = False
-    fields = ["email", "created_at", "warned_at", "suspended_until", "abuse_note"]
+    fields = ["email", "created_at", "warned_at", "suspended_until", "abuse_note", "publication_delay_days"]
     readonly_fields = fields
 
     class Media:

@@ -104,6 +104,22 @@ def send_abuse_notice(requester_id: int, measure: str) -> None:
     _queue("abuse", requester.email, {"requester": requester, "measure": measure}, reference=requester.email)
 
 
+def send_taken_effect(request_id: int, claim_ids: list[int]) -> None:
+    """The changes window ended and the withholding took effect, automatically: to the requester
+    and to each source told of the request."""
+    req = _request(request_id)
+    claims = list(req.items.filter(pk__in=claim_ids).select_related("snapshot").order_by("position"))
+    move = workflow.action("take_effect")
+    context = {"req": req, "claims": claims, "automated": move.done}
+    _queue("taken_effect", req.email, context, reference=req.reference)
+    for notice in req.source_notices.select_related("source").order_by("pk"):
+        mine = [item for item in claims if item.snapshot.source_id == notice.source_id]
+        if mine:
+            _queue(
+                "taken_effect", notice.email, {**context, "claims": mine, "to_source": True}, reference=req.reference
+            )
+
+
 def _private_names(req: TakedownRequest) -> tuple[str, str]:
     return (req.name, req.signature)
 

@@ -57,7 +57,7 @@ def move(items: Iterable[TakedownItem], to: str, *, now=None, **fields) -> dict[
     moved = {}
     for item in items:
         item.claim = to
-        if to in STANDING_CLAIMS and item.effective_at is None:
+        if to in STANDING_CLAIMS and (item.effective_at is None or item.effective_at > now):
             item.effective_at = now
         if to in LIFTED_CLAIMS:
             item.lifted_at = now

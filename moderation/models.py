@@ -50,6 +50,9 @@ class Requester(models.Model):
     warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
     suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True)
     abuse_note = models.TextField(_("note on abuse"), blank=True)
+    # Days after a decision before it appears in the public record (an organisation may be given
+    # some, e.g. to tell its clients first); moderators set it (requester_set_publication_delay).
+    publication_delay_days = models.PositiveIntegerField(_("publication delay (days)"), default=0)
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
 
     class Meta:
@@ -115,6 +118,9 @@ class TakedownRequest(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     due_at = models.DateTimeField(_("due"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    # When the decision appears on /transparency/ and in its exports: decided_at plus the requester's
+    # publication delay, set with the decision.
+    publish_after = models.DateTimeField(_("published from"), null=True, blank=True, db_index=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,

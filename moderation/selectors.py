@@ -177,14 +177,15 @@ def withholding_notice(snapshot, *, page_url: str) -> withholding.Notice:
 
 
 def public_decisions() -> QuerySet[TakedownRequest]:
-    """Decided requests (approved, rejected, disputed, restored), newest decision first, each
+    """Decided requests (approved, rejected, disputed, restored, reversed) whose publication delay
+    has passed (`publish_after`), newest decision first, each
     marked `decided_automatically` when an automatic step of the workflow table decided it (a
     request closed for an unanswered question), with their URLs and snapshots
     prefetched: one query for the page, one for all its URLs. Withdrawn requests
     were never decided and are only counted in the report."""
     items = TakedownItem.objects.select_related("snapshot").only(*PUBLIC_ITEM_FIELDS).order_by("position")
     return (
-        TakedownRequest.objects.filter(status__in=TakedownRequest.DECIDED_STATUSES)
+        TakedownRequest.objects.filter(status__in=TakedownRequest.DECIDED_STATUSES, publish_after__lte=timezone.now())
         .only(*PUBLIC_REQUEST_FIELDS)
         .annotate(
             decided_automatically=Exists(

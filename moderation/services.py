@@ -126,6 +126,13 @@ def _record(
     )
 
 
+def _decided(req: TakedownRequest) -> None:
+    """Stamp a decision: when it was taken, and when it may appear in the public record (the
+    requester's publication delay later)."""
+    req.decided_at = timezone.now()
+    req.publish_after = req.decided_at + timedelta(days=req.requester.publication_delay_days)
+
+
 def _settled_status(req: TakedownRequest) -> str:
     """Where a decided request stands once its claims have moved: disputed while a counter-notice
     disputes one of its claims, approved while one withholds (or will), restored when all were
@@ -534,8 +541,10 @@ def takedown_approve(
     """Approve a request, in whole or in part: each pending URL is withheld (`actioned`) or
     `refused`; `outcomes` maps item ids to one of the two, and pending items not named are
     actioned. Each actioned URL becomes a standing claim on its snapshot, which is withheld at once
-    (whether or not another decision withholds it too: each claim stands on its own); the
-    requester gets the statement of reasons. Refusing every pending URL is a rejection."""
+    (whether or not another decision withholds it too: each claim stands on its own), or, with a
+    changes window (TAKEDOWN_CHANGES_WINDOW_HOURS), a scheduled claim that takes effect when it
+    ends; the requester gets the statement of reasons and the sources are told. Refusing every
+    pending URL is a rejection."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
@@ -556,14 +565,19 @@ def takedown_approve(
         raise TransitionError(_("Nothing would be withheld: reject the request instead."))
     for item in pending:
         item.save(update_fields=["outcome"])
-    moved = ledger.move(actioned, Claim.STANDING)
+    window = settings.TAKEDOWN_CHANGES_WINDOW_HOURS
+    if window:
+        # The changes window: the claims take effect later (takedown_tick), the sources told now.
+        moved = ledger.move(actioned, Claim.SCHEDULED, effective_at=timezone.now() + timedelta(hours=window))
+    else:
+        moved = ledger.move(actioned, Claim.STANDING)
     ledger.sync(item.snapshot_id for item in actioned)
     before = req.status
     req.status = Status.APPROVED
     req.ground = ground
     req.decision_reason = reason
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
+    _decided(req)
+    req.save(update_fields=["status", "ground", "decision_reason", "decided_at", "publish_after"])
     _record(
         req,
         action="approve",
@@ -620,8 +634,8 @@ def _do_reject(req: TakedownRequest, *, ground: str, reason: str, action: str, a
     req.status = Status.REJECTED
     req.ground = ground
     req.decision_reason = reason
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
+    _decided(req)
+    req.save(update_fields=["status", "ground", "decision_reason", "decided_at", "publish_after"])
     _record(
         req,
         action=action,
@@ -946,6 +960,7 @@ def appeal_reverse(
 class TickResult:
     restored: list[str] = field(default_factory=list)  # references of disputes restored
     lapsed: list[str] = field(default_factory=list)  # references closed for want of an answer
+    took_effect: list[str] = field(default_factory=list)  # references whose changes window ended
     failed: list[tuple[str, str]] = field(default_factory=list)  # (request id, error) of moves that failed
 
 
@@ -965,6 +980,13 @@ def takedown_tick(*, now=None) -> TickResult:
     )
     for request_id in sorted(set(due_disputes)):
         _tick_one(request_id, result, _restore_if_due, now)
+    due_effects = (
+        TakedownItem.objects.filter(claim=Claim.SCHEDULED, effective_at__lte=now)
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    for request_id in sorted(set(due_effects)):
+        _tick_one(request_id, result, _take_effect_if_due, now)
     unanswered = TakedownRequest.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now).values_list(
         "pk", flat=True
     )
@@ -999,6 +1021,33 @@ def _restore_if_due(request_id: int, now, result: TickResult) -> None:
         reason=_("The waiting period after the counter-notice ended with no lawsuit or complaint reported."),
     )
     result.restored.append(req.reference)
+
+
+@transaction.atomic
+def _take_effect_if_due(request_id: int, now, result: TickResult) -> None:
+    """The changes window of an approval has ended: its scheduled claims take effect, except those
+    on the snapshots of a source whose appeal is still open (its answer, reviewed first)."""
+    req = _lock(request_id)
+    held = set(req.appeals.filter(status=Appeal.Status.OPEN, party=Appeal.Party.SOURCE).values_list("items", flat=True))
+    due = [
+        item
+        for item in req.items.filter(claim=Claim.SCHEDULED, effective_at__lte=now).order_by("position")
+        if item.pk not in held
+    ]
+    if not due:
+        return
+    _check(req, "take_effect", Actor.SYSTEM)
+    moved = ledger.move(due, Claim.STANDING)
+    ledger.sync(item.snapshot_id for item in due)
+    _record(
+        req,
+        action="take_effect",
+        from_status=req.status,
+        note=_("The changes window ended; the withholding took effect automatically."),
+        data={"claims": moved},
+    )
+    emails.send_taken_effect(req.pk, [item.pk for item in due])
+    result.took_effect.append(req.reference)
 
 
 @transaction.atomic
@@ -1093,6 +1142,32 @@ def requester_suspend(*, requester_id: int, moderator: AbstractBaseUser, days: i
         data={"until": requester.suspended_until.isoformat()},
     )
     emails.send_abuse_notice(requester.pk, "suspended")
+    return requester
+
+
+@transaction.atomic
+def requester_set_publication_delay(
+    *, requester_id: int, moderator: AbstractBaseUser, days: int, note: str
+) -> Requester:
+    """Give a requester (an organisation, typically) a delay between each decision on their requests
+    and its publication on /transparency/; it applies to decisions taken from now on."""
+    _require_moderator(moderator)
+    note = _require_reason(note)
+    if not 0 <= days <= 365:
+        raise TransitionError(_("A publication delay is between 0 and 365 days."))
+    requester = _lock_requester(requester_id)
+    _move, before = _measure(requester, "set_publication_delay", moderator)
+    previous = requester.publication_delay_days
+    requester.publication_delay_days = days
+    requester.save(update_fields=["publication_delay_days"])
+    _record_measure(
+        requester,
+        action="set_publication_delay",
+        before=before,
+        moderator=moderator,
+        note=note,
+        data={"days": days, "previous": previous},
+    )
     return requester
 
 

@@ -117,6 +117,12 @@ ACTIONS: tuple[Action, ...] = (
         _("Withdraw"), _("withdraw"), pgettext_lazy("removal request", "withdrawn"),
     ),
     _a(
+        "take_effect", R, [Status.APPROVED, Status.DISPUTED], [], [Actor.SYSTEM],
+        _("Take effect after the changes window"), _("put into effect"),
+        pgettext_lazy("removal request", "withholding took effect automatically at the end of the changes window"),
+        automatic=True,
+    ),
+    _a(
         "counter_notice", R, [Status.APPROVED, Status.DISPUTED], [Status.DISPUTED], [Actor.COUNTER_NOTIFIER],
         _("Send the counter-notice"), _("dispute"), pgettext_lazy("removal request", "counter-notice received"),
     ),
@@ -166,6 +172,13 @@ ACTIONS: tuple[Action, ...] = (
         "suspend", Q, [RequesterState.WARNED], [RequesterState.SUSPENDED], [Actor.MODERATOR],
         _("Suspend for N days"), _("suspend"), pgettext_lazy("removal request", "suspended"),
         help=_("Suspend a warned requester for a number of days: new requests are refused."),
+    ),
+    _a(
+        "set_publication_delay", Q, [RequesterState.CLEAR, RequesterState.WARNED, RequesterState.SUSPENDED], [],
+        [Actor.MODERATOR],
+        _("Set the publication delay"), _("set the publication delay of"),
+        pgettext_lazy("removal request", "publication delay set"),
+        help=_("Days after a decision before it appears in the public record (organisations may be given some)."),
     ),
     _a(
         "lift", Q, [RequesterState.SUSPENDED], [RequesterState.WARNED], [Actor.MODERATOR],

@@ -364,6 +364,9 @@ CAPTURE_UPLOAD_ROOT = Path(os.environ.get("CAPTURE_UPLOAD_ROOT", BASE_DIR / "pri
 # files, and requests per address per hour (form and API together).
 TAKEDOWN_DUE_HOURS = int(os.environ.get("TAKEDOWN_DUE_HOURS", "24"))
 TAKEDOWN_RESTORE_AFTER_DAYS = int(os.environ.get("TAKEDOWN_RESTORE_AFTER_DAYS", "15"))
+# Hours between an approval and the withholding taking effect, during which the snapshots' sources
+# are told and may answer (appeal); 0: at once.
+TAKEDOWN_CHANGES_WINDOW_HOURS = int(os.environ.get("TAKEDOWN_CHANGES_WINDOW_HOURS", "0"))
 TAKEDOWN_INFO_DAYS = int(os.environ.get("TAKEDOWN_INFO_DAYS", "14"))
 if TAKEDOWN_INFO_DAYS < 1:
     raise ImproperlyConfigured("TAKEDOWN_INFO_DAYS must be at least 1: a requester needs time to answer.")

@@ -20,8 +20,9 @@ printed (pytest -s)."""
 import os
 from datetime import timedelta
 
+from django.conf import settings as django_settings
 from django.db import transaction
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -91,6 +92,9 @@ class WithholdingMachine(RuleBasedStateMachine):
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
         Tally.runs += 1
+        # Every other run has a changes window: approvals take effect when a tick passes its end.
+        self.window = override_settings(TAKEDOWN_CHANGES_WINDOW_HOURS=48 if Tally.runs % 2 else 0)
+        self.window.enable()
         self.moderator = make_moderator()
         self.reviewer = make_moderator()  # reviews appeals: never the one who decided
         self.editor_user = make_editor(f"editor{Tally.runs}")
@@ -104,6 +108,7 @@ class WithholdingMachine(RuleBasedStateMachine):
         self.answered: set[int] = set()
 
     def teardown(self):
+        self.window.disable()
         transaction.set_rollback(True)
         self.atomic.__exit__(None, None, None)
 
@@ -153,8 +158,12 @@ class WithholdingMachine(RuleBasedStateMachine):
 
     def after(self, name: str, req: int, actioned: list[int]):
         """What a person's move on request `req` does to the model."""
-        if name == "approve":
-            self.model_move(actioned, Claim.STANDING)  # every URL not refused: a claim of its own
+        if name == "approve":  # every URL not refused: a claim of its own, at once or after the window
+            window = django_settings.TAKEDOWN_CHANGES_WINDOW_HOURS
+            self.model_move(actioned, Claim.SCHEDULED if window else Claim.STANDING)
+            for item in actioned:
+                if window:
+                    self.due[item] = TakedownItem.objects.get(pk=item).effective_at
         elif name == "withdraw":  # the requester's own claims, and only theirs
             self.model_move(self.claims_of(req, Claim.STANDING, Claim.DISPUTED, Claim.SCHEDULED), Claim.WITHDRAWN)
         elif name == "report_lawsuit":
@@ -327,9 +336,25 @@ class WithholdingMachine(RuleBasedStateMachine):
         now = timezone.now() + timedelta(days=days)
 
         def lapsed(_result):
-            # Disputed claims whose waiting period ended with no lawsuit reported; no other.
-            due = [item for item, when in self.due.items() if when <= now and item not in self.answered]
+            # Disputed claims whose waiting period ended with no lawsuit reported; no other. Scheduled
+            # claims whose window ended take effect, unless their source's appeal is still open.
+            held = set(
+                Appeal.objects.filter(status=Appeal.Status.OPEN, party=Appeal.Party.SOURCE).values_list(
+                    "items", flat=True
+                )
+            )
+            due = [
+                item
+                for item, when in self.due.items()
+                if when <= now and item not in self.answered and self.claims.get(item) == Claim.DISPUTED
+            ]
+            effective = [
+                item
+                for item, when in self.due.items()
+                if when <= now and self.claims.get(item) == Claim.SCHEDULED and item not in held
+            ]
             self.model_move(due, Claim.RESTORED)
+            self.model_move(effective, Claim.STANDING)
 
         self.attempt("tick", lambda: services.takedown_tick(now=now), lapsed)
 

@@ -236,15 +236,16 @@ class MadeFromTheTableTests(TestCase):
                     self.assertEqual(move["label"], workflow.action(move["name"]).label)
 
     def test_the_requesters_page_offers_the_measures_the_table_allows_in_its_state(self):
-        self.assertEqual([m.name for m in MEASURES], ["warn", "suspend", "lift"])
+        self.assertEqual([m.name for m in MEASURES], ["warn", "suspend", "set_publication_delay", "lift"])
         requester = make_request().requester
         self.client.force_login(self.moderator)
         url = reverse("admin:moderation_requester_change", args=[requester.pk])
-        self.assertEqual([m["name"] for m in self.client.get(url).context["measures"]], ["warn"])
+        offered = lambda: [m["name"] for m in self.client.get(url).context["measures"]]  # noqa: E731
+        self.assertEqual(offered(), ["warn", "set_publication_delay"])
         services.requester_warn(requester_id=requester.pk, moderator=self.moderator, note="警告。")
-        self.assertEqual([m["name"] for m in self.client.get(url).context["measures"]], ["warn", "suspend"])
+        self.assertEqual(offered(), ["warn", "suspend", "set_publication_delay"])
         services.requester_suspend(requester_id=requester.pk, moderator=self.moderator, days=3, note="停。")
-        self.assertEqual([m["name"] for m in self.client.get(url).context["measures"]], ["lift"])
+        self.assertEqual(offered(), ["set_publication_delay", "lift"])
 
     def test_the_command_has_a_subcommand_for_each_moderator_action_and_each_works(self):
         names = {a.name for a in workflow.ACTIONS if Actor.MODERATOR in a.actors and not a.automatic}
@@ -261,6 +262,7 @@ class MadeFromTheTableTests(TestCase):
             ("warn", ["s@example.org"]),
             ("suspend", ["s@example.org", "--days", "3"]),
             ("lift", ["s@example.org"]),
+            ("set_publication_delay", ["s@example.org", "--days", "7"]),
         ]:
             with self.subTest(name):
                 call_command("takedown", name, *args, *by, stdout=io.StringIO())
@@ -281,8 +283,9 @@ class MadeFromTheTableTests(TestCase):
             call_command("takedown", "lift", "s@example.org", *by, stdout=io.StringIO())
         self.assertEqual(
             list(Requester.objects.get(email="s@example.org").events.values_list("action", flat=True)),
-            ["warn", "suspend", "lift"],
+            ["warn", "suspend", "lift", "set_publication_delay"],
         )
+        self.assertEqual(Requester.objects.get(email="s@example.org").publication_delay_days, 7)
 
     def test_the_status_page_shows_the_tables_history_labels_and_the_requesters_moves(self):
         receipt = submit(make_snapshot())

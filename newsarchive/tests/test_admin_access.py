@@ -139,6 +139,7 @@ TABLE = {
     "moderation_requester_warn": (("requester",), MODERATORS),
     "moderation_requester_suspend": (("requester",), MODERATORS),
     "moderation_requester_lift": (("requester",), MODERATORS),
+    "moderation_requester_set_publication_delay": (("requester",), MODERATORS),
     "moderation_moderationevent_changelist": ((), MODERATORS),
     "moderation_moderationevent_add": ((), NOBODY),
     "moderation_moderationevent_history": (("event",), MODERATORS),

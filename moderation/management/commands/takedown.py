@@ -4,7 +4,8 @@
     manage.py takedown show REF
     manage.py takedown assign|review|ask|approve|reject|uphold|restore REF --by USERNAME [--reason TEXT]
         approve: [--ground G] [--refuse ITEM_POSITION]...   reject: [--ground G]
-    manage.py takedown warn|suspend|lift EMAIL --by USERNAME --reason TEXT     suspend: --days N
+    manage.py takedown warn|suspend|lift|set_publication_delay EMAIL --by USERNAME --reason TEXT
+        suspend, set_publication_delay: --days N
 
 The moves are the moderators' actions of the workflow table (moderation.workflow), with its help
 texts; they call the same services as the admin, and a move they refuse exits non-zero with the
@@ -63,6 +64,8 @@ class Command(BaseCommand):
             )
             if name == "suspend":
                 move.add_argument("--days", type=int, required=True, help="How long the suspension lasts.")
+            if name == "set_publication_delay":
+                move.add_argument("--days", type=int, required=True, help="Days before a decision is published.")
             if name in ("appeal_uphold", "appeal_reverse"):
                 move.add_argument(
                     "--appeal",
@@ -136,6 +139,8 @@ class Command(BaseCommand):
                 services.requester_warn(**common)
             elif name == "suspend":
                 services.requester_suspend(**common, days=options["days"])
+            elif name == "set_publication_delay":
+                services.requester_set_publication_delay(**common, days=options["days"])
             else:
                 services.requester_lift(**common)
         except services.TransitionError as error:
