@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy as _
 
 from articles.admin import LargeTablePaginator
 
-from . import services, workflow
-from .models import Appeal, CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
+from . import selectors, services, workflow
+from .models import Appeal, CounterNotice, ModerationEvent, Requester, SourceRecord, TakedownItem, TakedownRequest
 from .selectors import listed_urls
 
 Status = TakedownRequest.Status
@@ -237,6 +237,48 @@ MOVES = [
 # --- removal requests --------------------------------------------------------------------------
 
 
+# The queue's risk flags (selectors.with_risk_flags), each a column and a filter.
+RISK_FLAGS = {
+    "backdated": (_("backdated work"), _("A work is dated after the publication or capture of a snapshot it lists.")),
+    "repeat_requester": (
+        _("repeat or warned requester"),
+        _("The requester was warned, or had several requests rejected."),
+    ),
+    "large": (_("large notice"), _("Many URLs in one notice.")),
+    "disputed": (_("snapshot disputed before"), _("A snapshot it lists was disputed by a counter-notice before.")),
+    "repeat_infringer": (
+        _("repeat-infringer source"),
+        _("A snapshot it lists is of a source that several decisions withheld before."),
+    ),
+}
+
+
+class RiskFilter(admin.SimpleListFilter):
+    title = _("risk flag")
+    parameter_name = "risk"
+
+    def lookups(self, request, model_admin):
+        return [(name, label) for name, (label, _help) in RISK_FLAGS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in RISK_FLAGS:
+            return queryset.filter(**{f"flag_{self.value()}": True})
+        return queryset
+
+
+class OpenAppealFilter(admin.SimpleListFilter):
+    title = _("appeal")
+    parameter_name = "appeal"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("an appeal is open"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(appeals__status=Appeal.Status.OPEN).distinct()
+        return queryset
+
+
 class OverdueFilter(admin.SimpleListFilter):
     title = _("overdue")
     parameter_name = "overdue"
@@ -264,11 +306,18 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         "status",
         "organisation",
         "url_count",
+        "risk_flags",
         "received_at",
         "due_at",
         "assignee",
     ]
-    list_filter = ["status", OverdueFilter, ("assignee", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        OverdueFilter,
+        RiskFilter,
+        OpenAppealFilter,
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["assignee"]
     search_fields = ["reference", "email"]
     search_help_text = _("Search by reference or by the requester's email.")
@@ -284,6 +333,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                     "reference",
                     "status",
                     "overdue",
+                    "risk_flags",
                     "received_at",
                     "due_at",
                     "assignee",
@@ -327,7 +377,8 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         # A count per row, not a GROUP BY over every request and URL: the queue reads one page of
         # rows, and the GROUP BY made it read them all (0.5 s with 20,000 requests).
         urls = TakedownItem.objects.filter(request=OuterRef("pk")).order_by().values("request").annotate(n=Count("pk"))
-        return super().get_queryset(request).annotate(url_count=Coalesce(Subquery(urls.values("n")), 0))
+        queryset = super().get_queryset(request).annotate(url_count=Coalesce(Subquery(urls.values("n")), 0))
+        return selectors.with_risk_flags(queryset)
 
     # Requests arrive through the public form and the API, change only through the workflow, and
     # are never deleted: the page is read-only for everyone, superusers included.
@@ -355,6 +406,15 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("URLs"), ordering="url_count")
     def url_count(self, obj):
         return obj.url_count
+
+    @admin.display(description=_("risk flags"))
+    def risk_flags(self, obj):
+        flags = [
+            (label, help_text) for name, (label, help_text) in RISK_FLAGS.items() if getattr(obj, f"flag_{name}", False)
+        ]
+        return format_html_join(
+            " ", '<span class="takedown-flag" title="{}">{}</span>', ((h, label) for label, h in flags)
+        )
 
     @admin.display(description=_("works"))
     def works_list(self, obj):
@@ -827,3 +887,53 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- sources: the repeat-infringer count ----------------------------------------------------------
+
+
+class RepeatInfringerFilter(admin.SimpleListFilter):
+    title = _("repeat infringer")
+    parameter_name = "repeat"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("past the threshold"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(repeat_infringer=True)
+        return queryset
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(admin.ModelAdmin):
+    """Each source with how many decisions withheld its snapshots (not reversed on appeal), flagged
+    past TAKEDOWN_REPEAT_INFRINGER_THRESHOLD. Read-only: editors keep sources (and their contact
+    address) in the articles admin."""
+
+    list_display = ["name", "decisions", "repeat_infringer_flag", "contact_email"]
+    list_filter = [RepeatInfringerFilter]
+    search_fields = ["name"]
+    show_full_result_count = False
+    fields = ["name", "contact_email", "decisions", "repeat_infringer_flag"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.sources_with_records(super().get_queryset(request)).order_by("-decisions", "name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("decisions withholding its snapshots"), ordering="decisions")
+    def decisions(self, obj):
+        return obj.decisions
+
+    @admin.display(description=_("repeat infringer"), boolean=True, ordering="decisions")
+    def repeat_infringer_flag(self, obj):
+        return obj.repeat_infringer

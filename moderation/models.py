@@ -442,3 +442,14 @@ class SourceNotice(models.Model):
 
     def __str__(self):
         return f"{self.request.reference}: {self.source.name}"
+
+
+class SourceRecord(Source):
+    """A source as the removal desk sees it: how many decisions withheld its snapshots (a repeat
+    infringer past TAKEDOWN_REPEAT_INFRINGER_THRESHOLD). The same rows as articles' Source; the
+    desk's own admin page of them (articles imports nothing from moderation)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("source's removal record")
+        verbose_name_plural = _("sources' removal records")

@@ -12,8 +12,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
@@ -431,3 +443,70 @@ def listed_urls(req: TakedownRequest, *, pending_only: bool = False) -> list[Lis
     if pending_only:
         items = items.filter(outcome=Outcome.PENDING)
     return [ListedURL(item=item, work_date=item.work.work_date) for item in items]
+
+
+# --- the moderators' reads: risk flags and repeat infringers -----------------------------------------
+
+# Claims that count against a source: a decision withheld (or withholds, or will) its snapshot and
+# was not reversed on appeal.
+INFRINGING_CLAIMS = (ClaimState.SCHEDULED, ClaimState.STANDING, ClaimState.DISPUTED, ClaimState.RESTORED)
+
+
+def with_risk_flags(requests: QuerySet) -> QuerySet:
+    """The queue's risk flags, each a column computed in the queue's one query:
+
+    - `flag_backdated`: a work dated after the publication or the capture of a snapshot it lists
+      (a "stolen article" that is older than the work);
+    - `flag_repeat_requester`: the requester was warned, or had TAKEDOWN_REPEAT_REQUESTER_REJECTIONS
+      other requests rejected;
+    - `flag_large`: TAKEDOWN_LARGE_NOTICE_URLS or more URLs;
+    - `flag_disputed`: a snapshot it lists was disputed by a counter-notice before;
+    - `flag_repeat_infringer`: a snapshot it lists is of a source past
+      TAKEDOWN_REPEAT_INFRINGER_THRESHOLD decisions."""
+    items = TakedownItem.objects.filter(request=OuterRef("pk"))
+    backdated = items.filter(
+        Q(work__work_date__gt=TruncDate("snapshot__published_at"))
+        | Q(work__work_date__gt=TruncDate("snapshot__captured_at"))
+    )
+    rejected = (
+        TakedownRequest.objects.filter(requester=OuterRef("requester"), status=Status.REJECTED)
+        .exclude(pk=OuterRef("pk"))
+        .order_by()
+        .values("requester")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    url_count = TakedownItem.objects.filter(request=OuterRef("pk")).order_by().values("request").annotate(n=Count("pk"))
+    disputed_snapshots = CounterNotice.snapshots.through.objects.filter(
+        snapshot_id__in=TakedownItem.objects.filter(request=OuterRef(OuterRef("pk"))).values("snapshot_id")
+    )
+    infringers = (
+        TakedownItem.objects.filter(claim__in=INFRINGING_CLAIMS)
+        .values("snapshot__source")
+        .annotate(n=Count("request", distinct=True))
+        .filter(n__gte=settings.TAKEDOWN_REPEAT_INFRINGER_THRESHOLD)
+        .values("snapshot__source")
+    )
+    return requests.annotate(
+        flag_backdated=Exists(backdated),
+        flag_repeat_requester=Q(requester__warned_at__isnull=False)
+        | Q(Exists(rejected.filter(n__gte=settings.TAKEDOWN_REPEAT_REQUESTER_REJECTIONS))),
+        flag_large=Q(Exists(url_count.filter(n__gte=settings.TAKEDOWN_LARGE_NOTICE_URLS))),
+        flag_disputed=Exists(disputed_snapshots),
+        flag_repeat_infringer=Exists(items.filter(snapshot__source__in=infringers)),
+    )
+
+
+def sources_with_records(sources: QuerySet) -> QuerySet:
+    """Sources with `decisions`: how many requests withheld (or withhold, or will withhold) their
+    snapshots, not reversed on appeal; and `repeat_infringer` past the threshold."""
+    decisions = (
+        TakedownItem.objects.filter(snapshot__source=OuterRef("pk"), claim__in=INFRINGING_CLAIMS)
+        .order_by()
+        .values("snapshot__source")
+        .annotate(n=Count("request", distinct=True))
+        .values("n")
+    )
+    return sources.annotate(decisions=Coalesce(Subquery(decisions), 0)).annotate(
+        repeat_infringer=Q(decisions__gte=settings.TAKEDOWN_REPEAT_INFRINGER_THRESHOLD)
+    )

@@ -373,6 +373,12 @@ if TAKEDOWN_INFO_DAYS < 1:
 TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
 # Works one notice may claim, each with its own URLs (the URL cap counts them all together).
 TAKEDOWN_MAX_WORKS = 10
+# Risk flags of the moderators' queue: a notice of this many URLs or more is large; a requester with
+# this many rejected requests (or a warning) is a repeat notifier; a source with this many decisions
+# withholding its snapshots is a repeat infringer (flagged on the request and in its record).
+TAKEDOWN_LARGE_NOTICE_URLS = int(os.environ.get("TAKEDOWN_LARGE_NOTICE_URLS", "10"))
+TAKEDOWN_REPEAT_REQUESTER_REJECTIONS = int(os.environ.get("TAKEDOWN_REPEAT_REQUESTER_REJECTIONS", "3"))
+TAKEDOWN_REPEAT_INFRINGER_THRESHOLD = int(os.environ.get("TAKEDOWN_REPEAT_INFRINGER_THRESHOLD", "3"))
 # Days after a decision within which the requester or a snapshot's source may appeal it (DSA art.
 # 20(1): at least six months).
 TAKEDOWN_APPEAL_DAYS = int(os.environ.get("TAKEDOWN_APPEAL_DAYS", "183"))
