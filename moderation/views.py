@@ -6,16 +6,18 @@ one service and show the result. Pages that carry a status token are sent with `
 `same-origin` referrers, and are kept out of search engines.
 """
 
+import csv
 import hashlib
 import json
 import math
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +29,7 @@ from django.views.generic import ListView
 
 from newsarchive.http import own_origin
 
-from . import emails, ratelimit, selectors, services, workflow
+from . import emails, ratelimit, selectors, services, statements, workflow
 from .forms import AnswerForm, AppealForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm
 from .models import Appeal, CounterNotice, TakedownItem, TakedownRequest
 from .redaction import redact
@@ -37,6 +39,7 @@ Actor = workflow.Actor
 
 TRANSPARENCY_PAGE_SIZE = 50
 DECISIONS_JSON_PAGE_SIZE = 500
+STATEMENTS_PAGE_SIZE = 500
 # Longer than any token `new_token()` makes; anything longer is not looked up at all.
 MAX_TOKEN_LENGTH = 128
 
@@ -636,6 +639,9 @@ class TransparencyView(ListView):
                 for month in report.months
             ],
             "median": _duration(report.median_time_to_decision),
+            "monthly": _monthly(),
+            "statements_json_url": reverse("moderation:statements_json"),
+            "statements_csv_url": reverse("moderation:statements_csv"),
             "reference": self.reference,
             "decisions_json_url": reverse("moderation:decisions_json"),
             "contact": settings.MODERATION_CONTACT_EMAIL,
@@ -643,6 +649,37 @@ class TransparencyView(ListView):
 
 
 transparency = require_http_methods(["GET", "HEAD"])(TransparencyView.as_view())
+
+
+# How many months of decisions the transparency page shows (`transparency_report` gives any month).
+MONTHLY_REPORT_MONTHS = 12
+
+
+def _monthly() -> dict:
+    """The monthly report of decisions (DSA art. 15) for the last twelve months, newest first."""
+    today = timezone.localdate()
+    since = today.replace(day=1)
+    for _month in range(MONTHLY_REPORT_MONTHS - 1):
+        since = (since - timedelta(days=1)).replace(day=1)
+    months = selectors.monthly_report(since=since)[::-1]
+    return {
+        "grounds": [(key, label) for key, label in TakedownRequest.Ground.choices],
+        "outcomes": [(key, label) for key, label in selectors.OUTCOMES.items() if key != "pending"],
+        "rows": [
+            {
+                "label": month.month.strftime("%Y-%m"),
+                "decided": month.decided,
+                "by_person": month.by_person,
+                "automatically": month.automatically,
+                "grounds": [month.by_ground[key] for key, _label in TakedownRequest.Ground.choices],
+                "outcomes": [month.by_outcome[key] for key in selectors.OUTCOMES if key != "pending"],
+                "median": _duration(month.median),
+                "p90": _duration(month.p90),
+                "lapse_median": _duration(month.lapse_median),
+            }
+            for month in months
+        ],
+    }
 
 
 def _chart(report: selectors.Report) -> dict | None:
@@ -778,3 +815,68 @@ def _decision_record(request, req: TakedownRequest) -> dict:
             for step in req.automatic_steps
         ],
     }
+
+
+# --- statements of reasons (DSA art. 24(5)) ----------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD"])
+def transparency_statements_json(request):
+    """`/transparency/statements.json`: a statement of reasons per withheld URL, in the EU DSA
+    Transparency Database's field names and values (see `statements`), newest decision first, 500
+    to a page (`?page=`)."""
+    paginator = Paginator(statements.statement_items(), STATEMENTS_PAGE_SIZE)
+    try:
+        page = paginator.page(request.GET.get("page") or 1)
+    except InvalidPage:
+        return _api_error(404, _("There is no such page."), key="page")
+
+    def page_url(number: int | None) -> str | None:
+        if number is None:
+            return None
+        return request.build_absolute_uri(f"{reverse('moderation:statements_json')}?page={number}")
+
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "next": page_url(page.next_page_number() if page.has_next() else None),
+            "previous": page_url(page.previous_page_number() if page.has_previous() else None),
+            "statements": [statements.statement(item) for item in page],
+        },
+        json_dumps_params={"ensure_ascii": False, "indent": 1},
+    )
+
+
+class _Echo:
+    """A file for csv.writer that hands each line back instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_value(value) -> str:
+    # Lists as the database's own CSV exports write them, JSON arrays; nothing as an empty cell.
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@require_http_methods(["GET", "HEAD"])
+def transparency_statements_csv(request):
+    """`/transparency/statements.csv`: every statement of reasons, one row each, the columns named
+    as the DSA Transparency Database names its fields; streamed, so its size does not matter."""
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff" + writer.writerow(statements.FIELDS)  # a BOM, so spreadsheets read UTF-8
+        for item in statements.statement_items().iterator(chunk_size=STATEMENTS_PAGE_SIZE):
+            record = statements.statement(item)
+            yield writer.writerow([_csv_value(record[name]) for name in statements.FIELDS])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="statements.csv"'
+    return response

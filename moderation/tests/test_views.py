@@ -1148,9 +1148,10 @@ class TransparencyTests(PublicPageTestCase):
 
 # Measured, then pinned: aggregates (1), median (1), URLs not found and already withheld (1), page
 # count (1), page (1), its URLs and snapshots (1), the names to redact (1), the automatic steps (1),
-# the appeals (1), the works (1), the counter-notices (1), the category navigation (1). The JSON
+# the appeals (1), the works (1), the counter-notices (1), the monthly report of decisions (1), the
+# category navigation (1). The JSON
 # export: count, page, URLs, names, automatic steps, appeals, works, counter-notices.
-TRANSPARENCY_QUERIES = 12
+TRANSPARENCY_QUERIES = 13
 DECISIONS_JSON_QUERIES = 8
 
 
@@ -1273,6 +1274,8 @@ class RedactionTests(PublicPageTestCase):
         self.assertIn(self.req.reference, pages[f"{TRANSPARENCY} {EN}"])
         self.assertIn(self.req.reference, pages[f"{self.withheld.get_absolute_url()} {EN}"])
         self.assertIn(self.other.reference, pages[f"{DECISIONS_JSON} {EN}"])
+        self.assertIn(self.req.reference, pages[f"/transparency/statements.json {EN}"])
+        self.assertIn(self.req.reference, pages[f"/transparency/statements.csv {EN}"])
         self.assertIn(self.neighbour.title, pages[f"{self.neighbour.get_absolute_url()} {EN}"])
         exports = self.exports()
         self.assertIn(self.neighbour.title, exports["export_snapshots"])

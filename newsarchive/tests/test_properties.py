@@ -341,7 +341,13 @@ class FilterProperties(PropertyTestCase):
     @QUICK
     @given(QUERY)
     def test_the_home_page_and_the_transparency_pages_take_any_query(self, query):
-        for path in ["/", "/transparency/", "/transparency/decisions.json", "/takedown/new/"]:
+        for path in [
+            "/",
+            "/transparency/",
+            "/transparency/decisions.json",
+            "/transparency/statements.json",
+            "/takedown/new/",
+        ]:
             response = self.client.get(path, query, headers=EN)
             if not assert_nul_refused(self, response, query):
                 self.assertIn(response.status_code, (200, 404), path)
