@@ -162,8 +162,8 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
         "captured_at",
     ]
     list_select_related = ["category", "source"]
-    search_fields = ["=key", "title"]
-    search_help_text = _("Search by title, or by the full 40-character key.")
+    search_fields = ["=key", "title", "byline", "original_url"]
+    search_help_text = _("Search by title, byline or original address, or by the full 40-character key.")
     date_hierarchy = "published_at"
     show_full_result_count = False
     paginator = LargeTablePaginator
