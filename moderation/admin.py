@@ -26,8 +26,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from articles.admin import LargeTablePaginator
 from articles.models import Snapshot
+from newsarchive.admin import LargeTablePaginator
 
 from . import services
 from .models import ModerationEvent, Requester, TakedownItem, TakedownRequest

@@ -24,9 +24,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView
 
-from newsarchive.http import own_origin
+from newsarchive import ratelimit
+from newsarchive.http import own_origin, private_response
 
-from . import emails, ratelimit, selectors, services
+from . import emails, selectors, services
 from .forms import AnswerForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm, disputable_snapshot
 from .models import TakedownItem, TakedownRequest
 
@@ -34,16 +35,6 @@ TRANSPARENCY_PAGE_SIZE = 50
 DECISIONS_JSON_PAGE_SIZE = 500
 # Longer than any token `new_token()` makes; anything longer is not looked up at all.
 MAX_TOKEN_LENGTH = 128
-
-
-def _private(response):
-    """Headers for a page that carries or is reached by a secret status token."""
-    response["Cache-Control"] = "no-store"
-    # Never to another site. Not `no-referrer`: with it Chromium sends `Origin: null` with the
-    # page's own forms (answer, withdraw), and Django's CSRF check rightly refuses those.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 def _rate_limit_message(retry_after: int) -> str:
@@ -115,7 +106,7 @@ def takedown_new(request):
             except services.SubmissionError as error:
                 form.add_submission_errors(error.errors)
             else:
-                return _private(_received(request, receipt))
+                return private_response(_received(request, receipt))
     else:
         form = TakedownForm(initial={"urls": request.GET.get("url", "")})
     context = {"form": form, "files_sent": bool(request.FILES)}
@@ -224,7 +215,7 @@ def api_takedown(request):
                 status=201,
                 json_dumps_params={"ensure_ascii": False},
             )
-            return _private(response)
+            return private_response(response)
     errors = _api_errors(form)
     if "requester" in shape_errors:  # not an object: one error for it, not one per missing field
         errors = {key: value for key, value in errors.items() if not key.startswith("requester.")}
@@ -343,7 +334,7 @@ def takedown_status(request, token):
                     req = services.takedown_by_token(token)
                 else:
                     messages.success(request, done)
-                    return _private(redirect(request.path))
+                    return private_response(redirect(request.path))
             else:
                 status = 400
     events = list(req.events.order_by("created_at", "id").only("request_id", "action", "created_at"))
@@ -363,7 +354,7 @@ def takedown_status(request, token):
         "is_decided": req.status in TakedownRequest.DECIDED_STATUSES,
         **{f"{action}_form": form for action, form in forms.items()},
     }
-    return _private(render(request, "moderation/takedownrequest_status.html", context, status=status))
+    return private_response(render(request, "moderation/takedownrequest_status.html", context, status=status))
 
 
 def _status_action(req: TakedownRequest, action: str, data: dict) -> str:

@@ -152,7 +152,7 @@ DATABASE_ROUTERS = ["newsarchive.replica.ReplicaRouter"]
 # shared by the gunicorn workers: the counters in another database with a policy that never evicts
 # them (docs/security.md). DJANGO_RATELIMIT_CACHE_URL unset means DJANGO_CACHE_URL (check --deploy
 # warns). A Redis that does not answer fails fast (timeouts below): pages are then rendered without
-# the cache and rate limits are counted per process (moderation/ratelimit.py).
+# the cache and rate limits are counted per process (newsarchive/ratelimit.py).
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
@@ -212,8 +212,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_M
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "newsarchive.auth.lockout_response"
-# The same client address as the removal rate limit counts (moderation.ratelimit.client_ip).
-AXES_CLIENT_IP_CALLABLE = "moderation.ratelimit.client_ip"
+# The same client address as the removal rate limit counts (newsarchive.ratelimit.client_ip).
+AXES_CLIENT_IP_CALLABLE = "newsarchive.ratelimit.client_ip"
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [

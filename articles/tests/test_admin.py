@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from articles.admin import LargeTablePaginator, SnapshotAdmin
+from articles.admin import SnapshotAdmin
 from articles.models import SHANGHAI, Category, Snapshot
+from newsarchive.admin import LargeTablePaginator
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source, make_superuser
 from .query_counts import ADMIN
