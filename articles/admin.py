@@ -29,6 +29,11 @@ class PurgeEverywhereMixin:
         super().delete_model(request, obj)
         purge.purge_enqueue([purge.ALL])
 
+    def delete_queryset(self, request, queryset):
+        # The changelist's "delete selected" action, which does not go through delete_model.
+        super().delete_queryset(request, queryset)
+        purge.purge_enqueue([purge.ALL])
+
 
 @admin.register(Category)
 class CategoryAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
