@@ -15,7 +15,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture
-from capture.tests import pages
+from articles.tests import news_pages as pages
 
 from .test_import_command import run_import
 

@@ -4,11 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from articles.models import Snapshot
+from articles.tests import news_pages as pages
 from articles.tests.helpers import make_editor
 from capture.models import CaptureRequest, ImportJob
 from newsarchive.testing import run_tasks
-
-from . import pages
 
 pytestmark = pytest.mark.django_db
 

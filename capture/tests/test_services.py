@@ -7,13 +7,12 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture, snapshot_key
+from articles.tests import news_pages as pages
 from articles.warc import WarcStore
 from capture import fetch as fetch_module
 from capture.models import CaptureRequest
 from capture.services import capture_run, captures_request
 from newsarchive.testing import run_tasks
-
-from . import pages
 
 pytestmark = pytest.mark.django_db
 
