@@ -1,5 +1,5 @@
 """Pages written for these tests in the shapes Chinese news sites use. Each is served by the local
-server of conftest.py; none is fetched from anywhere else."""
+server of capture/tests/conftest.py or written into WARC files; none is fetched from anywhere else."""
 
 BODY = (
     "<p>在落地鲁西新区的上海正舍健康医疗美容药械综合生产现场，专业技术人员正在调试设备；一批科技含量高、带动能力强的优质项目相继签约落地。</p>"
