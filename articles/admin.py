@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import services, stories
 from .models import Category, RelatedLink, Snapshot, Source
 
 
@@ -209,6 +209,8 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         if change:
             services.snapshot_ensure_history(snapshot=obj)
         super().save_model(request, obj, form, change)
+        # A title (or, reverting history, a body) may have changed: its story and related news.
+        stories.analysis_enqueue(snapshot_ids=[obj.pk])
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST" and self._stored_status(Snapshot(pk=object_id)) == Snapshot.Status.WITHHELD:

@@ -13,6 +13,7 @@ from simple_history.utils import bulk_update_with_history
 
 from .importing import Capture, Rejection
 from .models import Category, RelatedLink, Snapshot, Source
+from .stories import analysis_enqueue
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def _ensure_history_baseline(snapshots: list[Snapshot]) -> None:
                 **{
                     field.attname: getattr(snapshot, field.attname)
                     for field in Snapshot._meta.fields
-                    if field.attname != "updated_at"
+                    if field.attname not in ("updated_at", "story_id")  # neither is in the history
                 },
             )
 
@@ -300,6 +301,8 @@ def snapshots_import_batch(
             RelatedLink.objects.filter(target__isnull=True, target_key__in=chunk).update(
                 target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
             )
+    # Stories and related news are computed by the worker: one queued task per batch here.
+    analysis_enqueue(snapshot_ids=[snapshot_ids[key] for key in new_keys + changed_keys])
     return stats
 
 

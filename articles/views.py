@@ -16,9 +16,11 @@ from moderation.services import withholding_request
 from .caching import reader_page_cache
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
-from .models import Category, RelatedLink, Snapshot
+from .keyphrases import related_links_of
+from .models import Category, Snapshot
 from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
+from .stories import story_reprints
 
 # The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
 TAKEDOWN_NEW_PATH = "/takedown/new/"
@@ -175,13 +177,9 @@ class SnapshotDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         snapshot = self.object
-        related_links = (
-            RelatedLink.objects.visible()
-            .filter(snapshot=snapshot)
-            .select_related("target")
-            .defer("target__body")
-            .order_by("position", "id")
-        )
+        # Crawled links first, as captured, then the ones the archive computed: one query.
+        related_links, computed_links = related_links_of(snapshot)
+        reprints = story_reprints(snapshot)
         more = (
             Snapshot.objects.published()
             .filter(category_id=snapshot.category_id)
@@ -191,6 +189,13 @@ class SnapshotDetailView(DetailView):
         )
         return super().get_context_data(
             related_links=related_links,
+            computed_links=computed_links,
+            reprints=reprints,
+            reprints_total=reprints[0].reprints_total if reprints else 0,
+            # The earliest published copy of the story: the first of the others, or this one.
+            first_seen=reprints[0]
+            if reprints and (reprints[0].published_at, reprints[0].pk) < (snapshot.published_at, snapshot.pk)
+            else snapshot,
             more_in_category=more,
             takedown_url=takedown_url(self.request, snapshot),
             **kwargs,

@@ -148,7 +148,9 @@ if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "mail"],
+        # "stories": placing snapshots in stories and computing related news (articles.tasks),
+        # long batches that must not hold back mail or other side effects.
+        "QUEUES": ["default", "mail", "stories"],
     }
 }
 
@@ -240,6 +242,16 @@ ARTICLES_PAGE_SIZE = int(os.environ.get("ARTICLES_PAGE_SIZE", "20"))
 # off. Any change to the archive makes a new key at once (see articles/caching.py), so this only
 # bounds how long unused entries take memory.
 ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", "600"))
+
+# Stories (docs/stories.md): two snapshots are reprints of one article when the smaller text's
+# shingles are at least this much contained in the larger's (and their Jaccard similarity is at
+# least 0.4); the snapshot page lists up to STORIES_REPRINTS_SHOWN of a story's other reprints.
+STORIES_SIMILARITY = float(os.environ.get("STORIES_SIMILARITY", "0.8"))
+STORIES_REPRINTS_SHOWN = int(os.environ.get("STORIES_REPRINTS_SHOWN", "50"))
+# Related news the archive computes for each snapshot (after the crawled related links), and how
+# much the archive must grow (0.25: by a quarter) before a list is computed again.
+ARTICLES_COMPUTED_RELATED = int(os.environ.get("ARTICLES_COMPUTED_RELATED", "8"))
+ARTICLES_RELATED_REFRESH_GROWTH = float(os.environ.get("ARTICLES_RELATED_REFRESH_GROWTH", "0.25"))
 
 # No inline scripts or styles anywhere; everything comes from our own origin.
 SECURE_CSP = {

@@ -40,6 +40,7 @@ from articles.models import (
     snapshot_key,
 )
 from articles.sanitize import sanitize_html
+from articles.stories import analysis_enqueue
 
 COLLECTED_BY = "demo_data"
 URL_PREFIX = "https://demo.invalid/news/"
@@ -494,6 +495,8 @@ class Command(BaseCommand):
                         link.target_id = window_pk[target % TARGET_WINDOW]
                     link_rows.append(link)
             RelatedLink.objects.bulk_create(link_rows, batch_size=INSERT_ROWS)
+            # Stories and related news, by the worker (manage.py db_worker), as for imports.
+            analysis_enqueue(snapshot_ids=[snapshot.pk for snapshot in batch.snapshots])
         return len(link_rows)
 
     @staticmethod

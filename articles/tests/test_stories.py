@@ -1,0 +1,287 @@
+from datetime import datetime, timedelta
+
+from django.test import TestCase, override_settings
+
+from articles.importing import Origin, build_capture
+from articles.keyphrases import excerpt, key_phrases, related_compute, related_links_of, words
+from articles.models import SHANGHAI, ComputedRelatedLink, Snapshot, SnapshotAnalysis, StoryBand
+from articles.services import snapshots_import
+from articles.stories import shingles, similarity, stories_place, story_reprints, story_text
+from newsarchive.testing import run_tasks
+
+from .helpers import make_snapshot, make_source
+from .stories_data import ADDED, ORIGINAL, REBYLINED, REPUNCTUATED, SAME_TOPIC, SEED_PARAGRAPHS, TRIMMED, html
+
+START = datetime(2023, 9, 14, 11, 24, tzinfo=SHANGHAI)
+
+
+def make_reprints() -> list[Snapshot]:
+    """The seed article and four reprints of it, each under its own source and headline, an hour apart."""
+    bodies = [ORIGINAL, TRIMMED, ADDED, REPUNCTUATED, REBYLINED]
+    return [
+        make_snapshot(
+            title=f"鲁西新区以环境之“优”谋发展之“势”（{n}）",
+            body=body,
+            source=make_source(f"转载网站{n}"),
+            published_at=START + timedelta(hours=n),
+        )
+        for n, body in enumerate(bodies)
+    ]
+
+
+def place(*snapshots: Snapshot):
+    return stories_place(snapshot_ids=[s.pk for s in snapshots])
+
+
+def story_of(snapshot: Snapshot) -> int | None:
+    return Snapshot.objects.values_list("story_id", flat=True).get(pk=snapshot.pk)
+
+
+class ComparingTextsTests(TestCase):
+    def test_punctuation_spacing_and_full_width_forms_do_not_count(self):
+        self.assertEqual(story_text("<p>鲁西新区，发展“加速度”。</p>"), story_text("<p>鲁西新区, 发展 加速度.</p>"))
+        self.assertEqual(story_text("<p>ＡＢＣ １２３</p>"), "abc123")
+
+    def test_a_trimmed_reprint_is_contained_in_its_original(self):
+        containment, jaccard = similarity(shingles(story_text(TRIMMED)), shingles(story_text(ORIGINAL)))
+        self.assertGreater(containment, 0.99)
+        self.assertLess(jaccard, 0.9)
+
+    def test_articles_on_the_same_topic_share_few_shingles(self):
+        containment, jaccard = similarity(shingles(story_text(SAME_TOPIC[0])), shingles(story_text(ORIGINAL)))
+        self.assertLess(containment, 0.2)
+        self.assertLess(jaccard, 0.1)
+
+
+class PlacingInStoriesTests(TestCase):
+    def test_reprint_variants_form_one_story(self):
+        reprints = make_reprints()
+        result = place(*reprints)
+        self.assertEqual(result.compared, 5)
+        self.assertEqual(result.stories_made, 1)
+        story_ids = {story_of(s) for s in reprints}
+        self.assertEqual(len(story_ids), 1)
+        self.assertIsNotNone(story_ids.pop())
+
+    def test_reprints_arriving_later_join_the_story_of_the_earlier_ones(self):
+        first, second, *later = make_reprints()
+        place(first, second)
+        story = story_of(first)
+        self.assertIsNotNone(story)
+        for reprint in later:
+            place(reprint)
+        self.assertEqual({story_of(s) for s in later}, {story})
+
+    def test_same_topic_articles_that_are_not_reprints_stay_apart(self):
+        original = make_snapshot(body=ORIGINAL)
+        others = [make_snapshot(body=body, title="鲁西新区营商环境持续优化") for body in SAME_TOPIC]
+        result = place(original, *others)
+        self.assertEqual(result.joined, 0)
+        self.assertEqual([story_of(s) for s in (original, *others)], [None, None, None])
+
+    def test_every_compared_snapshot_is_in_the_band_index(self):
+        original, trimmed = make_reprints()[:2]
+        place(original, trimmed)
+        self.assertEqual(StoryBand.objects.filter(snapshot=original).count(), 32)
+
+    def test_placing_again_an_unchanged_text_changes_nothing(self):
+        reprints = make_reprints()
+        place(*reprints)
+        story = story_of(reprints[0])
+        result = place(*reprints)
+        self.assertEqual((result.compared, result.unchanged), (0, 5))
+        self.assertEqual({story_of(s) for s in reprints}, {story})
+
+    def test_a_body_edited_into_another_text_moves_the_snapshot_out_of_its_story(self):
+        reprints = make_reprints()
+        place(*reprints)
+        story = story_of(reprints[0])
+        edited = reprints[2]
+        Snapshot.objects.filter(pk=edited.pk).update(body=SAME_TOPIC[1])
+        result = place(edited)
+        self.assertEqual(result.moved_out, 1)
+        self.assertIsNone(story_of(edited))
+        self.assertEqual({story_of(s) for s in reprints if s != edited}, {story})
+
+    def test_a_story_left_with_one_snapshot_ends(self):
+        original, trimmed = make_reprints()[:2]
+        place(original, trimmed)
+        Snapshot.objects.filter(pk=trimmed.pk).update(body=SAME_TOPIC[0])
+        place(trimmed)
+        self.assertEqual([story_of(original), story_of(trimmed)], [None, None])
+
+    def test_a_text_too_short_to_judge_is_in_no_story(self):
+        one = make_snapshot(body="<p>图片新闻：鲁西新区秋色。</p>")
+        two = make_snapshot(body="<p>图片新闻：鲁西新区秋色。</p>")
+        place(one, two)
+        self.assertEqual([story_of(one), story_of(two)], [None, None])
+        self.assertEqual(SnapshotAnalysis.objects.get(pk=one.pk).text_digest, "")
+
+    @override_settings(STORIES_SIMILARITY=1.0)
+    def test_the_similarity_threshold_is_a_setting(self):
+        original = make_snapshot(body=ORIGINAL)
+        added = make_snapshot(
+            body=html([*SEED_PARAGRAPHS[:3], "这是另外写的一段话，和原文没有关系，用来降低包含度。" * 3])
+        )
+        place(original, added)
+        self.assertIsNone(story_of(added))
+
+
+class StoryReprintsTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.reprints = make_reprints()
+        place(*cls.reprints)
+
+    def test_a_story_lists_its_other_published_snapshots_earliest_first_with_their_number(self):
+        shown = story_reprints(self.reprints[2])
+        self.assertEqual([s.pk for s in shown], [s.pk for s in self.reprints if s != self.reprints[2]])
+        self.assertEqual({s.reprints_total for s in shown}, {4})
+
+    def test_a_withheld_or_hidden_member_vanishes_from_its_storys_public_list(self):
+        Snapshot.objects.filter(pk=self.reprints[0].pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.reprints[1].pk).update(status=Snapshot.Status.HIDDEN)
+        shown = story_reprints(self.reprints[4])
+        self.assertEqual([s.pk for s in shown], [s.pk for s in self.reprints[2:4]])
+        self.assertEqual(shown[0].reprints_total, 2)
+
+    def test_a_limit_shows_fewer_but_still_counts_them_all(self):
+        shown = story_reprints(self.reprints[0], limit=2)
+        self.assertEqual(len(shown), 2)
+        self.assertEqual(shown[0].reprints_total, 4)
+
+    def test_a_snapshot_in_no_story_has_no_reprints(self):
+        alone = make_snapshot(body=SAME_TOPIC[0])
+        place(alone)
+        with self.assertNumQueries(1):
+            self.assertEqual(story_reprints(alone), [])
+
+    def test_one_entry_per_story_keeps_each_storys_first_seen_with_its_size(self):
+        alone = make_snapshot(body=SAME_TOPIC[0], published_at=START + timedelta(hours=2, minutes=30))
+        rows = list(Snapshot.objects.published().one_per_story().newest_first())
+        self.assertEqual([(s.pk, s.story_size) for s in rows], [(alone.pk, None), (self.reprints[0].pk, 5)])
+
+    def test_one_entry_per_story_keeps_the_first_seen_among_what_the_list_holds(self):
+        later = Snapshot.objects.published().filter(published_at__gte=START + timedelta(hours=2))
+        rows = list(later.one_per_story())
+        self.assertEqual([s.pk for s in rows], [self.reprints[2].pk])
+        Snapshot.objects.filter(pk=self.reprints[0].pk).update(status=Snapshot.Status.WITHHELD)
+        rows = list(Snapshot.objects.published().one_per_story())
+        self.assertEqual([(s.pk, s.story_size) for s in rows], [(self.reprints[1].pk, 4)])
+
+
+def capture(n: int, body: str, **fields) -> object:
+    data = {
+        "url": f"https://news.example.com/{n}.html",
+        "title": f"鲁西新区以环境之“优”谋发展之“势”{n}",
+        "category": "财经",
+        "source": f"来源{n}",
+        "published_at": (START + timedelta(hours=n)).isoformat(),
+        "captured_at": (START + timedelta(hours=n + 3)).isoformat(),
+        "collected_by": "test.crawler",
+        "body_html": body,
+    } | fields
+    return build_capture(Origin("test", n), data)
+
+
+class ArrivalTests(TestCase):
+    def test_imported_reprints_are_placed_in_one_story_by_the_worker(self):
+        snapshots_import(records=[capture(n, body) for n, body in enumerate([ORIGINAL, TRIMMED, REBYLINED])])
+        self.assertEqual(Snapshot.objects.filter(story__isnull=False).count(), 0)
+        run_tasks()
+        self.assertEqual(Snapshot.objects.filter(story__isnull=False).values("story").distinct().count(), 1)
+        self.assertEqual(Snapshot.objects.filter(story__isnull=False).count(), 3)
+
+    def test_a_changed_capture_whose_body_is_another_text_leaves_the_story(self):
+        snapshots_import(records=[capture(n, body) for n, body in enumerate([ORIGINAL, TRIMMED, ADDED])])
+        run_tasks()
+        snapshots_import(records=[capture(2, SAME_TOPIC[0])])
+        run_tasks()
+        self.assertIsNone(Snapshot.objects.get(original_url="https://news.example.com/2.html").story_id)
+        self.assertEqual(Snapshot.objects.filter(story__isnull=False).count(), 2)
+
+
+class KeyPhraseTests(TestCase):
+    def test_words_leave_out_numbers_signs_and_stop_words(self):
+        found = [w for w in words("2023年，我们在鲁西新区进行调研。") if w]
+        self.assertIn("鲁西", found)
+        self.assertNotIn("我们", found)
+        self.assertNotIn("2023", found)
+
+    def test_neighbouring_words_seen_together_become_one_phrase(self):
+        text = "鲁西新区发展。鲁西新区招商。鲁西新区服务。"
+        phrases = dict(key_phrases(words(text), lambda word: 1.0))
+        self.assertIn("鲁西新区", phrases)
+        self.assertNotIn("鲁西", phrases)
+
+    def test_rare_words_outweigh_common_ones(self):
+        idf = {"鲁西": 5.0, "新区": 5.0, "发展": 1.0}.get
+        phrases = key_phrases(["发展", None, "发展", None, "鲁西", None], lambda word: idf(word, 1.0))
+        self.assertEqual(phrases[0][0], "鲁西")
+
+    def test_an_excerpt_is_centred_on_the_phrase_with_a_leading_ellipsis(self):
+        text = "甲" * 100 + "鲁西新区" + "乙" * 100
+        shown = excerpt(text, "鲁西新区", length=40)
+        self.assertTrue(shown.startswith("…"))
+        self.assertEqual(shown, "…" + "甲" * 18 + "鲁西新区" + "乙" * 18)
+        self.assertEqual(excerpt("鲁西新区在前", "鲁西新区"), "鲁西新区在前")
+
+
+class RelatedComputedTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.reprints = make_reprints()
+        cls.others = [
+            make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
+            for n, body in enumerate(SAME_TOPIC)
+        ]
+        cls.unrelated = make_snapshot(
+            body=html(["城市马拉松周日开跑，三万名跑者将沿江而行，赛道经过老城区和滨江公园。" * 3])
+        )
+        everything = [*cls.reprints, *cls.others, cls.unrelated]
+        place(*everything)
+        related_compute(snapshot_ids=[s.pk for s in everything])
+
+    def targets(self, snapshot) -> list[int]:
+        return list(
+            ComputedRelatedLink.objects.filter(snapshot=snapshot).order_by("position").values_list("target", flat=True)
+        )
+
+    def test_same_topic_snapshots_of_other_stories_are_related_with_an_excerpt_on_a_shared_phrase(self):
+        self.assertEqual(set(self.targets(self.reprints[0])), {s.pk for s in self.others})
+        link = ComputedRelatedLink.objects.filter(snapshot=self.reprints[0]).first()
+        self.assertIn(link.phrase, link.excerpt)
+
+    def test_a_related_list_leaves_out_the_snapshot_itself_and_its_own_story(self):
+        story = {s.pk for s in self.reprints}
+        for snapshot in self.reprints:
+            self.assertFalse(story & set(self.targets(snapshot)))
+
+    def test_a_snapshot_sharing_no_phrase_has_no_related_list(self):
+        self.assertEqual(self.targets(self.unrelated), [])
+
+    def test_hidden_and_withheld_snapshots_are_never_computed_as_related(self):
+        Snapshot.objects.filter(pk=self.others[0].pk).update(status=Snapshot.Status.HIDDEN)
+        Snapshot.objects.filter(pk=self.others[1].pk).update(status=Snapshot.Status.WITHHELD)
+        related_compute(snapshot_ids=[self.reprints[0].pk])
+        self.assertEqual(self.targets(self.reprints[0]), [])
+
+    def test_a_related_snapshot_withheld_later_vanishes_from_the_shown_list_at_once(self):
+        crawled, computed = related_links_of(self.reprints[0])
+        self.assertEqual(len(computed), 2)
+        Snapshot.objects.filter(pk=self.others[0].pk).update(status=Snapshot.Status.WITHHELD)
+        crawled, computed = related_links_of(self.reprints[0])
+        self.assertEqual([link.target_key for link in computed], [self.others[1].key])
+
+    @override_settings(ARTICLES_COMPUTED_RELATED=1)
+    def test_the_number_of_computed_links_is_a_setting(self):
+        related_compute(snapshot_ids=[self.reprints[0].pk])
+        self.assertEqual(len(self.targets(self.reprints[0])), 1)
+
+    def test_arrivals_are_counted_once_in_the_document_frequencies(self):
+        from articles.models import TermFrequency
+
+        documents = TermFrequency.objects.get(term="").documents
+        related_compute(snapshot_ids=[self.reprints[0].pk])
+        self.assertEqual(TermFrequency.objects.get(term="").documents, documents)
+        self.assertEqual(documents, 8)
