@@ -181,9 +181,11 @@ class SnapshotQuerySet(models.QuerySet):
         category, a date range or a search keeps the story's first snapshot *among its results*.
         Each row gets `story_size` (see with_story_size)."""
         same = self.order_by().filter(story_id=models.OuterRef("story_id"))
+        # `published_at <= t` bounds the story index's range; the rest decides among equal times.
+        # (Written as one OR, SQLite 3.40 answered it through a multi-index OR that lost rows.)
         earlier = same.filter(
-            models.Q(published_at__lt=models.OuterRef("published_at"))
-            | models.Q(published_at=models.OuterRef("published_at"), pk__lt=models.OuterRef("pk"))
+            models.Q(published_at__lte=models.OuterRef("published_at"))
+            & (models.Q(published_at__lt=models.OuterRef("published_at")) | models.Q(pk__lt=models.OuterRef("pk")))
         )
         return self.filter(~models.Exists(earlier)).with_story_size()
 

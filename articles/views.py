@@ -119,6 +119,8 @@ class CategoryView(KeysetListView):
         if self.filterset.is_bound and not self.filterset.is_valid():
             # The form shows what is wrong; no results are better than unfiltered ones.
             return queryset.none()
+        if self.filterset.one_per_story:
+            return self.filterset.qs.one_per_story()
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
@@ -248,6 +250,9 @@ class SearchView(TemplateView):
             return context
         size = settings.ARTICLES_PAGE_SIZE
         results = search_snapshots(query, queryset=filterset.qs, order=form.cleaned_data["order"])
+        if filterset.one_per_story:
+            # After the search: each story's first seen among the snapshots that match.
+            results = results.one_per_story()
         snapshots = list(results[(number - 1) * size : number * size + 1])
         for snapshot in snapshots[:size]:
             snapshot.marked_title = highlight_title(snapshot.title, query)

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.test import TestCase, override_settings
 
 from articles.importing import Origin, build_capture
@@ -285,3 +286,126 @@ class RelatedComputedTests(TestCase):
         related_compute(snapshot_ids=[self.reprints[0].pk])
         self.assertEqual(TermFrequency.objects.get(term="").documents, documents)
         self.assertEqual(documents, 8)
+
+
+class StoryPagesTests(TestCase):
+    """The snapshot page's reprints and computed related news; one entry per story on lists."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.reprints = make_reprints()
+        cls.others = [
+            make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
+            for n, body in enumerate(SAME_TOPIC)
+        ]
+        Snapshot.objects.filter(pk=cls.reprints[1].pk).update(reprinted_from="人民网-山东频道")
+        everything = [*cls.reprints, *cls.others]
+        place(*everything)
+        related_compute(snapshot_ids=[s.pk for s in everything])
+
+    def page(self, snapshot, **params):
+        response = self.client.get(snapshot.get_absolute_url(), params, headers={"Accept-Language": "zh-CN"})
+        self.assertEqual(response.status_code, 200)
+        return response.content.decode()
+
+    def test_snapshot_page_lists_the_other_reprints_with_source_reprinted_from_and_times(self):
+        page = self.page(self.reprints[2])
+        self.assertIn("同一报道的其他转载 (4)", page)
+        section = page.split('class="reprints"')[1].split("</section>")[0]
+        for other in [self.reprints[0], self.reprints[1], self.reprints[3], self.reprints[4]]:
+            self.assertIn(other.get_absolute_url(), section)
+            self.assertIn(other.source.name, section)
+            self.assertIn(other.captured_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), section)
+        self.assertIn("转自：人民网-山东频道", section.replace(":", "："))
+        self.assertNotIn(self.reprints[2].get_absolute_url(), section)
+
+    def test_the_earliest_published_reprint_is_marked_first_seen(self):
+        page = self.page(self.reprints[3])
+        section = page.split('class="reprints"')[1].split("</section>")[0]
+        self.assertEqual(section.count('class="first-seen"'), 1)
+        first_item = section.split("<li>")[1]
+        self.assertIn(self.reprints[0].get_absolute_url(), first_item)
+        self.assertIn('class="first-seen"', first_item)
+        page = self.page(self.reprints[0])
+        self.assertIn('class="first-seen-note"', page)
+        self.assertNotIn('class="first-seen"', page)
+
+    def test_a_withheld_reprint_vanishes_from_the_page_at_once(self):
+        self.page(self.reprints[2])  # cached
+        Snapshot.objects.filter(pk=self.reprints[4].pk).update(status=Snapshot.Status.WITHHELD)
+        page = self.page(self.reprints[2])
+        self.assertIn("同一报道的其他转载 (3)", page)
+        self.assertNotIn(self.reprints[4].get_absolute_url(), page)
+
+    def test_a_reprint_placed_after_the_page_was_cached_shows_at_once(self):
+        self.assertIn("同一报道的其他转载 (4)", self.page(self.reprints[0]))
+        late = make_snapshot(body=TRIMMED, source=make_source("晚到的网站"), published_at=START + timedelta(days=9))
+        self.assertIn("同一报道的其他转载 (4)", self.page(self.reprints[0]))  # not placed yet
+        place(late)
+        self.assertIn("同一报道的其他转载 (5)", self.page(self.reprints[0]))
+
+    def test_computed_related_news_follow_the_crawled_links_with_excerpt_date_and_title(self):
+        from .helpers import make_related_link
+
+        make_related_link(self.reprints[0], title="抓取的相关链接", excerpt="抓取的摘要")
+        page = self.page(self.reprints[0])
+        self.assertIn("本站相关资讯", page)
+        self.assertLess(page.index("抓取的摘要"), page.index("本站相关资讯"))
+        section = page.split('class="computed-related"')[1].split("</section>")[0]
+        for other in self.others:
+            self.assertIn(other.title, section)
+            self.assertIn(other.get_absolute_url(), section)
+            self.assertIn(other.published_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), section)
+        self.assertEqual(section.count('<p class="excerpt">'), 2)
+        self.assertEqual(section.count('<p class="excerpt">今年以来,鲁西新区聚焦营商环境建设'), 1)
+
+    def test_a_computed_link_to_a_hidden_snapshot_vanishes_from_the_page(self):
+        Snapshot.objects.filter(pk=self.others[0].pk).update(status=Snapshot.Status.HIDDEN)
+        page = self.page(self.reprints[0])
+        self.assertNotIn(self.others[0].get_absolute_url(), page)
+        self.assertIn(self.others[1].get_absolute_url(), page)
+
+    def test_snapshot_page_with_reprints_and_computed_links_keeps_its_query_count(self):
+        from .query_counts import PAGE_CACHE_CHECK, RENDER
+
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["detail"]):
+            self.page(self.reprints[1])
+
+    def test_category_page_shows_one_entry_per_story_when_asked_and_keeps_it_in_its_links(self):
+        category = self.reprints[0].category
+        with self.settings(ARTICLES_PAGE_SIZE=2):
+            everything = self.client.get(category.get_absolute_url()).content.decode()
+            page = self.client.get(category.get_absolute_url(), {"stories": "1"}).content.decode()
+            older = self.client.get(category.get_absolute_url(), {"stories": "1", "before": "x"})
+        self.assertEqual(older.status_code, 404)
+        self.assertIn(self.others[1].title, everything)
+        self.assertIn(self.others[1].title, page)
+        self.assertIn("stories=1", page.split('rel="next"')[1].split(">")[0])
+        cache.clear()  # the same address, now with pages of 20
+        with self.settings(ARTICLES_PAGE_SIZE=20):
+            page = self.client.get(category.get_absolute_url(), {"stories": "1"}).content.decode()
+        self.assertIn("5 家转载", page)
+        self.assertEqual(sum(page.count(s.get_absolute_url()) for s in self.reprints), 1)
+        self.assertIn(self.reprints[0].get_absolute_url(), page)
+        self.assertIn('name="stories" value="1" id="id_stories" checked', page)
+
+    def test_category_page_with_one_entry_per_story_keeps_its_query_count(self):
+        from .query_counts import PAGE_CACHE_CHECK, RENDER
+
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["category"]):
+            response = self.client.get(self.reprints[0].category.get_absolute_url(), {"stories": "1"})
+        self.assertContains(response, "5 家转载")
+
+    def test_search_shows_one_entry_per_story_when_asked(self):
+        everything = self.client.get("/search/", {"q": "鲁西新区"}).content.decode()
+        self.assertEqual(sum(everything.count(s.get_absolute_url()) for s in self.reprints), 5)
+        page = self.client.get("/search/", {"q": "鲁西新区", "stories": "1"}).content.decode()
+        self.assertEqual(sum(page.count(s.get_absolute_url()) for s in self.reprints), 1)
+        self.assertIn("5 家转载", page)
+        for other in self.others:
+            self.assertIn(other.get_absolute_url(), page)
+
+    def test_search_keeps_a_storys_first_match_when_its_first_seen_does_not_match(self):
+        query = "记者从鲁西新区管委会获悉"  # only in ADDED, reprints[2]
+        page = self.client.get("/search/", {"q": query, "stories": "1"}).content.decode()
+        self.assertIn(self.reprints[2].get_absolute_url(), page)
