@@ -9,7 +9,7 @@ PORT ?= 8000
 VNU_VERSION := 26.9.27
 VNU_JAR := .tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: run test test-browser vnu faults setup lint format migrations-check messages bench clean
+.PHONY: run test test-replica test-browser vnu faults setup lint format migrations-check messages bench clean
 
 # Python: the version in .python-version through pyenv when present, else python3.13/3.12 on PATH.
 $(PY):
@@ -29,13 +29,14 @@ $(PY):
 	echo "creating $(VENV) with $$python ($$($$python --version))"; \
 	"$$python" -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# Development and tests: what production runs (requirements.txt) and the tooling (requirements-dev.txt).
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py loaddata fixtures/seed.json
+	$(PY) manage.py load_seed
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 
 # The site and the task worker (mail and other side effects) together; Ctrl-C stops both. Links in
@@ -48,6 +49,12 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Reader pages read from a PostgreSQL streaming replica (articles/tests/test_replica.py), against the
+# DATABASE_URL server and the replica scripts/pg-replica makes of it (as root) on port 5433.
+REPLICA_URL ?= $(subst :5432/,:5433/,$(DATABASE_URL))
+test-replica: setup
+	DATABASE_REPLICA_URL=$(REPLICA_URL) $(PY) -m pytest articles/tests/test_replica.py
 
 # Browser journeys, accessibility (axe-core), validity (vnu) and stored XSS, in Debian's Chromium
 # (apt-get install -y chromium fonts-noto-cjk); on PostgreSQL too with DATABASE_URL. Screenshots of
@@ -66,9 +73,9 @@ $(VNU_JAR):
 faults: $(VENV)/.installed
 	$(PY) bench/faults.py $(if $(FAULTS_DATABASE_URL),--database-url $(FAULTS_DATABASE_URL))
 
+# The hooks of .pre-commit-config.yaml (django-upgrade, ruff check, ruff format) on every file.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

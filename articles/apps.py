@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.utils.translation import gettext_lazy as _
 
 
 def install_search_functions(sender, connection, **kwargs):
@@ -12,6 +13,7 @@ def install_search_functions(sender, connection, **kwargs):
 
 class ArticlesConfig(AppConfig):
     name = "articles"
+    verbose_name = _("archive")
 
     def ready(self):
         connection_created.connect(install_search_functions, dispatch_uid="articles_search_functions")

@@ -27,6 +27,8 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpResponse
 
+from newsarchive import replica
+
 logger = logging.getLogger(__name__)
 
 
@@ -76,10 +78,10 @@ def is_cacheable(request) -> bool:
     )
 
 
-def page_key(request) -> str:
+def page_key(request, version: str) -> str:
     address = request.build_absolute_uri()
     digest = hashlib.sha256(f"{request.LANGUAGE_CODE}\n{address}".encode()).hexdigest()
-    return f"page:{archive_version()}:{digest}"
+    return f"page:{version}:{digest}"
 
 
 def _response(entry: dict) -> HttpResponse:
@@ -92,21 +94,31 @@ def _response(entry: dict) -> HttpResponse:
 def reader_page_cache(view):
     """Serve `view`'s 200 responses to anonymous visitors from the cache (see the module's docstring)."""
 
+    def render(request, version, *args, **kwargs):
+        # On the replica when it has replayed this version, else on the primary (newsarchive/replica.py);
+        # a template response is rendered inside, where its lazy querysets are read.
+        with replica.reader_reads(version):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
     @wraps(view)
     def cached_view(request, *args, **kwargs):
         if not is_cacheable(request):
+            if replica.configured():
+                return render(request, archive_version(), *args, **kwargs)
             return view(request, *args, **kwargs)
-        key = page_key(request)
+        version = archive_version()
+        key = page_key(request, version)
         try:
             entry = cache.get(key)
         except Exception:  # a cache server that is down slows pages; it must not break them
             logger.warning("page cache unavailable", exc_info=True)
-            return view(request, *args, **kwargs)
+            return render(request, version, *args, **kwargs)
         if entry is not None:
             return _response(entry)
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render"):
-            response.render()
+        response = render(request, version, *args, **kwargs)
         # Django's get_token() marks the request when a page asks for a token (a form that posts).
         personal = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
         if response.streaming or response.status_code != 200 or response.cookies or personal:

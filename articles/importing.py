@@ -248,8 +248,14 @@ def build_capture(origin: Origin, data: dict) -> Capture:
     )
 
 
+# The ellipsis a related excerpt starts with: the page writes its own ("...excerpt"), so one kept in
+# the text would show twice ("......"), whatever form the source gave it (..., …, ……, ．．．).
+LEADING_ELLIPSIS = re.compile(r"^(?:\.{3}|…|．{3}|⋯)+")
+
+
 def _clean_excerpt(value, index: int) -> str:
-    # Excerpts keep their leading white space: it is part of the text as the page showed it.
+    # Excerpts keep their leading white space (after any ellipsis): it is part of the text as the
+    # page showed it.
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -258,7 +264,7 @@ def _clean_excerpt(value, index: int) -> str:
         raise InvalidRecord(f"related[{index}].excerpt is longer than 5000 characters")
     if "\x00" in value:
         raise InvalidRecord(f"related[{index}].excerpt contains a NUL character")
-    return value.rstrip()
+    return LEADING_ELLIPSIS.sub("", value.rstrip())
 
 
 # --- JSON Lines ------------------------------------------------------------------------------
@@ -298,7 +304,11 @@ CAPTURED_LINE = re.compile(rf"^快照生成时间{_COLON}\s*(?P<captured>{_DATE}
 ORIGINAL_LINE = re.compile(rf"^信息原文地址{_COLON}\s*(?P<url>\S*)\s*$")
 MORE_LINE = re.compile(rf"^更多关于.+的资讯{_COLON}?\s*$")
 DATE_LINE = re.compile(rf"^{_DATE}$")
-BYLINE_TAIL = re.compile(r"^(?P<text>.*?)[(（](?P<byline>[^()（）。]{1,60})[)）]\s*$", re.DOTALL)
+# The byline closing the last paragraph: "(孙安琪 王燕)" as the seed's page writes every byline, or
+# in full-width brackets "（记者 刘洋）", which are kept as captured (Snapshot.byline_shown).
+BYLINE_TAIL = re.compile(
+    r"^(?P<text>.*?)(?P<byline>\((?P<plain>[^()（）。]{1,60})\)|（[^()（）。]{1,60}）)\s*$", re.DOTALL
+)
 
 
 def parse_text_page(text: str, path: str) -> Capture | Rejection:
@@ -340,7 +350,7 @@ def parse_text_page(text: str, path: str) -> Capture | Rejection:
 
     byline = ""
     if paragraphs and (match := BYLINE_TAIL.match(paragraphs[-1])):
-        byline = match.group("byline").strip()
+        byline = (match.group("plain") or match.group("byline")).strip()
         paragraphs[-1] = match.group("text").rstrip()
         if not paragraphs[-1]:
             paragraphs.pop()
@@ -368,7 +378,7 @@ def parse_text_page(text: str, path: str) -> Capture | Rejection:
                 return fail(number, "a date line that belongs to no related excerpt")
             related[-1]["date"] = line
         elif line.startswith(("...", "…")):
-            excerpt = line[3:] if line.startswith("...") else line[1:]
+            excerpt = LEADING_ELLIPSIS.sub("", line)
             related.append({"title": pending_title, "excerpt": excerpt, "date": None, "url": None})
             pending_title = None
         elif pending_title is None:

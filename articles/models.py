@@ -212,6 +212,10 @@ class SnapshotStatus(models.TextChoices):
     WITHHELD = "withheld", _("withheld")
 
 
+# Brackets a captured byline may come in; one without them is shown in ASCII parentheses.
+BYLINE_BRACKETS = ("(", "（", "[", "【", "〔", "［")
+
+
 class Snapshot(models.Model):
     Status = SnapshotStatus
 
@@ -306,6 +310,14 @@ class Snapshot(models.Model):
 
     def natural_key(self):
         return (self.key,)
+
+    @property
+    def byline_shown(self) -> str:
+        """The byline as the page shows it: in the brackets it was captured with (（记者 刘洋）), or
+        in the parentheses the seed's page puts around every byline: (孙安琪 王燕)."""
+        if not self.byline or self.byline.startswith(BYLINE_BRACKETS):
+            return self.byline
+        return f"({self.byline})"
 
     @property
     def is_public(self) -> bool:

@@ -279,7 +279,7 @@ def search_plans(queries, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, tuple[s
     }
     try:
         cached = cache.get_many(keys.values())
-    except Exception:  # noqa: BLE001 - as for the page cache: slower, never broken
+    except Exception:
         logger.warning("search plan cache unavailable", exc_info=True)
         cached = {}
     plans, computed = {}, {}
@@ -291,7 +291,7 @@ def search_plans(queries, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, tuple[s
     if computed:
         try:
             cache.set_many(computed, PLAN_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("search plan cache unavailable", exc_info=True)
     return plans
 
@@ -401,7 +401,7 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> SafeString:
         parts.append(f"<mark>{escape(text[start:end])}</mark>")
         done = end
     parts.append(escape(text[done:]))
-    return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
+    return mark_safe("".join(parts))
 
 
 def highlight_title(title: str, query: str) -> SafeString:
@@ -421,4 +421,4 @@ def highlight_excerpt(body: str, query: str, length: int = EXCERPT_CHARS) -> Saf
     start = max(0, match_start - (length - (match_end - match_start)) // 3)
     end = min(len(text), max(match_end, start + length))
     marked = _marked(text[start:end], [(s - start, e - start) for s, e in spans if s >= start and e <= end])
-    return mark_safe(("…" if start > 0 else "") + marked + ("…" if end < len(text) else ""))  # noqa: S308
+    return mark_safe(("…" if start > 0 else "") + marked + ("…" if end < len(text) else ""))

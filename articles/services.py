@@ -13,6 +13,7 @@ from simple_history.utils import bulk_update_with_history
 
 from .importing import Capture, Rejection
 from .models import Category, RelatedLink, Snapshot, Source
+from .statistics import statistics_refresh
 from .stories import analysis_enqueue
 
 
@@ -353,4 +354,6 @@ def snapshots_import(
         if len(batch) >= batch_size:
             flush()
     flush()
+    if not dry_run:
+        statistics_refresh(changed=stats.new + stats.updated)
     return stats

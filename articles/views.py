@@ -257,9 +257,12 @@ class SearchView(TemplateView):
         for snapshot in snapshots[:size]:
             snapshot.marked_title = highlight_title(snapshot.title, query)
             snapshot.marked_excerpt = highlight_excerpt(snapshot.body, query)
+        more = len(snapshots) > size
         context.update(
             snapshots=snapshots[:size],
-            page_obj=SearchPage(number=number, has_next=len(snapshots) > size and number < SEARCH_MAX_PAGES),
+            page_obj=SearchPage(number=number, has_next=more and number < SEARCH_MAX_PAGES),
+            # The last page shown says there are more results than the pages go to.
+            truncated=SEARCH_MAX_PAGES if more and number == SEARCH_MAX_PAGES else None,
         )
         return context
 

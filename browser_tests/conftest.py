@@ -20,7 +20,7 @@ from django.utils import translation
 # their data run between browser calls, never inside the loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -138,7 +138,7 @@ def journey(browser, live_server, request, settings):
             try:
                 journey.folder.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(journey.folder / f"failure-person{number}.png"), full_page=True)
-            except Exception:  # noqa: BLE001, S110 - a closed page has nothing more to show
+            except Exception:  # noqa: S110 - a closed page has nothing more to show
                 pass
     journey.close()
     if not failed:

@@ -98,15 +98,13 @@ class TakedownRequest(models.Model):
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    status = models.CharField(
-        _("status"), max_length=20, choices=TakedownStatus.choices, default=TakedownStatus.SUBMITTED
-    )
+    status = models.CharField(_("status"), max_length=20, choices=TakedownStatus, default=TakedownStatus.SUBMITTED)
     requester = models.ForeignKey(Requester, models.PROTECT, related_name="requests", verbose_name=_("requester"))
 
     # Who asks (条例 art. 14(1), 民法典 art. 1195, DMCA §512(c)(3)(A)(iv), DSA art. 16(2)(c)).
     name = models.CharField(_("name"), max_length=200)
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
-    role = models.CharField(_("acting as"), max_length=20, choices=RequesterRole.choices)
+    role = models.CharField(_("acting as"), max_length=20, choices=RequesterRole)
     email = models.EmailField(_("email"))
     phone = models.CharField(_("phone"), max_length=50)
     address = models.TextField(_("postal address"))
@@ -132,7 +130,7 @@ class TakedownRequest(models.Model):
         related_name="assigned_takedowns",
         verbose_name=_("assignee"),
     )
-    ground = models.CharField(_("ground"), max_length=20, choices=DecisionGround.choices, blank=True)
+    ground = models.CharField(_("ground"), max_length=20, choices=DecisionGround, blank=True)
     decision_reason = models.TextField(_("statement of reasons"), blank=True)
     info_request = models.TextField(_("question to the requester"), blank=True)
     info_due_at = models.DateTimeField(
@@ -184,7 +182,7 @@ class TakedownItem(models.Model):
     snapshot = models.ForeignKey(
         Snapshot, models.PROTECT, null=True, blank=True, related_name="takedown_items", verbose_name=_("snapshot")
     )
-    outcome = models.CharField(_("outcome"), max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=ItemOutcome, default=ItemOutcome.PENDING)
     # The snapshot's state when it was withheld, so that a restoration gives back exactly that.
     status_before = models.CharField(_("state before withholding"), max_length=10, blank=True, editable=False)
     # For an `already_withheld` outcome: the decision that withholds the snapshot.

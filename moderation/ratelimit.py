@@ -47,7 +47,7 @@ def client_ip(request) -> str | None:
     docstring), or None when that is not an IP address."""
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = [entry for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+        forwarded = [entry for entry in request.headers.get("x-forwarded-for", "").split(",") if entry.strip()]
         if len(forwarded) >= proxies:
             return _parse_address(forwarded[-proxies])
         # Fewer entries than proxies: the request did not come through all of them, so only the

@@ -64,8 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
-    "axes",
-    "django_tasks_db",
+    "newsarchive.apps.LoginThrottlingConfig",  # axes
+    "newsarchive.apps.BackgroundTasksConfig",  # django_tasks_db
     "outbox",
     "articles",
     "moderation",
@@ -129,8 +129,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A PostgreSQL streaming replica (hot standby) of the primary, for reader pages: see
+# newsarchive/replica.py. scripts/pg-replica makes one on this machine for the tests.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    # A replica that does not answer within seconds sends pages to the primary instead of holding them.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    # Tests reach the test database through the replica too (it replicates every database).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["newsarchive.replica.ReplicaRouter"]
 
 # Local memory by default (one process); in production point DJANGO_CACHE_URL at Redis
 # (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.

@@ -33,7 +33,7 @@ class Message(models.Model):
     Status = MessageStatus
     Stream = MessageStream
 
-    stream = models.CharField(_("stream"), max_length=20, choices=MessageStream.choices)
+    stream = models.CharField(_("stream"), max_length=20, choices=MessageStream)
     kind = models.CharField(_("kind"), max_length=40, help_text=_("the template it was written from"))
     reference = models.CharField(
         _("about"), max_length=40, blank=True, help_text=_("what it reports: a request's reference, an account")
@@ -44,7 +44,7 @@ class Message(models.Model):
     headers = models.JSONField(_("extra headers"), default=dict, blank=True)
     secret = models.TextField(blank=True, editable=False)
 
-    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus, default=MessageStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(
         _("attempts"), default=0, help_text=_("attempts since it was queued or last sent again")
     )

@@ -84,7 +84,7 @@ def retry_delay(attempts: int) -> timedelta:
     six hours, with up to a tenth more at random so a mail server coming back is not met by every
     message at once."""
     seconds = min(settings.OUTBOX_RETRY_SECONDS * 2 ** (attempts - 1), 6 * 3600)
-    return timedelta(seconds=seconds * (1 + random.random() / 10))  # noqa: S311 (timing, not security)
+    return timedelta(seconds=seconds * (1 + random.random() / 10))
 
 
 def message_deliver(*, message_id: int) -> str:

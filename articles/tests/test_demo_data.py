@@ -202,3 +202,16 @@ def test_a_search_index_left_missing_by_a_killed_load_is_built_by_the_next_run()
 def test_rejects_a_negative_count():
     with pytest.raises(CommandError):
         demo_data(-1)
+
+
+@pytest.mark.django_db
+def test_the_seed_loads_into_an_empty_archive_and_never_over_an_editors_change():
+    call_command("load_seed", verbosity=0)
+    seed = Snapshot.objects.get()
+    Snapshot.objects.filter(pk=seed.pk).update(title="编辑改过的标题")
+
+    out = StringIO()
+    call_command("load_seed", stdout=out)
+
+    assert Snapshot.objects.get().title == "编辑改过的标题"
+    assert "not loaded" in out.getvalue()

@@ -339,6 +339,13 @@ def test_related_excerpt_keeps_leading_white_space_and_drops_trailing():
     assert capture.related[0].excerpt == " 通讯员 孙安琪"
 
 
+@pytest.mark.parametrize("ellipsis", ["...", "…", "……", "．．．", "......"])
+def test_related_excerpt_is_stored_without_the_ellipsis_it_starts_with(ellipsis):
+    capture = build_capture(ORIGIN, make_record(related=[{"excerpt": f"{ellipsis}鲁西新区招商引资"}]))
+
+    assert capture.related[0].excerpt == "鲁西新区招商引资"
+
+
 def test_related_excerpt_with_a_nul_character_is_refused():
     with pytest.raises(InvalidRecord, match=r"related\[0\]\.excerpt contains a NUL character"):
         build_capture(ORIGIN, make_record(related=[{"excerpt": "摘\x00要"}]))
@@ -543,6 +550,19 @@ def test_seed_page_related_links_keep_titles_excerpts_dates_and_order():
     assert capture.related[6].excerpt.startswith(" 通讯员 孙安琪")
     assert [link.date.date().isoformat() for link in capture.related][:2] == ["2023-12-27", "2023-08-25"]
     assert all(link.url == "" for link in capture.related)
+
+
+def test_page_with_a_full_width_byline_keeps_its_brackets_and_one_in_parentheses_is_stored_bare():
+    full_width = seed_text().replace("(孙安琪 王燕)", "（记者 刘洋）")
+
+    assert parse_text_page(full_width, "p.txt").byline == "（记者 刘洋）"
+    assert parse_text_page(seed_text(), "p.txt").byline == "孙安琪 王燕"
+
+
+def test_saved_page_excerpts_written_with_a_full_width_ellipsis_are_read_the_same():
+    text = seed_text().replace("...安琪为经济发展", "……安琪为经济发展")
+
+    assert parse_text_page(text, "p.txt").related[0].excerpt == parse_text_page(seed_text(), "p.txt").related[0].excerpt
 
 
 def test_page_with_an_original_address_is_keyed_by_it():

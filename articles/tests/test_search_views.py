@@ -190,6 +190,17 @@ class SearchPaginationTests(TestCase):
             with self.subTest(page=page):
                 self.assertEqual(self.client.get(SEARCH, {"q": "共同的词", "page": page}).status_code, 404)
 
+    def test_the_last_page_shown_says_when_more_results_lie_beyond_it(self):
+        with mock.patch("articles.views.SEARCH_MAX_PAGES", 2):
+            limit = self.client.get(SEARCH, {"q": "共同的词", "page": "2"}, headers=EN)
+        self.assertEqual(result_titles(limit), ["分页快照2", "分页快照1"])
+        self.assertContains(limit, "Only the first 2 pages of results are shown.")
+        self.assertFalse([attrs for _, attrs in read_page(limit).links if attrs.get("rel") == "next"])
+
+        with mock.patch("articles.views.SEARCH_MAX_PAGES", 3):
+            last = self.client.get(SEARCH, {"q": "共同的词", "page": "3"}, headers=EN)
+        self.assertNotContains(last, "Only the first")
+
     def test_pages_deeper_than_the_limit_ask_to_narrow_the_search(self):
         response = self.client.get(SEARCH, {"q": "共同的词", "page": "51"}, headers=EN)
         self.assertContains(response, "Only the first 50 pages of results are shown.")

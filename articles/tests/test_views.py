@@ -1,10 +1,15 @@
 import html
+import io
+import json
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from django.core.management import call_command
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
@@ -252,15 +257,15 @@ class SeedPageTests(TestCase):
             [
                 "My subscriptions",
                 SEED.title,
-                "Category:财经",
-                "Published:2023-09-14 11:24:00",
-                "Source:人民资讯",
-                "Reprinted from:人民网-山东频道",
+                "Category: 财经",
+                "Published: 2023-09-14 11:24:00",
+                "Source: 人民资讯",
+                "Reprinted from: 人民网-山东频道",
                 SEED.paragraphs[0],
                 "collected and archived by the td.fyun.cc crawler",
-                "Snapshot taken:2023-09-14 14:45:04",
+                "Snapshot taken: 2023-09-14 14:45:04",
                 "If this infringes your rights, contact us to have it removed",
-                "Original address:",
+                "Original address: ",
                 "More news about 财经",
             ],
         )
@@ -304,6 +309,38 @@ class DetailPageTests(TestCase):
         self.assertNotIn(self.withheld.title, content)
         self.assertNotIn(self.withheld.body, content)
         self.assertEqual(response["Link"], '<http://testserver/transparency/>; rel="blocked-by"')
+
+    def test_a_byline_is_shown_with_the_brackets_it_was_captured_in_or_the_seeds_parentheses(self):
+        for byline, shown in [
+            ("（记者 刘洋）", "（记者 刘洋）"),
+            ("孙安琪 王燕", "(孙安琪 王燕)"),
+            ("[本报记者]", "[本报记者]"),
+        ]:
+            with self.subTest(byline=byline):
+                snapshot = make_snapshot(byline=byline)
+                page = read_page(self.client.get(snapshot.get_absolute_url()))
+                self.assertIn(shown, page.text)
+                self.assertNotIn(f"({shown})", page.text)
+
+    def test_an_excerpt_imported_with_its_own_ellipsis_shows_one(self):
+        record = {
+            "title": "带省略号的相关链接",
+            "category": "财经",
+            "source": "某报",
+            "body_text": "正文",
+            "published_at": "2024-03-01 08:00",
+            "captured_at": "2024-03-01 09:00",
+            "collected_by": "c",
+            "related": [{"excerpt": "……鲁西新区招商引资", "date": "2024-02-01 08:00"}],
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "one.jsonl"
+            path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+            call_command("import_snapshots", str(path), stdout=io.StringIO())
+        page = read_page(self.client.get(Snapshot.objects.get(title="带省略号的相关链接").get_absolute_url()))
+        self.assertIn("...鲁西新区招商引资", page.text)
+        self.assertNotIn("....", page.text)
+        self.assertNotIn("…", page.text)
 
     def test_related_links_to_hidden_or_withheld_snapshots_disappear(self):
         page = read_page(self.get(self.snapshot))

@@ -228,7 +228,7 @@ class ApiProtocolTests(ApiTestCase):
 
     @override_settings(TAKEDOWN_RATE_LIMIT=10_000)
     def test_no_input_makes_a_server_error(self):
-        rng = random.Random(4)  # noqa: S311 - fuzzing, not security
+        rng = random.Random(4)
         values = [None, True, False, 0, -1, 1.5, "", " ", "x", "\x00", "☃" * 300, [], [1], {}, {"a": 1}, "2023-02-30"]
         keys = ["requester", "work", "work_date", "urls", "explanation", "evidence", "good_faith", "signature"]
         sub = ["name", "organisation", "role", "email", "phone", "address"]

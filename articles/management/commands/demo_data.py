@@ -41,6 +41,7 @@ from articles.models import (
 )
 from articles.sanitize import sanitize_html
 from articles.stories import analysis_enqueue
+from articles.statistics import statistics_refresh
 
 COLLECTED_BY = "demo_data"
 URL_PREFIX = "https://demo.invalid/news/"
@@ -467,6 +468,7 @@ class Command(BaseCommand):
                         f"{done:,}/{snapshots:,} snapshots, {link_count:,} related links, "
                         f"{elapsed:.1f} s, {done / elapsed:,.0f} snapshots/s"
                     )
+        statistics_refresh(changed=done)
         elapsed = time.monotonic() - began
         if verbosity >= 1:
             numbers = f" (demo numbers {start:,} to {start + done - 1:,})" if done else ""

@@ -51,7 +51,7 @@ def run(statements_by_vendor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0009_stored_pg_pairs'),
+        ('articles', '0010_one_ellipsis'),
     ]
 
     operations = [
