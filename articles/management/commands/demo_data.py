@@ -40,8 +40,8 @@ from articles.models import (
     snapshot_key,
 )
 from articles.sanitize import sanitize_html
-from articles.stories import analysis_enqueue
 from articles.statistics import statistics_refresh
+from articles.stories import analysis_enqueue
 
 COLLECTED_BY = "demo_data"
 URL_PREFIX = "https://demo.invalid/news/"
