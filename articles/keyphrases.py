@@ -162,15 +162,32 @@ class RelatedResult:
         return f"{self.computed} related lists computed ({self.refreshed} refreshed), {self.links} links"
 
 
-def _published_with(phrase: str) -> list[tuple[int, int | None, object]]:
-    """The newest published snapshots having `phrase` among their key phrases: (id, story, date)."""
-    published = Snapshot.objects.published().filter(pk=models.OuterRef("snapshot_id"))
-    return list(
-        KeyPhrase.objects.filter(phrase=phrase)
-        .filter(models.Exists(published))
-        .order_by("-published_at")
-        .values_list("snapshot_id", "snapshot__story_id", "published_at")[:CANDIDATES_PER_PHRASE]
-    )
+_PHRASE = "\x00phrase"  # stands for the phrase while the query is compiled
+
+
+class _PublishedWith:
+    """The newest published snapshots having a phrase among their key phrases, as (id, story,
+    date): the QuerySet compiled once, then run per phrase with the phrase as its parameter. A
+    batch asks this for thousands of phrases; building the query each time cost ten times running
+    it (2.5 ms against 0.2)."""
+
+    def __init__(self):
+        published = Snapshot.objects.published().filter(pk=models.OuterRef("snapshot_id"))
+        queryset = (
+            KeyPhrase.objects.filter(phrase=_PHRASE)
+            .filter(models.Exists(published))
+            .order_by("-published_at")
+            .values_list("snapshot_id", "snapshot__story_id", "published_at")[:CANDIDATES_PER_PHRASE]
+        )
+        self.sql, params = queryset.query.sql_with_params()
+        self.params = list(params)
+        self.position = self.params.index(_PHRASE)
+        self.cursor = connection.cursor()
+
+    def __call__(self, phrase: str) -> list[tuple]:
+        self.params[self.position] = phrase
+        self.cursor.execute(self.sql, self.params)
+        return self.cursor.fetchall()
 
 
 @transaction.atomic
@@ -218,6 +235,7 @@ def related_compute(*, snapshot_ids: list[int]) -> RelatedResult:
     )
 
     holders: dict[str, list] = {}
+    published_with = _PublishedWith()
     chosen: dict[int, list[tuple[int, str]]] = {}
     for doc in docs:
         scores: dict[int, float] = defaultdict(float)
@@ -225,14 +243,15 @@ def related_compute(*, snapshot_ids: list[int]) -> RelatedResult:
         meta: dict[int, tuple] = {}
         for phrase, weight in phrases[doc.pk]:
             if phrase not in holders:
-                holders[phrase] = _published_with(phrase)
+                holders[phrase] = published_with(phrase)
             for pk, story_id, published_at in holders[phrase]:
                 if pk == doc.pk or (story_id is not None and story_id == doc.story_id):
                     continue
                 scores[pk] += weight
                 best_phrase.setdefault(pk, phrase)
                 meta[pk] = (story_id, published_at)
-        ranked = sorted(scores, key=lambda pk: (-scores[pk], -meta[pk][1].timestamp(), -pk))
+        # Best score first, then the newest (dates compare as the database returns them).
+        ranked = sorted(scores, key=lambda pk: (scores[pk], meta[pk][1], pk), reverse=True)
         picked, stories = [], set()
         for pk in ranked:
             story_id = meta[pk][0]

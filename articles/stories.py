@@ -17,11 +17,12 @@ changes):
    hashed into a bucket and stored in `StoryBand`, an indexed table, so that every worker process on
    either database finds what the others stored. Snapshots sharing any bucket are candidates: a
    pair of Jaccard similarity J becomes one with probability 1 − (1 − J^ROWS)^BANDS (the S-curve).
-   Snapshots with the same normalized text (`SnapshotAnalysis.text_digest`) are candidates too.
-5. Each candidate is verified on the exact shingle sets: a reprint if the smaller text is at least
-   STORIES_SIMILARITY contained in the larger (a trimmed or extended reprint keeps a containment
-   near 1) and their Jaccard similarity is at least MIN_JACCARD (so a short piece swallowed by a
-   long digest does not tie the digest's other articles to its story).
+   Those sharing the most buckets are verified first, MAX_CANDIDATES at most; a story's first
+   INDEXED_MEMBERS members stand for it in the index, so a story reprinted a thousand times does
+   not make its buckets hold a thousand rows.
+5. Each candidate is verified on the exact shingle sets (`is_reprint`): a reprint if their Jaccard
+   similarity is at least STORIES_SIMILARITY (0.5), or if the smaller text is at least CONTAINMENT
+   inside the larger (a hard trim) with a Jaccard similarity of at least MIN_JACCARD.
 6. The snapshot joins the story of its most similar verified candidate; if that candidate has no
    story yet, a story is made for the two. Stories never merge: a snapshot matching members of two
    stories joins the closer one. A snapshot whose body changed leaves its story first, and a story
@@ -34,7 +35,7 @@ placed by two workers at once cannot each miss the other.
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,14 +50,22 @@ SHINGLE_SIZE = 5
 PERMUTATIONS = 128
 BANDS = 32
 ROWS = 4
-# The least Jaccard similarity of a verified pair, beside the containment threshold (setting
-# STORIES_SIMILARITY). At the S-curve's midpoint, (1 / BANDS) ** (1 / ROWS) = 0.42.
+# A pair below the Jaccard threshold (setting STORIES_SIMILARITY, 0.5) is still a reprint when the
+# smaller text is this much contained in the larger and their Jaccard similarity is at least
+# MIN_JACCARD: a hard trim. Below MIN_JACCARD, a short piece inside a long digest would tie the
+# digest's other articles to its story. The S-curve's midpoint is (1 / BANDS) ** (1 / ROWS) = 0.42.
+CONTAINMENT = 0.9
 MIN_JACCARD = 0.4
 # Texts shorter than this many shingles (about as many characters) are not compared: one
 # sentence is in too many articles to say whose copy it is.
 MIN_SHINGLES = 50
 # Snapshots per query when reading bodies or buckets.
 CHUNK = 500
+# Candidates verified per snapshot, those sharing the most buckets first: enough to find a
+# story's member among copies that are all alike.
+MAX_CANDIDATES = 20
+# Members of a story that stand for it in the band index (see stories_place).
+INDEXED_MEMBERS = 8
 
 assert BANDS * ROWS == PERMUTATIONS
 
@@ -123,7 +132,10 @@ def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def is_reprint(containment: float, jaccard: float) -> bool:
-    return containment >= settings.STORIES_SIMILARITY and jaccard >= MIN_JACCARD
+    """Whether two texts are copies of one article: Jaccard similarity of at least
+    STORIES_SIMILARITY, or, for a copy trimmed hard (a long article's first half), the smaller
+    text at least CONTAINMENT inside the larger with a Jaccard similarity of at least MIN_JACCARD."""
+    return jaccard >= settings.STORIES_SIMILARITY or (containment >= CONTAINMENT and jaccard >= MIN_JACCARD)
 
 
 @dataclass
@@ -208,8 +220,8 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
     comparable = [t for t in todo if t.digest]
     buckets = {t.pk: band_buckets(signature(t.shingles)) for t in comparable}
 
-    # Candidates stored earlier: by shared bucket, and by identical text.
-    stored_candidates: dict[int, set[int]] = defaultdict(set)
+    # Candidates stored earlier, by how many buckets they share (identical texts share them all).
+    stored_candidates: dict[int, Counter] = defaultdict(Counter)
     by_bucket = defaultdict(list)
     for t in comparable:
         for bucket in buckets[t.pk]:
@@ -221,34 +233,33 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
         )
         for bucket, other in rows:
             for pk in by_bucket[bucket]:
-                stored_candidates[pk].add(other)
-    by_digest = defaultdict(list)
-    for t in comparable:
-        by_digest[t.digest].append(t.pk)
-    digests = list(by_digest)
-    for start in range(0, len(digests), CHUNK):
-        rows = SnapshotAnalysis.objects.filter(text_digest__in=digests[start : start + CHUNK]).values_list(
-            "text_digest", "snapshot_id"
-        )
-        for digest, other in rows:
-            for pk in by_digest[digest]:
-                stored_candidates[pk].add(other)
+                stored_candidates[pk][other] += 1
     todo_set = set(todo_ids)
-    others = _read_texts({pk for found in stored_candidates.values() for pk in found} - todo_set)
+    wanted = {pk for found in stored_candidates.values() for pk, _ in found.most_common(MAX_CANDIDATES)}
+    others = _read_texts(wanted - todo_set)
+    story_sizes = Counter(
+        dict(
+            Snapshot.objects.filter(story_id__in={o.story_id for o in others.values() if o.story_id})
+            .order_by()
+            .values("story_id")
+            .annotate(n=models.Count("pk"))
+            .values_list("story_id", "n")
+        )
+    )
 
     # Earliest first, so that within a batch a reprint finds the copy published before it.
     order = dict(Snapshot.objects.filter(pk__in=todo_ids).values_list("pk", "published_at"))
     comparable.sort(key=lambda t: (order[t.pk], t.pk))
     placed: dict[int, _Text] = {}
     batch_buckets: dict[int, list[int]] = defaultdict(list)
-    batch_digests: dict[str, list[int]] = defaultdict(list)
     new_stories: dict[int, list[_Text]] = {}  # keyed by a provisional negative id
     joined: dict[int, list[int]] = defaultdict(list)  # existing story id -> snapshots joining it
+    indexed = {}
     for t in comparable:
-        candidates = [others[pk] for pk in stored_candidates.get(t.pk, ()) if pk in others]
-        earlier = {pk for bucket in buckets[t.pk] for pk in batch_buckets.get(bucket, ())}
-        earlier.update(batch_digests.get(t.digest, ()))
-        candidates.extend(placed[pk] for pk in earlier)
+        shared = Counter({pk: n for pk, n in stored_candidates.get(t.pk, Counter()).items() if pk in others})
+        for bucket in buckets[t.pk]:
+            shared.update(batch_buckets.get(bucket, ()))
+        candidates = [others.get(pk) or placed[pk] for pk, _ in shared.most_common(MAX_CANDIDATES)]
         best, best_score = None, None
         for candidate in candidates:
             result.candidates += 1
@@ -264,16 +275,21 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
             if best.story_id is None:
                 best.story_id = -(len(new_stories) + 1)
                 new_stories[best.story_id] = [best]
+                story_sizes[best.story_id] = 1
             t.story_id = best.story_id
             if t.story_id < 0:
                 new_stories[t.story_id].append(t)
             else:
                 joined[t.story_id].append(t.pk)
+            story_sizes[t.story_id] += 1
             result.joined += 1
         placed[t.pk] = t
-        for bucket in buckets[t.pk]:
-            batch_buckets[bucket].append(t.pk)
-        batch_digests[t.digest].append(t.pk)
+        # A story's first INDEXED_MEMBERS members stand for it in the index; later reprints are
+        # found through them, so a much-reprinted story never makes a bucket hold thousands.
+        if t.story_id is None or story_sizes[t.story_id] <= INDEXED_MEMBERS:
+            indexed[t.pk] = buckets[t.pk]
+            for bucket in buckets[t.pk]:
+                batch_buckets[bucket].append(t.pk)
 
     if new_stories:
         made = Story.objects.bulk_create([Story() for _ in new_stories])
@@ -288,7 +304,7 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
 
     _write_analyses(todo)
     StoryBand.objects.bulk_create(
-        [StoryBand(bucket=bucket, snapshot_id=pk) for pk, values in buckets.items() for bucket in set(values)],
+        [StoryBand(bucket=bucket, snapshot_id=pk) for pk, values in indexed.items() for bucket in set(values)],
         batch_size=2000,
     )
     return result

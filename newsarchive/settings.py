@@ -254,10 +254,10 @@ ARTICLES_PAGE_SIZE = int(os.environ.get("ARTICLES_PAGE_SIZE", "20"))
 # bounds how long unused entries take memory.
 ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", "600"))
 
-# Stories (docs/stories.md): two snapshots are reprints of one article when the smaller text's
-# shingles are at least this much contained in the larger's (and their Jaccard similarity is at
-# least 0.4); the snapshot page lists up to STORIES_REPRINTS_SHOWN of a story's other reprints.
-STORIES_SIMILARITY = float(os.environ.get("STORIES_SIMILARITY", "0.8"))
+# Stories (docs/stories.md): two snapshots are reprints of one article when the Jaccard similarity
+# of their texts' shingles is at least STORIES_SIMILARITY (or one is a hard trim of the other, see
+# articles.stories.is_reprint); the snapshot page lists up to STORIES_REPRINTS_SHOWN other reprints.
+STORIES_SIMILARITY = float(os.environ.get("STORIES_SIMILARITY", "0.5"))
 STORIES_REPRINTS_SHOWN = int(os.environ.get("STORIES_REPRINTS_SHOWN", "50"))
 # Related news the archive computes for each snapshot (after the crawled related links), and how
 # much the archive must grow (0.25: by a quarter) before a list is computed again.

@@ -118,14 +118,19 @@ class PlacingInStoriesTests(TestCase):
         self.assertEqual([story_of(one), story_of(two)], [None, None])
         self.assertEqual(SnapshotAnalysis.objects.get(pk=one.pk).text_digest, "")
 
-    @override_settings(STORIES_SIMILARITY=1.0)
     def test_the_similarity_threshold_is_a_setting(self):
-        original = make_snapshot(body=ORIGINAL)
-        added = make_snapshot(
-            body=html([*SEED_PARAGRAPHS[:3], "这是另外写的一段话，和原文没有关系，用来降低包含度。" * 3])
-        )
-        place(original, added)
-        self.assertIsNone(story_of(added))
+        # A paragraph trimmed and a long one added: Jaccard about 0.7, containment below 0.9.
+        body = html([*SEED_PARAGRAPHS[:5], "新区管委会相关负责人在接受采访时说，" + SAME_TOPIC[1][3:300]])
+        original, changed = make_snapshot(body=ORIGINAL), make_snapshot(body=body)
+        containment, jaccard = similarity(shingles(story_text(body)), shingles(story_text(ORIGINAL)))
+        self.assertTrue(0.5 < jaccard < 0.9 and containment < 0.9, (containment, jaccard))
+        with self.settings(STORIES_SIMILARITY=0.95):
+            place(original, changed)
+        self.assertIsNone(story_of(changed))
+        Snapshot.objects.filter(pk=changed.pk).update(body=body + "<p>再次导入。</p>")
+        place(changed)
+        self.assertIsNotNone(story_of(changed))
+        self.assertEqual(story_of(changed), story_of(original))
 
 
 class StoryReprintsTests(TestCase):
