@@ -300,7 +300,7 @@ def main() -> None:
         manage(database, "db_worker", "--batch", "--queue-name", "stories", "--no-startup-delay", "-v0"), 2
     )
     result.update(measure(database, groups))
-    for name, entry in result["tasks"].items():
+    for entry in result["tasks"].values():
         entry["snapshots_per_second"] = round(args.size / entry["seconds"]) if entry["seconds"] else None
     print(f"worker: {result['worker_seconds']} s; tasks: {json.dumps(result['tasks'])}")
     print(
