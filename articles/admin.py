@@ -14,19 +14,32 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services, stories
+from . import purge, services, stories
 from .models import Category, RelatedLink, Snapshot, Source
 
 
+class PurgeEverywhereMixin:
+    """Categories and sources are named on every page (the navigation, each snapshot's source): a
+    change drops every page a CDN keeps (articles/purge.py)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        purge.purge_enqueue([purge.ALL])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        purge.purge_enqueue([purge.ALL])
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
@@ -208,7 +221,11 @@ class SnapshotAdmin(SimpleHistoryAdmin):
             raise PermissionDenied("A withheld snapshot changes state only through the moderation workflow.")
         if change:
             services.snapshot_ensure_history(snapshot=obj)
+        before = Snapshot.objects.filter(pk=obj.pk).values_list("key", "category_id").first() if change else None
         super().save_model(request, obj, form, change)
+        # The pages of its category before and after, and of the snapshot itself (its related links
+        # are saved after this, in the same transaction).
+        purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
         # A title (or, reverting history, a body) may have changed: its story and related news.
         stories.analysis_enqueue(snapshot_ids=[obj.pk])
 

@@ -26,8 +26,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 
 from newsarchive import replica
+
+from . import purge
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +110,12 @@ def reader_page_cache(view):
     def cached_view(request, *args, **kwargs):
         if not is_cacheable(request):
             if replica.configured():
-                return render(request, archive_version(), *args, **kwargs)
-            return view(request, *args, **kwargs)
+                response = render(request, archive_version(), *args, **kwargs)
+            else:
+                response = view(request, *args, **kwargs)
+            # Personal (a logged-in reader's page): no shared cache may keep it.
+            patch_cache_control(response, private=True)
+            return response
         version = archive_version()
         key = page_key(request, version)
         try:
@@ -122,8 +129,15 @@ def reader_page_cache(view):
         # Django's get_token() marks the request when a page asks for a token (a form that posts).
         personal = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
         if response.streaming or response.status_code != 200 or response.cookies or personal:
-            # Not kept: a 451 notice, a redirect, a page that sets a cookie or holds a CSRF token.
+            # Not kept: a 451 notice, a redirect, a page that sets a cookie or holds a CSRF token;
+            # nor by a CDN or a browser.
+            patch_cache_control(response, no_cache=True)
             return response
+        # A CDN may keep the page, purged by its surrogate keys when what it shows changes
+        # (articles/purge.py); a browser asks again each time, so a withholding shows at once.
+        if "Surrogate-Key" not in response:
+            purge.tag(response, [purge.LISTS])
+        patch_cache_control(response, public=True, max_age=0, s_maxage=settings.ARTICLES_PAGE_CACHE_SECONDS)
         # The view's own headers (content type, a sitemap's X-Robots-Tag); the middleware adds theirs
         # to every response, from the cache or not.
         entry = {"content": response.content, "headers": dict(response.items())}

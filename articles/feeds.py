@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext_lazy as _
 
+from . import purge
 from .models import Category, Snapshot
 from .search import plain_summary
 
@@ -69,7 +70,14 @@ class CategorySnapshotsFeed(LatestSnapshotsFeed):
     """The newest published snapshots of one category."""
 
     def get_object(self, request, slug):
-        return get_object_or_404(Category, slug=slug)
+        # Kept on the request, not on this instance, which every request shares.
+        request.feed_category = get_object_or_404(Category, slug=slug)
+        return request.feed_category
+
+    def __call__(self, request, *args, **kwargs):
+        response = super().__call__(request, *args, **kwargs)
+        purge.tag(response, [purge.category_key(request.feed_category.pk)])
+        return response
 
     def title(self, obj):
         return _("newsarchive: %(category)s") % {"category": obj.name}

@@ -33,7 +33,9 @@ import jieba
 from django.conf import settings
 from django.db import connection, models, transaction
 
+from . import purge
 from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency
+from .purge import purge_enqueue
 from .search_text import body_text
 
 KEY_PHRASES = 8
@@ -279,6 +281,10 @@ def related_compute(*, snapshot_ids: list[int]) -> RelatedResult:
     ]
     ComputedRelatedLink.objects.bulk_create(links, batch_size=2000)
     SnapshotAnalysis.objects.filter(pk__in=doc_ids).update(related_documents=total)
+    # Their pages show the new lists (a CDN's copies go; the page cache's key moved by trigger).
+    if settings.ARTICLES_PURGE_HOOK:
+        keys = Snapshot.objects.filter(pk__in=doc_ids).values_list("key", flat=True)
+        purge_enqueue(purge.snapshot_key(key) for key in keys)
     result.computed = len(docs)
     result.links = len(links)
     return result

@@ -13,6 +13,7 @@ from simple_history.utils import bulk_update_with_history
 
 from .importing import Capture, Rejection
 from .models import Category, RelatedLink, Snapshot, Source
+from .purge import category_key, keys_of, purge_enqueue
 from .statistics import statistics_refresh
 from .stories import analysis_enqueue
 
@@ -66,6 +67,7 @@ def snapshot_set_status(*, snapshot_ids: list[int], status: str, actor: Abstract
     bulk_update_with_history(
         to_change, Snapshot, ["status"], default_user=actor, default_change_reason=f"status: {status}"
     )
+    purge_enqueue(keys_of((s.key, s.category_id) for s in to_change) if to_change else ())
     return BulkResult(
         changed=len(to_change), unchanged=len(snapshots) - len(to_change) - len(refused), refused=len(refused)
     )
@@ -76,12 +78,14 @@ def snapshot_move_to_category(*, snapshot_ids: list[int], category: Category, ac
     """Move snapshots to another category, keeping a history entry for each one moved."""
     snapshots = list(Snapshot.objects.select_for_update().filter(pk__in=snapshot_ids).order_by("pk"))
     to_change = [s for s in snapshots if s.category_id != category.pk]
+    moved_from = keys_of((s.key, s.category_id) for s in to_change) if to_change else set()
     _ensure_history_baseline(to_change)
     for snapshot in to_change:
         snapshot.category = category
     bulk_update_with_history(
         to_change, Snapshot, ["category"], default_user=actor, default_change_reason=f"category: {category.name}"
     )
+    purge_enqueue(moved_from | ({category_key(category.pk)} if to_change else set()))
     return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change), refused=0)
 
 
@@ -280,6 +284,7 @@ def snapshots_import_batch(
             for chunk in _key_chunks(changed_keys)
             for snapshot in Snapshot.objects.select_for_update().filter(key__in=chunk)
         ]
+        purge_keys = keys_of((s.key, s.category_id) for s in changed)  # with the categories before the change
         _ensure_history_baseline(changed)
         for snapshot in changed:
             for name, value in captured_values(by_key[snapshot.key], snapshot.key).items():
@@ -289,6 +294,7 @@ def snapshots_import_batch(
             changed, Snapshot, CAPTURED_FIELDS, default_change_reason="import: the capture changed"
         )
         RelatedLink.objects.filter(snapshot__in=changed).delete()
+        purge_enqueue(purge_keys | keys_of((s.key, s.category_id) for s in changed))
 
     wanted = {link.target_key for capture in written for link in capture.related if link.target_key}
     targets = _pks_by_key(wanted)
@@ -302,6 +308,8 @@ def snapshots_import_batch(
             RelatedLink.objects.filter(target__isnull=True, target_key__in=chunk).update(
                 target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
             )
+        # New snapshots appear in lists and in their categories (and in links that waited for them).
+        purge_enqueue(keys_of((key, categories[by_key[key].category]) for key in new_keys))
     # Stories and related news are computed by the worker: one queued task per batch here.
     analysis_enqueue(snapshot_ids=[snapshot_ids[key] for key in new_keys + changed_keys])
     return stats

@@ -44,6 +44,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 
 from .models import Snapshot, SnapshotAnalysis, Story, StoryBand
+from .purge import keys_of, purge_enqueue
 from .search_text import body_text
 
 SHINGLE_SIZE = 5
@@ -300,6 +301,7 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
                 member.story_id = story.pk
     for story_id, members in joined.items():
         Snapshot.objects.filter(pk__in=members).update(story_id=story_id)
+    _purge_pages(todo_ids, set(joined) | left)
     _dissolve_small(left)
 
     _write_analyses(todo)
@@ -308,6 +310,15 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
         batch_size=2000,
     )
     return result
+
+
+def _purge_pages(snapshot_ids: list[int], story_ids: set[int]) -> None:
+    """Queue the CDN purge of the pages these changes alter: the snapshots placed, every member
+    of the stories they joined or left (each lists the others), their categories and the lists."""
+    if not settings.ARTICLES_PURGE_HOOK:
+        return
+    shown = Snapshot.objects.filter(models.Q(pk__in=snapshot_ids) | models.Q(story_id__in=story_ids))
+    purge_enqueue(keys_of(shown.values_list("key", "category_id")))
 
 
 def _dissolve_small(story_ids: set[int]) -> None:

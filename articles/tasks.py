@@ -1,13 +1,27 @@
-"""Background work on snapshots' text: placing them in stories, then computing related news.
+"""Tasks of the articles app: purging CDN pages, placing snapshots in stories, computing related news.
 
-Queued by `articles.stories.analysis_enqueue` in the transaction that adds or changes snapshots
-(imports, the admin, demo data), run by `manage.py db_worker` on the "stories" queue.
+Stories and related news are queued by `articles.stories.analysis_enqueue` in the transaction that
+adds or changes snapshots (imports, the admin, demo data), and run by `manage.py db_worker` on the
+"stories" queue.
 """
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import task
+from django.utils.module_loading import import_string
 
 from . import keyphrases, stories
+
+
+@task()
+def purge_surrogate_keys(keys: list[str]) -> int:
+    """Tell the CDN to drop the pages tagged with `keys` (see articles/purge.py). A hook that raises
+    fails the task, which keeps the error; the CDN's own expiry (ARTICLES_PAGE_CACHE_SECONDS)
+    bounds how long it serves the pages meanwhile."""
+    if not settings.ARTICLES_PURGE_HOOK:
+        return 0
+    import_string(settings.ARTICLES_PURGE_HOOK)(keys)
+    return len(keys)
 
 
 @task(queue_name="stories")

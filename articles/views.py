@@ -13,6 +13,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from moderation.selectors import public_record_url
 from moderation.services import withholding_request
 
+from . import purge
 from .caching import reader_page_cache
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
@@ -126,6 +127,11 @@ class CategoryView(KeysetListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(category=self.category, filter=self.filterset, **kwargs)
 
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        purge.tag(response, [purge.category_key(self.category.pk)])
+        return response
+
 
 def takedown_url(request, snapshot):
     """The removal form pre-filled with this snapshot's address."""
@@ -170,7 +176,21 @@ class SnapshotDetailView(DetailView):
         self.object = self.get_object()
         if not self.object.is_public:
             return withheld_response(request, self.object)
-        return self.render_to_response(self.get_context_data(object=self.object))
+        context = self.get_context_data(object=self.object)
+        response = self.render_to_response(context)
+        # What the page shows: the snapshot, more of its category, the snapshots its links lead to.
+        # Its reprints and computed related news too: each leaves the page when it is withheld.
+        targets = [
+            purge.snapshot_key(link.target_key)
+            for link in [*context["related_links"], *context["computed_links"]]
+            if link.target_key
+        ]
+        targets += [purge.snapshot_key(other.key) for other in context["reprints"]]
+        purge.tag(
+            response,
+            [purge.snapshot_key(self.object.key), purge.category_key(self.object.category_id), *targets],
+        )
+        return response
 
     def get_object(self, queryset=None):
         return get_object_or_404(

@@ -253,6 +253,10 @@ ARTICLES_PAGE_SIZE = int(os.environ.get("ARTICLES_PAGE_SIZE", "20"))
 # off. Any change to the archive makes a new key at once (see articles/caching.py), so this only
 # bounds how long unused entries take memory.
 ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", "600"))
+# A CDN in front of reader pages: the dotted path of a callable that drops the pages tagged with the
+# surrogate keys it is given (articles/purge.py), called by the task worker after every change to
+# a snapshot; none by default.
+ARTICLES_PURGE_HOOK = os.environ.get("ARTICLES_PURGE_HOOK", "")
 
 # Stories (docs/stories.md): two snapshots are reprints of one article when the Jaccard similarity
 # of their texts' shingles is at least STORIES_SIMILARITY (or one is a hard trim of the other, see

@@ -414,3 +414,23 @@ class StoryPagesTests(TestCase):
         query = "记者从鲁西新区管委会获悉"  # only in ADDED, reprints[2]
         page = self.client.get("/search/", {"q": query, "stories": "1"}).content.decode()
         self.assertIn(self.reprints[2].get_absolute_url(), page)
+
+
+class StoryPurgeTests(TestCase):
+    """A CDN's copies of the pages a story change alters are purged (articles/purge.py)."""
+
+    def test_a_new_reprint_purges_every_member_of_its_story_and_its_page_names_them(self):
+        from .test_purge import RECORDING, purged
+
+        with RECORDING:
+            first, second, third = make_reprints()[:3]
+            place(first, second)
+            purged()
+            place(third)
+            keys = purged()
+            self.assertTrue({f"snapshot-{s.key}" for s in (first, second, third)} <= keys)
+            related_compute(snapshot_ids=[first.pk])
+            self.assertIn(f"snapshot-{first.key}", purged())
+            response = self.client.get(first.get_absolute_url())
+        shown = set(response["Surrogate-Key"].split())
+        self.assertTrue({f"snapshot-{second.key}", f"snapshot-{third.key}"} <= shown)
