@@ -389,3 +389,18 @@ def analysis_enqueue(*, snapshot_ids: list[int]) -> None:
     ids = sorted(set(snapshot_ids))
     for start in range(0, len(ids), TASK_BATCH):
         place_in_stories.enqueue(ids[start : start + TASK_BATCH])
+
+
+def story_siblings(*, snapshot_ids: Iterable[int]) -> list[Snapshot]:
+    """For moderators, never for public pages: the other snapshots, in any state, of the stories
+    these snapshots belong to, earliest first. Reprints of one article, they may copy the same
+    work as the snapshots a removal request names."""
+    ids = set(snapshot_ids)
+    stories = Snapshot.objects.filter(pk__in=ids, story__isnull=False).values("story_id")
+    return list(
+        Snapshot.objects.filter(story_id__in=stories)
+        .exclude(pk__in=ids)
+        .select_related("source")
+        .defer("body")
+        .order_by("published_at", "id")
+    )
