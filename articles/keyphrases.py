@@ -352,7 +352,7 @@ class ShownLink:
     target_key: str | None
 
 
-def stale_related(*, limit: int) -> list[int]:
+def stale_related(*, limit: int | None) -> list[int]:
     """Snapshots whose related list was computed before the archive grew by
     ARTICLES_RELATED_REFRESH_GROWTH, oldest computation first."""
     total = TermFrequency.objects.filter(term=DOCUMENTS).values_list("documents", flat=True).first() or 0

@@ -434,3 +434,38 @@ class StoryPurgeTests(TestCase):
             response = self.client.get(first.get_absolute_url())
         shown = set(response["Surrogate-Key"].split())
         self.assertTrue({f"snapshot-{second.key}", f"snapshot-{third.key}"} <= shown)
+
+
+class RefreshTests(TestCase):
+    def test_a_list_goes_stale_when_the_archive_has_grown_enough_and_the_worker_refreshes_it(self):
+        from django.core.management import call_command
+
+        from articles.keyphrases import stale_related
+
+        first = make_snapshot(body=ORIGINAL)
+        related_compute(snapshot_ids=[first.pk])
+        self.assertEqual(stale_related(limit=10), [])
+        others = [make_snapshot(body=body) for body in SAME_TOPIC]
+        related_compute(snapshot_ids=[s.pk for s in others])  # 1 document then, 3 now
+        self.assertEqual(stale_related(limit=10), [first.pk])
+        call_command("related_refresh", verbosity=0)
+        run_tasks()
+        self.assertEqual(stale_related(limit=10), [])
+        self.assertEqual(
+            set(ComputedRelatedLink.objects.filter(snapshot=first).values_list("target", flat=True)),
+            {s.pk for s in others},
+        )
+
+    def test_an_editor_saving_a_snapshot_in_the_admin_queues_its_analysis(self):
+        from .helpers import make_superuser
+        from .test_admin import form_data
+
+        original, trimmed = make_snapshot(body=ORIGINAL), make_snapshot(body=TRIMMED)
+        place(original)
+        self.client.force_login(make_superuser())
+        url = f"/admin/articles/snapshot/{trimmed.pk}/change/"
+        response = self.client.post(url, form_data(self.client.get(url)))
+        self.assertEqual(response.status_code, 302)
+        run_tasks()
+        self.assertIsNotNone(story_of(trimmed))
+        self.assertEqual(story_of(trimmed), story_of(original))
