@@ -210,11 +210,19 @@ def related_compute(*, snapshot_ids: list[int]) -> RelatedResult:
     if not docs:
         return result
     doc_ids = [doc.pk for doc in docs]
-    analyses = {a.pk: a for a in SnapshotAnalysis.objects.filter(pk__in=doc_ids)}
-    missing = [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in doc_ids if pk not in analyses]
-    for analysis in SnapshotAnalysis.objects.bulk_create(missing):
-        analyses[analysis.pk] = analysis
-    uncounted = [doc for doc in docs if not analyses[doc.pk].terms_counted]
+    # Rows locked in id order: two tasks computing the same snapshot (an arrival and a refresh) take
+    # turns instead of both replacing its links. A row the stories task has not made yet is made
+    # here (it fills in the text digest).
+    SnapshotAnalysis.objects.bulk_create(
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in doc_ids], ignore_conflicts=True
+    )
+    counted = dict(
+        SnapshotAnalysis.objects.select_for_update()
+        .filter(pk__in=doc_ids)
+        .order_by("pk")
+        .values_list("pk", "terms_counted")
+    )
+    uncounted = [doc for doc in docs if not counted[doc.pk]]
     if uncounted:
         _count_terms(uncounted)
         SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)

@@ -339,14 +339,11 @@ def _dissolve_small(story_ids: set[int]) -> None:
 
 
 def _write_analyses(texts: list[_Text]) -> None:
-    existing = set(SnapshotAnalysis.objects.filter(pk__in=[t.pk for t in texts]).values_list("pk", flat=True))
-    SnapshotAnalysis.objects.bulk_create(
-        [SnapshotAnalysis(snapshot_id=t.pk, text_digest=t.digest) for t in texts if t.pk not in existing],
-        batch_size=2000,
-    )
-    for t in texts:
-        if t.pk in existing:
-            SnapshotAnalysis.objects.filter(pk=t.pk).update(text_digest=t.digest)
+    """Store each text's digest. The related task may have made a row meanwhile (it does not take
+    the stories lock), so rows are made where missing, then every digest is written."""
+    rows = [SnapshotAnalysis(snapshot_id=t.pk, text_digest=t.digest) for t in texts]
+    SnapshotAnalysis.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    SnapshotAnalysis.objects.bulk_update(rows, ["text_digest"], batch_size=500)
 
 
 # --- reading stories --------------------------------------------------------------------------
