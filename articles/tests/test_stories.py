@@ -410,6 +410,11 @@ class StoryPagesTests(TestCase):
         for other in self.others:
             self.assertIn(other.get_absolute_url(), page)
 
+    def test_search_by_relevance_shows_one_entry_per_story_too(self):
+        page = self.client.get("/search/", {"q": "鲁西新区", "stories": "1", "order": "relevance"}).content.decode()
+        self.assertEqual(sum(page.count(s.get_absolute_url()) for s in self.reprints), 1)
+        self.assertIn("5 家转载", page)
+
     def test_search_keeps_a_storys_first_match_when_its_first_seen_does_not_match(self):
         query = "记者从鲁西新区管委会获悉"  # only in ADDED, reprints[2]
         page = self.client.get("/search/", {"q": query, "stories": "1"}).content.decode()
