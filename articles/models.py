@@ -287,8 +287,13 @@ class Snapshot(models.Model):
             models.Index(fields=["-published_at", "-id"], name="snapshot_published"),
             models.Index(fields=["source", "-published_at"], name="snapshot_source"),
             # A story's members in publication order: the snapshot page's reprints, the "one entry
-            # per story" lists (is there an earlier member?) and their reprint counts.
-            models.Index(fields=["story", "published_at", "id"], name="snapshot_story_members"),
+            # per story" lists (is there an earlier member?) and their reprint counts. Partial: a
+            # snapshot arrives in no story, so an import writes nothing to it.
+            models.Index(
+                fields=["story", "published_at", "id"],
+                condition=models.Q(story__isnull=False),
+                name="snapshot_story_members",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=SnapshotStatus.values), name="snapshot_status_valid"),

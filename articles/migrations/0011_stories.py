@@ -139,7 +139,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='snapshot',
-            index=models.Index(fields=['story', 'published_at', 'id'], name='snapshot_story_members'),
+            index=models.Index(condition=models.Q(('story__isnull', False)), fields=['story', 'published_at', 'id'], name='snapshot_story_members'),
         ),
         migrations.AddConstraint(
             model_name='computedrelatedlink',
