@@ -7,15 +7,16 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import purge, services, stories
-from .models import Category, RelatedLink, Snapshot, Source
+from .models import SHANGHAI, Category, RelatedLink, Snapshot, Source
 
 
 class PurgeEverywhereMixin:
@@ -141,6 +142,7 @@ CAPTURED_FIELDS = [
     "body_html",
     "created_at",
     "updated_at",
+    "story_members",
 ]
 
 
@@ -183,6 +185,7 @@ class SnapshotAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),
+        (_("Story"), {"fields": ["story_members"]}),
         (_("Record"), {"fields": ["content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -205,6 +208,32 @@ class SnapshotAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         # Nothing is ever deleted: hide it, or let moderation withhold it.
         return False
+
+    @admin.display(description=_("other snapshots of its story"))
+    def story_members(self, obj):
+        """The reprints of the same article here (articles.stories), in any state."""
+        if obj.pk is None:
+            return ""
+        siblings = stories.story_siblings(snapshot_ids=[obj.pk])
+        if not siblings:
+            return _("None: no reprint of this text is held here.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {} · {} · {}</li>',
+                (
+                    (
+                        reverse("admin:articles_snapshot_change", args=[s.pk]),
+                        s.title,
+                        s.source.name,
+                        s.published_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                        s.get_status_display(),
+                    )
+                    for s in siblings
+                ),
+            ),
+        )
 
     @admin.display(description=_("body"))
     def body_html(self, obj):

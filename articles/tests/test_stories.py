@@ -461,6 +461,18 @@ class RefreshTests(TestCase):
             {s.pk for s in others},
         )
 
+    def test_the_admin_page_of_a_snapshot_lists_the_other_snapshots_of_its_story(self):
+        from .helpers import make_editor
+
+        reprints = make_reprints()[:3]
+        Snapshot.objects.filter(pk=reprints[2].pk).update(status=Snapshot.Status.HIDDEN)
+        place(*reprints)
+        self.client.force_login(make_editor())
+        content = self.client.get(f"/admin/articles/snapshot/{reprints[0].pk}/change/").content.decode()
+        for other in reprints[1:]:
+            self.assertIn(f"/admin/articles/snapshot/{other.pk}/change/", content)
+        self.assertIn("隐藏", content.split(f"/admin/articles/snapshot/{reprints[2].pk}/change/")[1][:300])
+
     def test_an_editor_saving_a_snapshot_in_the_admin_queues_its_analysis(self):
         from .helpers import make_superuser
         from .test_admin import form_data
