@@ -305,10 +305,7 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
     _dissolve_small(left)
 
     _write_analyses(todo)
-    StoryBand.objects.bulk_create(
-        [StoryBand(bucket=bucket, snapshot_id=pk) for pk, values in indexed.items() for bucket in set(values)],
-        batch_size=2000,
-    )
+    _write_bands(indexed)
     return result
 
 
@@ -339,11 +336,27 @@ def _dissolve_small(story_ids: set[int]) -> None:
 
 
 def _write_analyses(texts: list[_Text]) -> None:
-    """Store each text's digest. The related task may have made a row meanwhile (it does not take
-    the stories lock), so rows are made where missing, then every digest is written."""
-    rows = [SnapshotAnalysis(snapshot_id=t.pk, text_digest=t.digest) for t in texts]
-    SnapshotAnalysis.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    SnapshotAnalysis.objects.bulk_update(rows, ["text_digest"], batch_size=500)
+    """Store each text's digest: an upsert, since the related task may have made the row meanwhile
+    (it does not take the stories lock)."""
+    table = connection.ops.quote_name(SnapshotAnalysis._meta.db_table)
+    # Identifiers from the model's metadata; every value a parameter.
+    sql = (
+        f"INSERT INTO {table} (snapshot_id, text_digest, terms_counted) VALUES (%s, %s, %s) "  # noqa: S608
+        "ON CONFLICT (snapshot_id) DO UPDATE SET text_digest = excluded.text_digest"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(t.pk, t.digest, False) for t in texts])
+
+
+def _write_bands(indexed: dict[int, list[int]]) -> None:
+    """Insert the band rows in one executemany: 32 a snapshot, where building model instances for
+    bulk_create took a third of the task's time."""
+    table = connection.ops.quote_name(StoryBand._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (bucket, snapshot_id) VALUES (%s, %s)",  # noqa: S608 - as above
+            [(bucket, pk) for pk, values in indexed.items() for bucket in set(values)],
+        )
 
 
 # --- reading stories --------------------------------------------------------------------------
