@@ -39,6 +39,9 @@ from .purge import purge_enqueue
 from .search_text import body_text
 
 KEY_PHRASES = 8
+# Phrase candidates kept per snapshot for a refresh to weigh again (a new IDF reorders them, but
+# the best 8 come from the best 40 of before).
+KEPT_CANDIDATES = 40
 CANDIDATES_PER_PHRASE = 30
 EXCERPT_CHARS = 80
 MAX_TERM_LENGTH = 50
@@ -85,32 +88,39 @@ class _Doc:
     pk: int
     published_at: object
     story_id: int | None
-    text: str
-    words: list[str | None]
+    words: list[str | None] | None  # None when its stored candidates are reused
+    candidates: list[list]
 
     @property
     def counts(self) -> Counter:
         return Counter(word for word in self.words if word)
 
 
-def key_phrases(doc_words: list[str | None], idf, *, limit: int = KEY_PHRASES) -> list[tuple[str, float]]:
-    """The `limit` best phrases of a text and their weights. `idf(word)` gives a word's inverse
-    document frequency. Pairs of neighbouring words seen together at least twice compete with the
-    words; a word that occurs mostly inside such a pair gives way to it."""
+def phrase_candidates(doc_words: list[str | None]) -> list[list]:
+    """A text's phrase candidates as [phrase, occurrences, word, (word)]: its words, and pairs of
+    neighbouring words seen together at least twice (a word that occurs mostly inside such a pair
+    gives way to it)."""
     counts = Counter(word for word in doc_words if word)
     pairs = Counter(
         (a, b) for a, b in zip(doc_words, doc_words[1:], strict=False) if a and b and len(a) + len(b) <= MAX_TERM_LENGTH
     )
-    weights = {word: count * idf(word) for word, count in counts.items()}
+    candidates = {word: [word, count, word] for word, count in counts.items()}
     for (a, b), count in pairs.items():
         if count < 2:
             continue
         # Latin words keep their space (new york); Chinese ones join (鲁西新区).
         joined = f"{a} {b}" if a[-1].isascii() and b[0].isascii() else a + b
-        weights[joined] = count * (idf(a) + idf(b))
+        candidates[joined] = [joined, count, a, b]
         for part in (a, b):
             if counts[part] - count < 2:  # hardly ever apart from the pair
-                weights.pop(part, None)
+                candidates.pop(part, None)
+    return list(candidates.values())
+
+
+def key_phrases(candidates: list[list], idf, *, limit: int = KEY_PHRASES) -> list[tuple[str, float]]:
+    """The `limit` best candidates and their TF-IDF weights: occurrences times the inverse document
+    frequency (`idf(word)`) of the word, or the sum of both words' for a pair."""
+    weights = {phrase: count * sum(idf(word) for word in words) for phrase, count, *words in candidates}
     best = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return [(phrase, round(weight, 4)) for phrase, weight in best]
 
@@ -193,47 +203,60 @@ class _PublishedWith:
 
 
 @transaction.atomic
-def related_compute(*, snapshot_ids: list[int]) -> RelatedResult:
+def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> RelatedResult:
     """Compute the key phrases and the related list of each snapshot (see the module's docstring),
     replacing what was stored. Hidden and withheld snapshots get theirs too (they may be published
-    again), but are never anyone's related news."""
+    again), but are never anyone's related news. `reuse_terms` (a refresh: the texts are unchanged)
+    weighs the phrase candidates stored the last time instead of segmenting the texts again."""
     result = RelatedResult()
-    docs = []
     ids = sorted(set(snapshot_ids))
+    # Rows locked in id order: two tasks computing the same snapshot (an arrival and a refresh) take
+    # turns instead of both replacing its links. A row the stories task has not made yet is made
+    # here (it fills in the text digest).
+    SnapshotAnalysis.objects.bulk_create(
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in ids], ignore_conflicts=True
+    )
+    stored = {
+        pk: (counted, terms)
+        for pk, counted, terms in SnapshotAnalysis.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "terms_counted", "terms")
+    }
+    docs = []
     for start in range(0, len(ids), CHUNK):
         rows = Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list(
             "pk", "published_at", "story_id", "title", "body"
         )
         for pk, published_at, story_id, title, body in rows:
-            text = phrase_text(title, body)
-            docs.append(_Doc(pk=pk, published_at=published_at, story_id=story_id, text=text, words=words(text)))
+            counted, terms = stored[pk]
+            doc = _Doc(pk=pk, published_at=published_at, story_id=story_id, words=None, candidates=terms)
+            if not (reuse_terms and counted and terms):
+                doc.words = words(phrase_text(title, body))
+                doc.candidates = phrase_candidates(doc.words)
+            docs.append(doc)
     if not docs:
         return result
     doc_ids = [doc.pk for doc in docs]
-    # Rows locked in id order: two tasks computing the same snapshot (an arrival and a refresh) take
-    # turns instead of both replacing its links. A row the stories task has not made yet is made
-    # here (it fills in the text digest).
-    SnapshotAnalysis.objects.bulk_create(
-        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in doc_ids], ignore_conflicts=True
-    )
-    counted = dict(
-        SnapshotAnalysis.objects.select_for_update()
-        .filter(pk__in=doc_ids)
-        .order_by("pk")
-        .values_list("pk", "terms_counted")
-    )
-    uncounted = [doc for doc in docs if not counted[doc.pk]]
+    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
     if uncounted:
         _count_terms(uncounted)
         SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
 
-    frequencies = _frequencies({word for doc in docs for word in doc.counts})
+    frequencies = _frequencies({word for doc in docs for _, _, *parts in doc.candidates for word in parts})
     total = frequencies.get(DOCUMENTS, 0)
 
     def idf(word: str) -> float:
         return math.log((1 + total) / (1 + frequencies.get(word, 0))) + 1
 
-    phrases = {doc.pk: key_phrases(doc.words, idf) for doc in docs}
+    phrases = {doc.pk: key_phrases(doc.candidates, idf) for doc in docs}
+    segmented = [doc for doc in docs if doc.words is not None]
+    for doc in segmented:
+        best = {phrase for phrase, _ in key_phrases(doc.candidates, idf, limit=KEPT_CANDIDATES)}
+        doc.candidates = [candidate for candidate in doc.candidates if candidate[0] in best]
+    SnapshotAnalysis.objects.bulk_update(
+        [SnapshotAnalysis(snapshot_id=doc.pk, terms=doc.candidates) for doc in segmented], ["terms"], batch_size=500
+    )
     KeyPhrase.objects.filter(snapshot_id__in=doc_ids).delete()
     KeyPhrase.objects.bulk_create(
         [

@@ -560,6 +560,9 @@ class SnapshotAnalysis(models.Model):
     terms_counted = models.BooleanField(_("terms counted"), default=False)
     # TermFrequency's document count when the related list was computed; None: not computed yet.
     related_documents = models.BigIntegerField(_("related computed at"), null=True, db_index=True)
+    # The text's best key phrase candidates, [phrase, occurrences, word, (word)], so that a refresh
+    # weighs them again under the archive's new frequencies without segmenting the text again.
+    terms = models.JSONField(_("phrase candidates"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("snapshot analysis")

@@ -341,11 +341,11 @@ def _write_analyses(texts: list[_Text]) -> None:
     table = connection.ops.quote_name(SnapshotAnalysis._meta.db_table)
     # Identifiers from the model's metadata; every value a parameter.
     sql = (
-        f"INSERT INTO {table} (snapshot_id, text_digest, terms_counted) VALUES (%s, %s, %s) "  # noqa: S608
+        f"INSERT INTO {table} (snapshot_id, text_digest, terms_counted, terms) VALUES (%s, %s, %s, %s) "  # noqa: S608
         "ON CONFLICT (snapshot_id) DO UPDATE SET text_digest = excluded.text_digest"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(t.pk, t.digest, False) for t in texts])
+        cursor.executemany(sql, [(t.pk, t.digest, False, "[]") for t in texts])
 
 
 def _write_bands(indexed: dict[int, list[int]]) -> None:

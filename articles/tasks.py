@@ -41,5 +41,11 @@ def compute_related(snapshot_ids: list[int]) -> str:
         result = keyphrases.related_compute(snapshot_ids=snapshot_ids)
         stale = keyphrases.stale_related(limit=len(snapshot_ids))
         if stale:
-            result.refreshed = keyphrases.related_compute(snapshot_ids=stale).computed
+            result.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
     return str(result)
+
+
+@task(queue_name="stories")
+def refresh_related(snapshot_ids: list[int]) -> str:
+    """Compute the snapshots' related lists again, their texts unchanged (manage.py related_refresh)."""
+    return str(keyphrases.related_compute(snapshot_ids=snapshot_ids, reuse_terms=True))

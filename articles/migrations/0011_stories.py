@@ -62,6 +62,7 @@ class Migration(migrations.Migration):
                 ('text_digest', models.CharField(db_index=True, max_length=40, verbose_name='text digest')),
                 ('terms_counted', models.BooleanField(default=False, verbose_name='terms counted')),
                 ('related_documents', models.BigIntegerField(db_index=True, null=True, verbose_name='related computed at')),
+                ('terms', models.JSONField(blank=True, default=list, verbose_name='phrase candidates')),
             ],
             options={
                 'verbose_name': 'snapshot analysis',

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from django.test import TestCase, override_settings
 
 from articles.importing import Origin, build_capture
-from articles.keyphrases import excerpt, key_phrases, related_compute, related_links_of, words
+from articles.keyphrases import excerpt, key_phrases, phrase_candidates, related_compute, related_links_of, words
 from articles.models import SHANGHAI, ComputedRelatedLink, Snapshot, SnapshotAnalysis, StoryBand
 from articles.services import snapshots_import
 from articles.stories import shingles, similarity, stories_place, story_reprints, story_text
@@ -216,13 +216,14 @@ class KeyPhraseTests(TestCase):
 
     def test_neighbouring_words_seen_together_become_one_phrase(self):
         text = "鲁西新区发展。鲁西新区招商。鲁西新区服务。"
-        phrases = dict(key_phrases(words(text), lambda word: 1.0))
+        phrases = dict(key_phrases(phrase_candidates(words(text)), lambda word: 1.0))
         self.assertIn("鲁西新区", phrases)
         self.assertNotIn("鲁西", phrases)
 
     def test_rare_words_outweigh_common_ones(self):
         idf = {"鲁西": 5.0, "新区": 5.0, "发展": 1.0}.get
-        phrases = key_phrases(["发展", None, "发展", None, "鲁西", None], lambda word: idf(word, 1.0))
+        candidates = phrase_candidates(["发展", None, "发展", None, "鲁西", None])
+        phrases = key_phrases(candidates, lambda word: idf(word, 1.0))
         self.assertEqual(phrases[0][0], "鲁西")
 
     def test_an_excerpt_is_centred_on_the_phrase_with_a_leading_ellipsis(self):
@@ -442,6 +443,18 @@ class StoryPurgeTests(TestCase):
 
 
 class RefreshTests(TestCase):
+    def test_a_refresh_weighs_the_stored_candidates_again_without_segmenting_the_text(self):
+        from unittest import mock
+
+        snapshot = make_snapshot(body=ORIGINAL)
+        related_compute(snapshot_ids=[snapshot.pk])
+        stored = SnapshotAnalysis.objects.get(pk=snapshot.pk).terms
+        self.assertIn("鲁西新区", [candidate[0] for candidate in stored])
+        before = list(snapshot.key_phrases.values_list("phrase", flat=True))
+        with mock.patch("articles.keyphrases.words", side_effect=AssertionError("segmented again")):
+            related_compute(snapshot_ids=[snapshot.pk], reuse_terms=True)
+        self.assertEqual(list(snapshot.key_phrases.values_list("phrase", flat=True)), before)
+
     def test_a_list_goes_stale_when_the_archive_has_grown_enough_and_the_worker_refreshes_it(self):
         from django.core.management import call_command
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from articles.keyphrases import stale_related
 from articles.models import SnapshotAnalysis
 from articles.stories import TASK_BATCH
-from articles.tasks import compute_related
+from articles.tasks import refresh_related
 
 
 class Command(BaseCommand):
@@ -30,6 +30,6 @@ class Command(BaseCommand):
             ids = sorted(stale_related(limit=None))
         with transaction.atomic():
             for start in range(0, len(ids), TASK_BATCH):
-                compute_related.enqueue(ids[start : start + TASK_BATCH])
+                refresh_related.enqueue(ids[start : start + TASK_BATCH])
         if verbosity >= 1:
             self.stdout.write(f"Queued {len(ids):,} related lists in {-(-len(ids) // TASK_BATCH):,} tasks.")
