@@ -16,10 +16,11 @@ For every snapshot (`related_compute`, run by a task after the snapshot is place
    They are stored in `ComputedRelatedLink`; the page reads them with the crawled related links, in
    the same query, and shows only those whose target is still published.
 
-A list is computed again when its snapshot's text changes, and when the archive has grown by
-ARTICLES_RELATED_REFRESH_GROWTH since it was computed: each batch of arrivals also recomputes up
-to as many stale lists (`related_refresh`), oldest first, and `manage.py related_refresh` does
-them all.
+A list is computed again when its snapshot's text or title changes, and when the archive has
+grown by ARTICLES_RELATED_REFRESH_GROWTH since it was computed (`stale_related`): each batch of
+arrivals also recomputes up to as many stale lists, oldest first, and `manage.py related_refresh`
+queues them all. A refresh weighs the phrase candidates kept from the last computation
+(`SnapshotAnalysis.terms`) under the new frequencies, without segmenting the text again.
 """
 
 import logging

@@ -37,7 +37,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -181,7 +181,6 @@ class PlaceResult:
     stories_made: int = 0
     moved_out: int = 0  # left a story because their body changed
     candidates: int = 0  # candidate pairs verified
-    changed_ids: list[int] = field(default_factory=list)
 
     def __str__(self):
         return (
@@ -206,7 +205,6 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
         return result
     todo_ids = [t.pk for t in todo]
     result.compared = len(todo)
-    result.changed_ids = todo_ids
 
     # Out of their stories and out of the index first: a changed text is compared afresh.
     left = {t.story_id for t in todo if t.story_id is not None}
