@@ -12,7 +12,7 @@ For each run: a fresh SQLite database migrated to the current schema.
   as Django registers them). Also reported: executemany alone, rows built beforehand.
 - stories (with --stories-runs N): the import N times as shipped and N times with the queueing of
   the stories task switched off, alternately, each into a fresh database: the slowdown stories
-  cost an import (docs/stories.md), by the medians.
+  cost an import (docs/stories.md), by the medians of the processes' CPU time.
 Writes bench/results/import-sqlite.json and prints a table.
 """
 
@@ -63,8 +63,9 @@ WITHOUT_STORIES = (
 )
 
 
-def run_import(db: Path, jsonl: Path, *, stories: bool = True) -> tuple[float, int]:
-    """Wall seconds and peak RSS in KiB of one import_snapshots process."""
+def run_import(db: Path, jsonl: Path, *, stories: bool = True, cpu: bool = False) -> tuple[float, int]:
+    """Wall seconds (CPU seconds, user and system, with `cpu`) and peak RSS in KiB of one
+    import_snapshots process."""
     env = os.environ | {"DATABASE_URL": f"sqlite:///{db}"}
     command = [PYTHON, "manage.py"] if stories else [PYTHON, "-c", WITHOUT_STORIES]
     started = time.perf_counter()
@@ -75,7 +76,7 @@ def run_import(db: Path, jsonl: Path, *, stories: bool = True) -> tuple[float, i
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"import_snapshots failed with status {status}")
-    return elapsed, usage.ru_maxrss
+    return (usage.ru_utime + usage.ru_stime if cpu else elapsed), usage.ru_maxrss
 
 
 def utc(value: str) -> str:
@@ -165,11 +166,12 @@ def main() -> None:
     if args.stories_runs:
         with_stories, without = [], []
         for _ in range(args.stories_runs):
-            without.append(run_import(fresh_database(), jsonl, stories=False)[0])
-            with_stories.append(run_import(fresh_database(), jsonl)[0])
+            # CPU time: on a shared machine the wall time of the same import varied by a factor of 2.5.
+            without.append(run_import(fresh_database(), jsonl, stories=False, cpu=True)[0])
+            with_stories.append(run_import(fresh_database(), jsonl, cpu=True)[0])
         result["stories"] = {
-            "import_seconds": sorted(round(t, 2) for t in with_stories),
-            "without_stories_seconds": sorted(round(t, 2) for t in without),
+            "import_cpu_seconds": sorted(round(t, 2) for t in with_stories),
+            "without_stories_cpu_seconds": sorted(round(t, 2) for t in without),
             "slowdown": round(statistics.median(with_stories) / statistics.median(without) - 1, 4),
         }
 
@@ -186,7 +188,8 @@ def main() -> None:
     if "stories" in result:
         stories = result["stories"]
         print(
-            f"stories: import {stories['import_seconds']} s, without stories {stories['without_stories_seconds']} s: "
+            f"stories: import {stories['import_cpu_seconds']} CPU s, "
+            f"without stories {stories['without_stories_cpu_seconds']} CPU s: "
             f"{stories['slowdown']:+.1%} (medians)"
         )
 
