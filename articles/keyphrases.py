@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 
 from . import purge
+from .bulk import insert_rows
 from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency
 from .purge import purge_enqueue
 from .search_text import body_text
@@ -259,13 +260,13 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
         [SnapshotAnalysis(snapshot_id=doc.pk, terms=doc.candidates) for doc in segmented], ["terms"], batch_size=500
     )
     KeyPhrase.objects.filter(snapshot_id__in=doc_ids).delete()
-    KeyPhrase.objects.bulk_create(
+    insert_rows(
+        KeyPhrase,
         [
-            KeyPhrase(snapshot_id=doc.pk, phrase=phrase, weight=weight, published_at=doc.published_at)
+            {"snapshot_id": doc.pk, "phrase": phrase, "weight": weight, "published_at": doc.published_at}
             for doc in docs
             for phrase, weight in phrases[doc.pk]
         ],
-        batch_size=2000,
     )
 
     holders: dict[str, list] = {}
@@ -304,14 +305,18 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
         texts.update((pk, unicodedata.normalize("NFKC", body_text(body))) for pk, title, body in rows)
     ComputedRelatedLink.objects.filter(snapshot_id__in=doc_ids).delete()
     links = [
-        ComputedRelatedLink(
-            snapshot_id=doc_pk, position=position, target_id=pk, phrase=phrase, excerpt=excerpt(texts[pk], phrase)
-        )
+        {
+            "snapshot_id": doc_pk,
+            "position": position,
+            "target_id": pk,
+            "phrase": phrase,
+            "excerpt": excerpt(texts[pk], phrase),
+        }
         for doc_pk, picked in chosen.items()
         for position, (pk, phrase) in enumerate(picked, start=1)
         if pk in texts
     ]
-    ComputedRelatedLink.objects.bulk_create(links, batch_size=2000)
+    insert_rows(ComputedRelatedLink, links)
     SnapshotAnalysis.objects.filter(pk__in=doc_ids).update(related_documents=total)
     # Their pages show the new lists (a CDN's copies go; the page cache's key moved by trigger).
     if settings.ARTICLES_PURGE_HOOK:

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.utils import bulk_update_with_history
 
+from .bulk import insert_rows as _insert
 from .importing import Capture, Rejection
 from .models import Category, RelatedLink, Snapshot, Source
 from .purge import category_key, keys_of, purge_enqueue
@@ -176,35 +177,6 @@ def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
     for start in range(0, len(keys), KEYS_PER_LOOKUP):
         chunk = keys[start : start + KEYS_PER_LOOKUP]
         yield chunk + [f"-{n}" for n in range(KEYS_PER_LOOKUP - len(chunk))]
-
-
-def _insert(model, rows: list[dict]) -> None:
-    """INSERT validated, already-sanitized rows in one executemany. The import writes a million rows
-    at a time; the ORM's per-field bookkeeping in bulk_create costs more than the database does."""
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    columns = list(rows[0])
-    fields = [model._meta.get_field(name) for name in columns]
-    adapters = [
-        connection.ops.adapt_datetimefield_value if field.get_internal_type() == "DateTimeField" else None
-        for field in fields
-    ]
-    # Identifiers come from the model's own metadata; every value is a parameter.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    values = [
-        [
-            adapt(row[name]) if adapt and row[name] is not None else row[name]
-            for name, adapt in zip(columns, adapters, strict=True)
-        ]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
 
 
 def _pks_by_key(keys: Iterable[str]) -> dict[str, int]:

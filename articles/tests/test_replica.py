@@ -53,9 +53,10 @@ class ReplicaReadTests(TransactionTestCase):
         self.fail("the replica did not replay the test's writes within 20 seconds")
 
     def test_a_page_is_rendered_from_the_replica_once_it_has_replayed_the_archive(self):
-        with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(
-            connections["replica"]
-        ) as standby:
+        with (
+            CaptureQueriesContext(connections["default"]) as primary,
+            CaptureQueriesContext(connections["replica"]) as standby,
+        ):
             response = self.client.get(self.snapshot.get_absolute_url())
 
         self.assertContains(response, "副本上的快照")
