@@ -1,19 +1,17 @@
-import json
-
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connections
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.functional import cached_property
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
+
+from newsarchive.admin import LargeTablePaginator, NumericIdAdmin, is_id
 
 from . import purge, services, stories
 from .models import SHANGHAI, Category, RelatedLink, Snapshot, Source
@@ -95,41 +93,8 @@ class CategoryChoiceForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), label=_("Move to category"))
 
 
-class LargeTablePaginator(Paginator):
-    """Pages of a table of a million rows.
-
-    - A page is read in two steps: its ids from an index, then those rows. A plain OFFSET reads
-      every row it skips, whole (4 s at page 3,000 on SQLite); the ids alone come from an
-      index-only scan.
-    - On PostgreSQL, past ESTIMATE_ABOVE rows the count is the planner's estimate: an exact
-      COUNT(*) there reads the whole table (0.7 s at a million rows), and an admin list needs
-      only about how many pages there are. SQLite counts a million rows from its smallest index
-      in some 20 ms, so it keeps the exact count.
-    """
-
-    ESTIMATE_ABOVE = 100_000
-
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        if connections[queryset.db].vendor == "postgresql":
-            plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-            if estimate > self.ESTIMATE_ABOVE:
-                return estimate
-        return super().count
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
-
-
 CAPTURED_FIELDS = [
+    "captures_link",
     "key",
     "source",
     "reprinted_from",
@@ -147,7 +112,7 @@ CAPTURED_FIELDS = [
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(SimpleHistoryAdmin):
+class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     form = SnapshotAdminForm
     list_display = ["title", "category", "source", "published_at", "status", "is_featured"]
     list_filter = [
@@ -159,8 +124,8 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         "captured_at",
     ]
     list_select_related = ["category", "source"]
-    search_fields = ["=key", "title"]
-    search_help_text = _("Search by title, or by the full 40-character key.")
+    search_fields = ["=key", "title", "byline", "original_url"]
+    search_help_text = _("Search by title, byline or original address, or by the full 40-character key.")
     date_hierarchy = "published_at"
     show_full_result_count = False
     paginator = LargeTablePaginator
@@ -186,7 +151,10 @@ class SnapshotAdmin(SimpleHistoryAdmin):
             },
         ),
         (_("Story"), {"fields": ["story_members"]}),
-        (_("Record"), {"fields": ["content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            _("Record"),
+            {"fields": ["captures_link", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -240,6 +208,68 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         # The body was sanitized when stored; format_html keeps it from being escaped twice.
         return format_html('<div class="snapshot-body">{}</div>', mark_safe(obj.body))
 
+    @admin.display(description=_("captures"))
+    def captures_link(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:articles_snapshot_captures", args=[obj.pk]),
+            ngettext(
+                "%(count)d capture: view, compare or pin", "%(count)d captures: view, compare or pin", obj.capture_count
+            )
+            % {"count": obj.capture_count},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/captures/",
+                self.admin_site.admin_view(self.captures_view),
+                name="articles_snapshot_captures",
+            ),
+            *super().get_urls(),
+        ]
+
+    def captures_view(self, request, object_id):
+        """The snapshot's captures, with a button to pin one (show it whatever is captured later) or
+        to go back to showing the newest (services.snapshot_pin_capture)."""
+        snapshot = self.get_object(request, object_id)
+        if snapshot is None or not self.has_view_permission(request, snapshot):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request, snapshot):
+                raise PermissionDenied
+            raw = request.POST.get("capture", "")
+            try:
+                capture_id = int(raw) if raw else None
+                services.snapshot_pin_capture(snapshot_id=snapshot.pk, capture_id=capture_id, actor=request.user)
+            except (ValueError, services.CaptureError) as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("The snapshot shows the chosen capture.")
+                    if capture_id
+                    else _("The snapshot shows the newest capture."),
+                    messages.SUCCESS,
+                )
+            return redirect("admin:articles_snapshot_captures", snapshot.pk)
+        return TemplateResponse(
+            request,
+            "admin/articles/snapshot/captures.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Captures of %(title)s") % {"title": snapshot.title},
+                "opts": self.model._meta,
+                "original": snapshot,
+                "captures": snapshot.captures.order_by("-captured_at", "-id").defer("body"),
+                "shown": services.shown_capture(snapshot),
+                "can_change": self.has_change_permission(request, snapshot),
+                "public_url": reverse("articles:captures", kwargs={"key": snapshot.key}),
+            },
+        )
+
     @staticmethod
     def _stored_status(obj):
         return Snapshot.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
@@ -258,7 +288,19 @@ class SnapshotAdmin(SimpleHistoryAdmin):
         # A title (or, reverting history, a body) may have changed: its story and related news.
         stories.analysis_enqueue(snapshot_ids=[obj.pk])
 
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history's views hand the id to the database as it is: "abc" was a 500.
+        if not is_id(unquote(object_id)):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not (is_id(object_id) and is_id(version_id)):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST" and not self.has_change_permission(request, Snapshot(pk=object_id)):
+            # The revert form hides its button from those who may only view; the POST itself must
+            # be refused too, or a moderator could save a title, category or state through it.
+            raise PermissionDenied
         if request.method == "POST" and self._stored_status(Snapshot(pk=object_id)) == Snapshot.Status.WITHHELD:
             self.message_user(
                 request,

@@ -16,6 +16,14 @@ right: no process has to be told.
 
 Only pages for visitors without a session are cached: a logged-in reader, or anyone with a message
 waiting, gets a page rendered for them.
+
+A page is stored only under the query parameters its view reads, which each view declares
+(`reader_page_cache(params=...)`). Before the view runs, cached or not, the request's query is
+reduced to those parameters, one value each (the last, which is the one a view reads), in the
+order of their names: `?utm=1`, `?source=3&source=3`, `?b=…&a=…` are the page of the address
+without them, rendered from exactly that and stored once. Junk parameters cannot fill the cache
+(each once made an entry of its own: 1,500 junk addresses were 15 MB), and a page from the cache
+is always the one its parameters make, never one that carried someone's `utm` in its links.
 """
 
 import hashlib
@@ -25,10 +33,11 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
 
 from newsarchive import replica
+from newsarchive.logs import warn_now_and_then
 
 from . import purge
 
@@ -94,8 +103,27 @@ def _response(entry: dict) -> HttpResponse:
     return response
 
 
-def reader_page_cache(view):
-    """Serve `view`'s 200 responses to anonymous visitors from the cache (see the module's docstring)."""
+def keep_only(request, params) -> None:
+    """Reduce the request's query string to `params` (see the module's docstring)."""
+    query = request.GET
+    kept = QueryDict(mutable=True)
+    for name in sorted(params):
+        values = query.getlist(name)
+        if values:
+            kept[name] = values[-1]
+    normalised = kept.urlencode()
+    if normalised != request.META.get("QUERY_STRING", ""):
+        kept._mutable = False
+        request.GET = kept
+        request.META["QUERY_STRING"] = normalised
+
+
+def reader_page_cache(view=None, *, params: tuple[str, ...] = ()):
+    """Serve `view`'s 200 responses to anonymous visitors from the cache (see the module's
+    docstring). `params` names the query parameters the view reads; the rest are dropped. Used
+    bare (`@reader_page_cache`) for a page that reads none, or as `@reader_page_cache(params=…)`."""
+    if view is None:
+        return lambda view: reader_page_cache(view, params=params)
 
     def render(request, version, *args, **kwargs):
         # On the replica when it has replayed this version, else on the primary (newsarchive/replica.py);
@@ -108,6 +136,7 @@ def reader_page_cache(view):
 
     @wraps(view)
     def cached_view(request, *args, **kwargs):
+        keep_only(request, params)
         if not is_cacheable(request):
             if replica.configured():
                 response = render(request, archive_version(), *args, **kwargs)
@@ -121,7 +150,7 @@ def reader_page_cache(view):
         try:
             entry = cache.get(key)
         except Exception:  # a cache server that is down slows pages; it must not break them
-            logger.warning("page cache unavailable", exc_info=True)
+            warn_now_and_then(logger, "page cache unavailable: pages are rendered without it")
             return render(request, version, *args, **kwargs)
         if entry is not None:
             return _response(entry)
@@ -144,7 +173,7 @@ def reader_page_cache(view):
         try:
             cache.set(key, entry, settings.ARTICLES_PAGE_CACHE_SECONDS)
         except Exception:
-            logger.warning("page cache unavailable", exc_info=True)
+            warn_now_and_then(logger, "page cache unavailable: pages are rendered without it")
         return response
 
     return cached_view

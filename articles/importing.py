@@ -5,6 +5,7 @@ complete, valid record) or `Rejection`s (where and why a record was refused), on
 file of any size is streamed. `services.snapshots_import` writes them.
 """
 
+import io
 import itertools
 import json
 import os
@@ -28,6 +29,7 @@ from .models import (
     Source,
     archive_key,
     capture_digest,
+    content_digest,
     key_for_url,
     snapshot_key,
 )
@@ -40,10 +42,15 @@ _HTTP_URL = re.compile(r"^https?://[\w.\-~%]+(?::\d{1,5})?(?:[/?#][^\s\x00-\x1f\
 
 @dataclass(frozen=True)
 class Origin:
+    """Where a record came from: a line of a text file, or the byte offset of a WARC record."""
+
     path: str
-    line: int
+    line: int = 0
+    offset: int | None = None
 
     def __str__(self):
+        if self.offset is not None:
+            return f"{self.path} at byte {self.offset:,}"
         return f"{self.path}:{self.line}"
 
 
@@ -81,6 +88,11 @@ class Capture:
     collected_by: str
     original_url: str
     related: list[RelatedCapture] = field(default_factory=list)
+    # The raw HTTP exchange as gzipped WARC records (a URL capture or a WARC import), kept with the
+    # capture so it can be extracted again (articles.warc); None for JSON Lines and saved pages.
+    raw: bytes | None = None
+    # The address the page was fetched from, after redirects (raw captures only).
+    final_url: str = ""
 
     @cached_property
     def key(self) -> str:
@@ -101,8 +113,41 @@ class Capture:
             captured_at=self.captured_at,
             collected_by=self.collected_by,
             original_url=self.original_url,
-            related=[vars(link) for link in self.related],
+            related=self.related_values,
         )
+
+    @cached_property
+    def version_hash(self) -> str:
+        """The digest of what this capture says, without when or by whom (SnapshotCapture.content_hash)."""
+        return content_digest(
+            title=self.title,
+            category=self.category,
+            source=self.source,
+            reprinted_from=self.reprinted_from,
+            byline=self.byline,
+            body=self.body,
+            published_at=self.published_at,
+            collected_by=self.collected_by,
+            original_url=self.original_url,
+            related=self.related_values,
+        )
+
+    @property
+    def related_values(self) -> list[dict]:
+        return [
+            {"title": link.title, "excerpt": link.excerpt, "date": link.date, "url": link.url} for link in self.related
+        ]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record read and passed over on purpose (a WARC request, a redirect, an image): counted, not refused."""
+
+    origin: Origin
+    reason: str
+
+    def __str__(self):
+        return f"{self.origin}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -427,26 +472,41 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
 
 
 class Input:
-    """One file (or standard input) read as numbered lines, counting the bytes consumed for progress."""
+    """One file (or standard input) read as numbered lines, or as WARC records, counting the bytes
+    consumed for progress. `label` names it in messages (an uploaded file's own name)."""
 
-    def __init__(self, name: str):
-        self.name = "<stdin>" if name == "-" else name
+    def __init__(self, name: str, *, label: str | None = None, category: str = ""):
+        self.name = label or ("<stdin>" if name == "-" else name)
         self.path = None if name == "-" else Path(name)
         self.size = None
         self.bytes_read = 0
+        self.category = category
 
-    def records(self) -> Iterator[Capture | Rejection]:
-        """Choose the format by content: JSON Lines when the first non-blank character is `{`,
-        otherwise a saved snapshot page."""
+    def records(self) -> Iterator[Capture | Rejection | Skipped]:
+        """Choose the format by content: WARC (by name or its first bytes), else a saved snapshot
+        page when its 类别: 发布时间: 来源: line is near the top, else JSON Lines."""
         try:
             if self.path is None:
-                yield from self._read(sys.stdin.buffer)
+                yield from self._choose(sys.stdin.buffer)
             else:
                 self.size = self.path.stat().st_size
                 with self.path.open("rb") as stream:
-                    yield from self._read(stream)
+                    yield from self._choose(stream)
         except OSError as error:
             yield Rejection(Origin(self.name, 0), f"cannot read: {error.strerror or error}")
+
+    def _choose(self, stream) -> Iterator[Capture | Rejection | Skipped]:
+        from .warc import is_warc, read_warc
+
+        stream = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
+        if is_warc(stream.peek(64)[:64], str(self.path or "")):
+
+            def progress(count: int) -> None:
+                self.bytes_read = count
+
+            yield from read_warc(stream, self.name, category=self.category, progress=progress)
+            return
+        yield from self._read(stream)
 
     def _numbered(self, stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         for number, line in enumerate(stream, start=1):

@@ -254,11 +254,28 @@ class Snapshot(models.Model):
         db_index=False,  # the story_members index below serves every lookup by story
         editable=False,
     )
+    # How many different captures of this key the archive holds (SnapshotCapture), kept on the row
+    # so the page says "N captures" without a query of its own. 1 with no SnapshotCapture rows: a
+    # snapshot captured once, from JSON Lines, is its own only capture.
+    # Both columns are added in place (a database default, no index): on SQLite any other new column
+    # makes Django rebuild the table, which drops its search and archive-version triggers.
+    capture_count = models.PositiveIntegerField(_("captures"), default=1, db_default=1, editable=False)
+    pinned_capture = models.ForeignKey(
+        "SnapshotCapture",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
+        editable=False,
+        verbose_name=_("pinned capture"),
+        help_text=_("The capture an editor chose to show instead of the newest."),
+    )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
-    # The story is computed, not edited: history would record every regrouping as an edit.
-    history = HistoricalRecords(excluded_fields=["updated_at", "story"])
+    # Computed, not edited: history would record every regrouping or new capture as an edit.
+    history = HistoricalRecords(excluded_fields=["updated_at", "capture_count", "pinned_capture", "story"])
 
     objects = SnapshotQuerySet.as_manager()
 
@@ -359,6 +376,12 @@ class Snapshot(models.Model):
         )
 
 
+def content_digest(**fields) -> str:
+    """SHA-256 of what a capture says, leaving out when and by whom it was taken: two captures of a
+    key with the same digest are the same version (see SnapshotCapture)."""
+    return capture_digest(**(fields | {"captured_at": None, "collected_by": ""}))
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(SHANGHAI).isoformat() if moment else None
 
@@ -372,7 +395,7 @@ def capture_digest(
     byline: str,
     body: str,
     published_at: datetime,
-    captured_at: datetime,
+    captured_at: datetime | None,
     collected_by: str,
     original_url: str,
     related: list[dict],
@@ -396,6 +419,53 @@ def capture_digest(
         ],
     }
     return hashlib.sha256(json.dumps(captured, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+class SnapshotCapture(models.Model):
+    """One version of a snapshot: a capture of its key whose content differs from every other one.
+
+    Rows exist for a key once it has been captured more than once, and for every capture that
+    came with its raw HTTP response (a URL capture or a WARC record), which is kept in a WARC file
+    under CAPTURE_WARC_ROOT at `warc_file`/`warc_offset`/`warc_length` (see articles.warc). The
+    snapshot row shows one of them: the pinned one, else the newest. The snapshot's status governs
+    every capture of it: withholding a key withholds them all."""
+
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="captures", verbose_name=_("snapshot"))
+    captured_at = models.DateTimeField(_("captured at"))
+    collected_by = models.CharField(_("collected by"), max_length=200)
+    content_hash = models.CharField(
+        _("content hash"), max_length=64, help_text=_("SHA-256 of the content, without the capture time.")
+    )
+    title = models.CharField(_("title"), max_length=500)
+    category = models.CharField(_("category"), max_length=100)
+    source = models.CharField(_("source"), max_length=200)
+    reprinted_from = models.CharField(_("reprinted from"), max_length=200, blank=True)
+    byline = models.CharField(_("byline"), max_length=300, blank=True)
+    body = SanitizedHTMLField(_("body"), blank=True)
+    published_at = models.DateTimeField(_("published at"))
+    original_url = models.URLField(_("original URL"), max_length=2000, blank=True)
+    related = models.JSONField(_("related links"), default=list, blank=True)
+    final_url = models.URLField(_("fetched from"), max_length=2000, blank=True)
+    warc_file = models.CharField(_("WARC file"), max_length=200, blank=True)
+    warc_offset = models.BigIntegerField(_("WARC offset"), null=True, blank=True)
+    warc_length = models.BigIntegerField(_("WARC length"), null=True, blank=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-captured_at", "-id"]
+        verbose_name = _("capture")
+        verbose_name_plural = _("captures")
+        indexes = [models.Index(fields=["snapshot", "-captured_at", "-id"], name="snapshotcapture_by_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "content_hash"], name="snapshotcapture_one_per_content"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.captured_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def has_raw_record(self) -> bool:
+        return bool(self.warc_file)
 
 
 class RelatedLinkQuerySet(models.QuerySet):

@@ -17,7 +17,7 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 # The tables the bulk paths write, whose statistics reader pages' plans depend on.
-TABLES = ["articles_snapshot", "articles_relatedlink"]
+TABLES = ["articles_snapshot", "articles_relatedlink", "articles_snapshotcapture"]
 # PostgreSQL's search table has statistics of its own (SQLite's FTS5 tables have none).
 PG_TABLES = [*TABLES, "articles_search"]
 # A load that changed at least this share of the snapshots (or any part of a table never analyzed)

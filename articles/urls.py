@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("category/<str:slug>/", views.CategoryView.as_view(), name="category"),
     path("detail/<snapshotkey:key>.html", views.SnapshotDetailView.as_view(), name="detail"),
+    path("detail/<snapshotkey:key>/captures/", views.SnapshotCapturesView.as_view(), name="captures"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("feeds/latest.xml", reader_page_cache(LatestSnapshotsFeed()), name="feed_latest"),
     path("feeds/category/<str:slug>.xml", reader_page_cache(CategorySnapshotsFeed()), name="feed_category"),
@@ -25,7 +26,7 @@ urlpatterns = [
     ),
     path(
         "sitemap-<section>.xml",
-        reader_page_cache(sitemap_views.sitemap),
+        reader_page_cache(sitemap_views.sitemap, params=("p",)),
         {"sitemaps": SITEMAPS},
         name="sitemap_section",
     ),

@@ -15,6 +15,7 @@ from moderation.services import withholding_request
 
 from . import purge
 from .caching import reader_page_cache
+from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
 from .keyphrases import related_links_of
@@ -22,6 +23,13 @@ from .models import Category, Snapshot
 from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
 from .stories import story_reprints
+
+# The query parameters each cached page reads (articles.caching keeps only these): the list's
+# position (`page` is an old numbered link, redirected), its filters, the search, and `stories`
+# (one entry per story, SnapshotFilter.stories).
+LIST_PARAMS = ("before", "after", "page")
+CATEGORY_PARAMS = (*LIST_PARAMS, "published_after", "published_before", "source", "stories")
+SEARCH_PARAMS = ("q", "order", "published_after", "published_before", "source", "category", "page", "stories")
 
 # The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
 TAKEDOWN_NEW_PATH = "/takedown/new/"
@@ -68,7 +76,7 @@ class KeysetListView(ListView):
 
     def numbered_page_redirect(self, number: str):
         """Page N of the former numbered pages: the list from the snapshot that now opens it."""
-        if not number.isdigit() or int(number) < 1:
+        if not (number.isascii() and number.isdigit()) or int(number) < 1:  # "²" is a digit to isdigit()
             raise Http404(_("This page address is not valid."))
         if int(number) > MAX_NUMBERED_PAGE:
             raise Http404(_("There is no such page."))
@@ -87,7 +95,7 @@ class KeysetListView(ListView):
 MAX_NUMBERED_PAGE = 10**9
 
 
-@method_decorator(reader_page_cache, name="dispatch")
+@method_decorator(reader_page_cache(params=LIST_PARAMS), name="dispatch")
 class HomeView(KeysetListView):
     """The latest published snapshots across all categories, with what editors feature on top."""
 
@@ -106,7 +114,7 @@ class HomeView(KeysetListView):
         return context
 
 
-@method_decorator(reader_page_cache, name="dispatch")
+@method_decorator(reader_page_cache(params=CATEGORY_PARAMS), name="dispatch")
 class CategoryView(KeysetListView):
     """One category, newest first, paged with cursors, filtered by publication dates and source."""
 
@@ -230,7 +238,7 @@ SEARCH_MAX_PAGES = 50
 SEARCH_OPERATORS = re.compile(r"""\b(?:AND|OR|NOT|NEAR)\b|[*^"()]""")
 
 
-@method_decorator(reader_page_cache, name="dispatch")
+@method_decorator(reader_page_cache(params=SEARCH_PARAMS), name="dispatch")
 class SearchView(TemplateView):
     """Published snapshots containing the query, newest first or most relevant first, filtered
     like a category page, with each title and a passage of its text highlighted. Pages are read
@@ -316,3 +324,47 @@ def robots_txt(request):
     lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
     lines.append(f"Sitemap: {request.build_absolute_uri(reverse('articles:sitemap'))}")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@method_decorator(reader_page_cache(params=("a", "b")), name="dispatch")
+class SnapshotCapturesView(DetailView):
+    """Every capture of a key, newest first, and what changed between any two (`?a=<id>&b=<id>`).
+    The snapshot's state governs them all: a withheld key answers 451, a hidden one 404, as its page."""
+
+    template_name = "articles/snapshot_captures.html"
+    context_object_name = "snapshot"
+
+    def get(self, request, *args, **kwargs):
+        if kwargs["key"] != kwargs["key"].lower():
+            return redirect("articles:captures", key=kwargs["key"].lower(), permanent=True)
+        self.object = get_object_or_404(
+            Snapshot.objects.with_page().select_related("category", "source"), key=kwargs["key"]
+        )
+        if not self.object.is_public:
+            return withheld_response(request, self.object)
+        context = self.get_context_data(object=self.object)
+        return self.render_to_response(context, status=400 if context["compare_error"] else 200)
+
+    def get_context_data(self, **kwargs):
+        snapshot = self.object
+        captures = list(snapshot.captures.order_by("-captured_at", "-id")) or [single_capture(snapshot)]
+        shown = next((c for c in captures if c.pk == snapshot.pinned_capture_id), captures[0])
+        comparison, error = None, ""
+        if "a" in self.request.GET or "b" in self.request.GET:
+            by_id = {str(c.pk): c for c in captures}
+            older, newer = by_id.get(self.request.GET.get("a", "")), by_id.get(self.request.GET.get("b", ""))
+            if older is None or newer is None or older.pk == newer.pk:
+                error = _("Choose two different captures of this snapshot to compare.")
+            else:
+                if (older.captured_at, older.pk) > (newer.captured_at, newer.pk):
+                    older, newer = newer, older
+                comparison = compare_captures(older, newer)
+        return super().get_context_data(
+            captures=captures,
+            shown=shown,
+            comparison=comparison,
+            compare_error=error,
+            selected_a=self.request.GET.get("a", str(captures[1].pk) if len(captures) > 1 else ""),
+            selected_b=self.request.GET.get("b", str(captures[0].pk)),
+            **kwargs,
+        )

@@ -5,6 +5,10 @@ production settings): `python bench/bench_site.py count | prepare`.
 - `prepare` makes sure the admin account and a queue of removal requests exist, logs the account
   in, picks the pages to load (the largest category, a page deep in it, a snapshot with related
   links), counts each page's queries with Django's test client, and prints it all as JSON.
+- `walk SNAPSHOTS CATEGORY_PAGES DIR` writes the paths of a crawler's walk: SNAPSHOTS distinct
+  snapshot pages picked at random (walk-snapshots.txt) and CATEGORY_PAGES distinct category pages
+  (walk-categories.txt): each starts at a random snapshot of a random category (`before=` its
+  cursor), one in three also filtered by source or by a publication date range.
 """
 
 import json
@@ -13,7 +17,7 @@ import random
 import sys
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,7 +31,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.contrib.staticfiles.storage import staticfiles_storage  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Count  # noqa: E402
+from django.db.models import Count, Max, Min  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
@@ -247,5 +251,43 @@ def database_version() -> str:
         return f"PostgreSQL {cursor.fetchone()[0]}"
 
 
+def random_published(rng: random.Random, wanted: int) -> list[tuple]:
+    """`wanted` distinct published snapshots picked at random: (key, category slug, published_at,
+    id, source id), found by random ids (no ORDER BY random() over a million rows)."""
+    bounds = Snapshot.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    wanted = min(wanted, Snapshot.objects.published().count())
+    found: dict[int, tuple] = {}
+    while len(found) < wanted:
+        ids = {rng.randint(bounds["low"], bounds["high"]) for _ in range(min(5000, 2 * (wanted - len(found))))}
+        rows = (
+            Snapshot.objects.published()
+            .filter(pk__in=ids - found.keys())
+            .values_list("pk", "key", "category__slug", "published_at", "source_id")
+        )
+        for pk, key, slug, published_at, source_id in rows:
+            found[pk] = (key, slug, published_at, pk, source_id)
+    return list(found.values())[:wanted]
+
+
+def walk(snapshots: str, category_pages: str, directory: str) -> None:
+    rng = random.Random(2026)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    picked = random_published(rng, int(snapshots) + int(category_pages))
+    detail, starts = picked[: int(snapshots)], picked[int(snapshots) :]
+    (out / "walk-snapshots.txt").write_text("".join(f"/detail/{key}.html\n" for key, *_ in detail))
+    lines = []
+    for n, (_key, slug, published_at, pk, source_id) in enumerate(starts):
+        query = {"before": str(Cursor(published_at, pk))}
+        if n % 3 == 1:
+            query["source"] = source_id
+        elif n % 3 == 2:
+            day = timezone.localtime(published_at).date()
+            query |= {"published_after": (day - timedelta(days=365)).isoformat(), "published_before": day.isoformat()}
+        lines.append(f"/category/{quote(slug)}/?{urlencode(query)}\n")
+    (out / "walk-categories.txt").write_text("".join(lines))
+    print(json.dumps({"snapshots": len(detail), "category_pages": len(lines)}))
+
+
 if __name__ == "__main__":
-    {"count": count, "prepare": prepare}[sys.argv[1]]()
+    {"count": count, "prepare": prepare, "walk": walk}[sys.argv[1]](*sys.argv[2:])

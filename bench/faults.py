@@ -9,9 +9,19 @@
 2. burst: 1,000 JSON removal requests, each on its own connection, opened first and then sent at
    once. Every answer must be 201, or 400 / 429 with its reason in the JSON body; the requests
    stored must equal the 201s. Run with the default rate limit (most are refused, 429) and raised.
+   Then 32 identical requests (one requester, one snapshot) at once: one stored, 31 answered 400
+   naming its reference, never its status token.
 3. outage: the database goes away under the running server (SQLite: its file is moved aside;
    PostgreSQL: the TCP relay the server reaches it through is cut) and comes back. Meanwhile pages
    must answer 503 with Retry-After and no traceback; afterwards 200, with no restart.
+4. mail down: 1,000 JSON removal requests filed (32 at a time) with the task worker (db_worker)
+   beside gunicorn and a mail server of our own on 127.0.0.1 that refuses connections (nothing
+   listens) for the first 500 and accepts from then on. Must hold: 1,000 stored, no 5xx, and every
+   receipt delivered exactly once after the server accepts (OUTBOX_RETRY_SECONDS=2).
+5. Redis down: a redis-server of our own (another port, never the shared one) holds the page cache
+   and the rate limits; it is stopped under load and started again. Meanwhile reader pages and
+   every rate-limited POST (removal form and API, counter-notice, sign-up, new confirmation link,
+   password reset) must answer without 5xx, /readyz 503 naming the cache, /healthz 200.
 
 Traffic goes to 127.0.0.1 only, bounded in count and time. Needs wrk (apt-get install wrk).
 Writes bench/results/faults-<sqlite|postgresql>.json and exits 1 if any check failed.
@@ -319,6 +329,40 @@ def burst(env: dict, server: Server, snapshot_urls: list[str], *, label: str, ra
     }
 
 
+def duplicates(env: dict, server: Server, snapshot_url: str, *, count: int = 32) -> dict:
+    """`count` identical notices (one requester, one snapshot) opened at once: one must be stored,
+    the others answered 400 naming its reference and never its status token."""
+    body = burst_body(1, snapshot_url)
+    body["requester"]["email"] = "duplicate@example.org"
+    body["signature"] = body["requester"]["name"]
+    before = count_requests(env)
+    answers = asyncio.run(post_json_at_once(server.port, [body] * count))
+    stored = count_requests(env) - before
+    statuses: dict[str, int] = {}
+    for answer in answers:
+        key = str(answer[0]) if isinstance(answer, tuple) else "connection failure"
+        statuses[key] = statuses.get(key, 0) + 1
+    created = [a[1] for a in answers if isinstance(a, tuple) and a[0] == 201]
+    reference = created[0]["reference"] if len(created) == 1 else None
+    token = created[0]["status_url"].rstrip("/").rsplit("/", 1)[-1] if len(created) == 1 else None
+    named = sum(
+        1
+        for a in answers
+        if isinstance(a, tuple)
+        and a[0] == 400
+        and reference
+        and any(reference in m for m in (a[1] or {}).get("errors", {}).get("urls", []))
+        and token not in a[2]
+    )
+    return {
+        "sent_at_once": count,
+        "answers": dict(sorted(statuses.items())),
+        "stored": stored,
+        "duplicates_naming_the_stored_reference_without_its_token": named,
+        "ok": stored == 1 and len(created) == 1 and named == count - 1,
+    }
+
+
 # --- 3. outage ----------------------------------------------------------------------------------
 
 
@@ -350,6 +394,418 @@ def outage(server: Server, paths: list[str], cut, restore) -> dict:
     return {"before": before, "during": during, "after": after, "ok": ok}
 
 
+# --- 4. mail down -------------------------------------------------------------------------------
+
+
+class SmtpServer:
+    """A mail server on 127.0.0.1 that we control: while closed nothing listens on its port (a
+    connection is refused, as by a mail server that is down); once `listen()`ed it accepts every
+    message and counts it by recipient."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self.server = None
+        self.received: dict[str, int] = {}
+        self.lock = threading.Lock()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def _session(self, reader, writer):
+        def say(line: str):
+            writer.write(line.encode() + b"\r\n")
+
+        recipients: list[str] = []
+        say("220 faults ESMTP")
+        try:
+            while line := await reader.readline():
+                command = line.decode(errors="replace").strip()
+                verb = command.split(" ", 1)[0].upper()
+                if verb == "EHLO":
+                    say("250-faults")
+                    say("250 8BITMIME")
+                elif verb in ("HELO", "MAIL", "RSET", "NOOP"):
+                    recipients = [] if verb in ("MAIL", "RSET") else recipients
+                    say("250 ok")
+                elif verb == "RCPT":
+                    recipients.append(command.partition(":")[2].strip().strip("<>").lower())
+                    say("250 ok")
+                elif verb == "DATA":
+                    say("354 go on")
+                    await writer.drain()
+                    while await reader.readline() not in (b".\r\n", b""):
+                        pass
+                    with self.lock:
+                        for recipient in recipients:
+                            self.received[recipient] = self.received.get(recipient, 0) + 1
+                    say("250 queued")
+                elif verb == "QUIT":
+                    say("221 bye")
+                    await writer.drain()
+                    break
+                else:
+                    say("502 not here")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    def listen(self):
+        async def start():
+            self.server = await asyncio.start_server(self._session, HOST, self.port, reuse_address=True)
+
+        asyncio.run_coroutine_threadsafe(start(), self.loop).result(timeout=10)
+
+    def close(self):
+        if self.server is not None:
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=10)
+
+    async def _stop(self):
+        self.server.close()
+        await self.server.wait_closed()
+
+    def delivered(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.received)
+
+
+async def post_json_paced(port: int, bodies: list[dict], *, concurrency: int = 32) -> list:
+    """POST each body to the API, `concurrency` at a time; (status, parsed body) each."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(body):
+        async with limit:
+            reader, writer = await asyncio.open_connection(HOST, port)
+            data = json.dumps(body, ensure_ascii=False).encode()
+            writer.write(
+                (
+                    f"POST /api/takedown/ HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+                ).encode()
+                + data
+            )
+            await writer.drain()
+            raw = await asyncio.wait_for(reader.read(), timeout=300)
+            writer.close()
+            head, _sep, payload = raw.partition(b"\r\n\r\n")
+            try:
+                parsed = json.loads(payload)
+            except ValueError:
+                parsed = None
+            return int(head.split(b" ", 2)[1]), parsed
+
+    return await asyncio.gather(*(one(body) for body in bodies), return_exceptions=True)
+
+
+def message_counts(env: dict) -> dict:
+    """The receipts of this run (to mail<n>@example.org) by state: how many, how many have failed at
+    least one attempt (an error kept), the most attempts one took."""
+    script = (
+        "import json; from django.db.models import Count, Max, Q; from outbox.models import Message; "
+        "rows = Message.objects.filter(kind='receipt', to__startswith='mail').values('status')"
+        ".annotate(n=Count('pk'), failed_once=Count('pk', filter=~Q(last_error='') | Q(attempts__gt=1)), "
+        "attempts=Max('attempts')); "
+        "print(json.dumps({r['status']: {'n': r['n'], 'failed_at_least_once': r['failed_once'], "
+        "'most_attempts': r['attempts']} for r in rows}))"
+    )
+    return json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+
+
+def attempted(env: dict) -> int:
+    """Receipts of this run the worker has tried to send at least once."""
+    script = (
+        "from outbox.models import Message; "
+        "print(Message.objects.filter(kind='receipt', to__startswith='mail').exclude(attempts=0, status='pending').count())"
+    )
+    return int(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+
+
+def mail_down(env: dict, server_env: dict, log: Path, snapshot_urls: list[str], *, count: int) -> dict:
+    smtp = SmtpServer()  # closed: connections refused
+    mail_env = {
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "DJANGO_EMAIL_HOST": HOST,
+        "DJANGO_EMAIL_PORT": str(smtp.port),
+        "DJANGO_EMAIL_USE_TLS": "0",
+        "OUTBOX_RETRY_SECONDS": "2",
+        "OUTBOX_MAX_ATTEMPTS": "30",
+        "TAKEDOWN_RATE_LIMIT": "1000000",
+    }
+    # The mail the earlier steps queued (under the dummy backend, never sent: no worker ran) would
+    # keep this step's worker busy; it is dropped, so that what is measured is this step's receipts.
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django_tasks_db.models import DBTaskResult; from outbox.models import Message; "
+        "DBTaskResult.objects.all().delete(); Message.objects.all().delete()",
+    )
+    before = count_requests(env)
+    server = Server(server_env, log, **mail_env)
+    worker = subprocess.Popen(
+        [PYTHON, "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-startup-delay", "-v", "0"],
+        cwd=ROOT,
+        env=server_env | mail_env,
+        stdout=server.log,
+        stderr=server.log,
+    )
+    bodies = []
+    for n, url in enumerate(snapshot_urls[:count]):
+        body = burst_body(n, url)
+        body["requester"]["email"] = f"mail{n}@example.org"
+        body["signature"] = body["requester"]["name"]  # every one complete
+        bodies.append(body)
+    half = count // 2
+    try:
+        started = time.monotonic()
+        answers = asyncio.run(post_json_paced(server.port, bodies[:half]))
+        # The mail server stays away until the worker has tried, and failed, every receipt so far.
+        deadline = time.monotonic() + 300
+        while attempted(server_env) < half and time.monotonic() < deadline:
+            time.sleep(1)
+        refused_for = time.monotonic() - started
+        while_down = message_counts(server_env)
+        smtp.listen()
+        accepting_at = time.monotonic()
+        answers += asyncio.run(post_json_paced(server.port, bodies[half:]))
+        deadline = time.monotonic() + 600
+        while (
+            len(set(smtp.delivered()) & {b["requester"]["email"] for b in bodies}) < count
+            and time.monotonic() < deadline
+        ):
+            time.sleep(1)
+        all_delivered_after = time.monotonic() - accepting_at
+        time.sleep(3)  # anything sent twice would arrive now
+        after = message_counts(server_env)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        server.stop()
+        smtp.close()
+    statuses: dict[str, int] = {}
+    for answer in answers:
+        key = str(answer[0]) if isinstance(answer, tuple) else "connection failure"
+        statuses[key] = statuses.get(key, 0) + 1
+    expected = {body["requester"]["email"] for body in bodies}
+    everything = smtp.delivered()
+    # The worker also sends what earlier steps queued (their receipts, under the dummy backend
+    # there): only this run's recipients count here.
+    delivered = {to: n for to, n in everything.items() if to in expected}
+    stored = count_requests(env) - before
+    result = {
+        "how": f"a mail server of our own on 127.0.0.1 refusing connections while the first {half} requests are filed "
+        "and until the worker has failed to send each of their receipts, then accepting; db_worker beside gunicorn, "
+        "OUTBOX_RETRY_SECONDS=2",
+        "filed": count,
+        "answers": dict(sorted(statuses.items())),
+        "answers_5xx": sum(n for key, n in statuses.items() if key.startswith("5")),
+        "stored": stored,
+        "seconds_mail_server_refused": round(refused_for, 1),
+        "receipts_while_refused": while_down,
+        "receipts_at_end": after,
+        "delivered_recipients": len(delivered),
+        "delivered_messages": sum(delivered.values()),
+        "delivered_twice": sum(1 for n in delivered.values() if n > 1),
+        "earlier_receipts_also_delivered": sum(everything.values()) - sum(delivered.values()),
+        "missing_recipients": len(expected - set(delivered)),
+        "seconds_until_all_delivered_after_accepting": round(all_delivered_after, 1),
+    }
+    result["ok"] = (
+        sum(state["failed_at_least_once"] for state in while_down.values()) == half
+        and statuses.get("201") == count
+        and result["answers_5xx"] == 0
+        and stored == count
+        and result["delivered_recipients"] == count
+        and result["delivered_messages"] == count
+        and result["missing_recipients"] == 0
+    )
+    return result
+
+
+# --- 5. Redis down ------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A redis-server of our own on a free port (never the shared one), without persistence."""
+
+    def __init__(self, work: Path):
+        self.port = free_port()
+        self.work = work
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
+             "--maxmemory-policy", "noeviction", "--dir", str(self.work)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def post_form(url: str, data: dict, csrf: str) -> int:
+    body = urlencode({"csrfmiddlewaretoken": csrf, **data}).encode()
+    request = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
+        url,
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf}"},
+    )
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def rate_limited_posts(server: Server, snapshot_urls: list[str], withheld_url: str, *, each: int, tag: str) -> dict:
+    """`each` POSTs to every rate-limited form and the API, from one client address; answers by status."""
+    csrf = secrets.token_hex(16)
+    password = "Lang genug 2026!"  # noqa: S105 - a throwaway account of the bench
+
+    def removal(n):
+        data = {
+            "name": "王五", "role": "rights_holder", "email": f"form-{tag}{n}@example.org", "phone": "+86 10 1",
+            "address": "北京", "work": "原创报道", "urls": snapshot_urls[n], "explanation": "全文转载。",
+            "evidence": "首发于我方网站。", "good_faith": "on", "accurate_and_authorised": "on", "signature": "王五",
+        }  # fmt: skip
+        return post_form(server.url + "/takedown/new/", data, csrf)
+
+    def api(n):
+        body = burst_body(n, snapshot_urls[each + n])
+        body["requester"]["email"] = f"api-{tag}{n}@example.org"
+        body["signature"] = "请求人"
+        request = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
+            server.url + "/api/takedown/",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def counter(n):
+        data = {
+            "url": withheld_url,
+            "name": "李四",
+            "email": f"counter-{tag}{n}@example.org",
+            "phone": "+86 10 2",
+            "address": "上海",
+            "explanation": "这是我方自己的报道。",
+            "signature": "李四",
+        }  # fmt: skip (incomplete: the statements are missing, so the form answers with its errors)
+        return post_form(server.url + "/takedown/counter/", data, csrf)
+
+    def signup(n):
+        data = {"email": f"reader-{tag}{n}@example.org", "password1": password, "password2": password}
+        return post_form(server.url + "/accounts/signup/", data, csrf)
+
+    def resend(n):
+        return post_form(server.url + "/accounts/confirm/again/", {"email": f"reader-{tag}{n}@example.org"}, csrf)
+
+    def reset(n):
+        return post_form(server.url + "/accounts/password/reset/", {"email": f"reader-{tag}{n}@example.org"}, csrf)
+
+    results = {}
+    for name, call in [("removal form", removal), ("API", api), ("counter-notice", counter), ("sign-up", signup),
+                       ("new confirmation link", resend), ("password reset", reset)]:  # fmt: skip
+        statuses: dict[str, int] = {}
+        for n in range(each):
+            status = str(call(n))
+            statuses[status] = statuses.get(status, 0) + 1
+        results[name] = dict(sorted(statuses.items()))
+    return results
+
+
+def redis_down(server_env: dict, log: Path, work: Path, facts: dict, snapshot_urls: list[str], withheld_url: str,
+               *, duration: int, connections: int) -> dict:  # fmt: skip
+    redis = RedisServer(work)
+    redis.start()
+    cache_env = {
+        "DJANGO_CACHE_URL": f"redis://{HOST}:{redis.port}/0",
+        "DJANGO_RATELIMIT_CACHE_URL": f"redis://{HOST}:{redis.port}/1",
+    }
+    server = Server(server_env, log, **cache_env)
+    each = 15
+    try:
+
+        def probe():
+            return {
+                "readyz": list(get(server.url + "/readyz")[0:3:2]),
+                "healthz": get(server.url + "/healthz")[0],
+                "category page": get(server.url + facts["category"])[0],
+            }
+
+        up = probe()
+        load_up = wrk(server.url + facts["category"], duration=duration, connections=connections)
+        posts_up = rate_limited_posts(server, snapshot_urls, withheld_url, each=each, tag="up")
+        redis.stop()
+        time.sleep(0.5)
+        down = probe()
+        load_down = wrk(server.url + facts["category"], duration=duration, connections=connections)
+        posts_down = rate_limited_posts(server, snapshot_urls[2 * each :], withheld_url, each=each, tag="down")
+        redis.start()
+        time.sleep(0.5)
+        back = probe()
+    finally:
+        server.stop()
+        redis.stop()
+    answers_5xx = sum(
+        n
+        for posts in (posts_up, posts_down)
+        for statuses in posts.values()
+        for s, n in statuses.items()
+        if s.startswith("5")
+    )
+    keep = ("rps", "p50_ms", "p99_ms", "errors", "status")
+    result = {
+        "how": "a redis-server of our own (page cache db 0, rate limits db 1) stopped under the running server, then started again",
+        "rate_limit_per_address_per_hour": 10,
+        "posts_each": each,
+        "up": {"probe": up, "category_page_wrk": {k: load_up[k] for k in keep}, "posts": posts_up},
+        "down": {"probe": down, "category_page_wrk": {k: load_down[k] for k in keep}, "posts": posts_down},
+        "back": {"probe": back},
+        "answers_5xx": answers_5xx,
+        "note": "wrk's 'status' counts answers other than 2xx/3xx. While Redis is down each gunicorn worker counts the "
+        f"rate limits in its own memory ({WORKERS} workers here), so one address gets at most {WORKERS} times the limit.",
+    }
+    result["ok"] = (
+        answers_5xx == 0
+        and load_down["errors"] == 0
+        and down["readyz"][0] == 503
+        and "cache: unavailable" in down["readyz"][1]
+        and down["healthz"] == 200
+        and down["category page"] == 200
+        and back["readyz"][0] == 200
+        and up["readyz"][0] == 200
+    )
+    return result
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -365,6 +821,8 @@ def main():
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
+    if shutil.which("redis-server") is None:
+        sys.exit("redis-server is not installed: apt-get install -y redis-server")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
 
@@ -423,7 +881,7 @@ def main():
 
     # 1 and the raised-limit burst: one server with the rate limit out of the way.
     raised = 1_000_000
-    server = Server(server_env, log, TAKEDOWN_RATE_LIMIT=str(raised))
+    server = Server(server_env, log, TAKEDOWN_RATE_LIMIT=str(raised), TAKEDOWN_RECIPIENT_RATE_LIMIT=str(raised))
     try:
         csrf = secrets.token_hex(16)  # a CSRF secret of our own, sent as cookie and field alike
         load = []
@@ -444,10 +902,14 @@ def main():
         results["load"] = load
         print(f"burst of {args.burst} JSON requests, rate limit raised", flush=True)
         bursts = [burst(env, server, urls[: args.burst], label="rate limit raised", rate_limit=raised, offset=0)]
+        print("32 identical JSON requests at once", flush=True)
+        results["duplicates"] = duplicates(env, server, urls[0])
     finally:
         server.stop()
 
-    server = Server(server_env, log)
+    # On SQLite a kept connection holds the database file open, so moving the file aside would not
+    # take it away from a worker that has one: this server opens a connection per request there.
+    server = Server(server_env, log, **({"DJANGO_CONN_MAX_AGE": "0"} if relay is None else {}))
     try:
         print(f"burst of {args.burst} JSON requests, default rate limit", flush=True)
         bursts.append(
@@ -492,11 +954,21 @@ def main():
     finally:
         server.stop()
 
+    print(f"mail down: {args.burst} JSON requests, the mail server refusing for the first half", flush=True)
+    results["mail_down"] = mail_down(env, server_env, log, urls[: args.burst], count=args.burst)
+    print("Redis down: a redis-server of our own stopped under load, then started", flush=True)
+    results["redis_down"] = redis_down(
+        server_env, log, work, facts, urls, urls[-1], duration=min(args.duration, 10), connections=args.connections
+    )
+
     results["ok"] = all(
         [
             all(run["errors"] == 0 for run in results["load"]),
             all(run["ok"] for run in results["burst"]),
+            results["duplicates"]["ok"],
             results["outage"]["ok"],
+            results["mail_down"]["ok"],
+            results["redis_down"]["ok"],
         ]
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -508,6 +980,20 @@ def main():
         )
     for run in results["burst"]:
         print(f"burst, {run['label']:24} answers {run['answers']}  stored {run['stored']}  ok {run['ok']}")
+    dup = results["duplicates"]
+    print(f"32 identical at once: answers {dup['answers']}  stored {dup['stored']}  ok {dup['ok']}")
+    mail = results["mail_down"]
+    print(
+        f"mail down: answers {mail['answers']}  stored {mail['stored']}  delivered {mail['delivered_messages']} to "
+        f"{mail['delivered_recipients']} recipients, all {mail['seconds_until_all_delivered_after_accepting']} s after "
+        f"the server accepted  ok {mail['ok']}"
+    )
+    redis = results["redis_down"]
+    print(
+        f"Redis down: category page {redis['down']['category_page_wrk']['rps']} req/s (up: "
+        f"{redis['up']['category_page_wrk']['rps']}), readyz {redis['down']['probe']['readyz'][0]}, "
+        f"posts {redis['down']['posts']}  5xx {redis['answers_5xx']}  ok {redis['ok']}"
+    )
     print(f"outage ok {results['outage']['ok']}; written to {target.relative_to(ROOT)}")
     shutil.rmtree(work, ignore_errors=True)
     sys.exit(0 if results["ok"] else 1)

@@ -192,7 +192,17 @@ def check(url: str, headers: dict) -> int:
         return error.code
 
 
-def wrk(wrk_path: str, url: str, headers: dict, *, connections: int, threads: int, duration: int) -> dict:
+def wrk(
+    wrk_path: str,
+    url: str,
+    headers: dict,
+    *,
+    connections: int,
+    threads: int,
+    duration: int,
+    script: Path = WRK_SCRIPT,
+    script_args: tuple = (),
+) -> dict:
     command = [
         wrk_path,
         f"-t{threads}",
@@ -201,11 +211,12 @@ def wrk(wrk_path: str, url: str, headers: dict, *, connections: int, threads: in
         "--timeout",
         "30s",
         "-s",
-        str(WRK_SCRIPT),
+        str(script),
     ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*command, url], check=True, text=True, capture_output=True).stdout
+    tail = ["--", *map(str, script_args)] if script_args else []
+    output = subprocess.run([*command, url, *tail], check=True, text=True, capture_output=True, cwd=ROOT).stdout
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     if raw["requests"] == 0:
@@ -251,6 +262,62 @@ def load(
         alone = wrk(wrk_path, url, page_headers, connections=1, threads=1, duration=args.duration)
         results[name] = {"url": pages[name], "connections": connections, "load": loaded, "alone": alone}
         print(f"{loaded['rps']:>8,.0f} req/s  p50 {loaded['p50_ms']:>8.1f} ms   alone p50 {alone['p50_ms']:.1f} ms")
+    return results
+
+
+WALK_SCRIPT = ROOT / "bench" / "wrk_walk.lua"
+WALKS = {"walk_snapshots": "walk-snapshots.txt", "walk_categories": "walk-categories.txt"}
+LABELS |= {"walk_snapshots": "walk: snapshot pages", "walk_categories": "walk: category pages"}
+
+
+def walk_load(server: Server, wrk_path: str, headers: dict, args, directory: Path) -> dict:
+    """A crawler's walk with the page cache on: each page of the walk files asked for once, so each
+    is rendered (nobody opened it in the last ten minutes), against /healthz in the same run."""
+    results = {}
+    print(f"  {LABELS['healthz']:<26} ", end="", flush=True)
+    threads = min(args.threads, args.connections)
+    cpu_before = server.cpu_seconds()
+    ceiling = wrk(
+        wrk_path,
+        f"{server.base}/healthz",
+        headers,
+        connections=args.connections,
+        threads=threads,
+        duration=args.duration,
+    )
+    ceiling["server_cpu_ms"] = round((server.cpu_seconds() - cpu_before) * 1000 / ceiling["requests"], 3)
+    results["healthz"] = {"load": ceiling}
+    print(f"{ceiling['rps']:>8,.0f} req/s")
+    for name, filename in WALKS.items():
+        path = directory / filename
+        paths = path.read_text().split()
+        for sample in paths[:: max(1, len(paths) // 20)]:
+            status = check(server.base + sample, headers)
+            if status != 200:
+                raise SystemExit(f"{name}: {sample} answered {status}, not 200")
+        print(f"  {LABELS[name]:<26} ", end="", flush=True)
+        cpu_before = server.cpu_seconds()
+        loaded = wrk(
+            wrk_path,
+            server.base,
+            headers,
+            connections=args.connections,
+            threads=threads,
+            duration=args.walk_seconds,
+            script=WALK_SCRIPT,
+            script_args=(path, threads),
+        )
+        if loaded["requests"] > len(paths):
+            raise SystemExit(f"{name}: {loaded['requests']:,} requests for {len(paths):,} paths: give more paths")
+        loaded["server_cpu_ms"] = round((server.cpu_seconds() - cpu_before) * 1000 / loaded["requests"], 3)
+        loaded["distinct_pages"] = loaded["requests"]
+        loaded["x_healthz"] = round(loaded["rps"] / ceiling["rps"], 3)
+        loaded["x_healthz_cpu"] = round(ceiling["server_cpu_ms"] / loaded["server_cpu_ms"], 3)
+        results[name] = {"load": loaded}
+        print(
+            f"{loaded['rps']:>8,.0f} req/s  {loaded['x_healthz']:.3f} × healthz  "
+            f"{loaded['server_cpu_ms']:.2f} ms CPU/page  ({loaded['requests']:,} distinct pages)"
+        )
     return results
 
 
@@ -354,10 +421,45 @@ def page_rows(results: dict, queries: dict, *, cached: bool) -> list[tuple]:
     return rows
 
 
+def walk_rows(walk: dict) -> list[tuple]:
+    ceiling = walk["healthz"]["load"]
+    rows = [("walk", "distinct pages", "req/s", "×healthz", "CPU ms/page", "×healthz (CPU)", "p50 ms", "non-2xx")]
+    rows.append(
+        (
+            "/healthz (same run)",
+            "",
+            f"{ceiling['rps']:,.0f}",
+            "1.00",
+            f"{ceiling['server_cpu_ms']:.2f}",
+            "1.00",
+            f"{ceiling['p50_ms']:.1f}",
+            str(ceiling["non_2xx_3xx"]),
+        )
+    )
+    for name in WALKS:
+        load = walk[name]["load"]
+        rows.append(
+            (
+                LABELS[name],
+                f"{load['distinct_pages']:,}",
+                f"{load['rps']:,.0f}",
+                f"{load['x_healthz']:.3f}",
+                f"{load['server_cpu_ms']:.2f}",
+                f"{load['x_healthz_cpu']:.3f}",
+                f"{load['p50_ms']:.1f}",
+                str(load["non_2xx_3xx"]),
+            )
+        )
+    return rows
+
+
 def summarise(report: dict) -> str:
     goals = report["goals"]
     return "\n".join(
         [
+            "A crawler's walk (page cache on, every page asked for once; goal ≥ 0.25 × /healthz):",
+            *table(walk_rows(report["walk"])),
+            "",
             "Page cache on (as served):",
             *table(page_rows(report["cached"], report["queries"], cached=True)),
             "",
@@ -412,6 +514,11 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="wrk threads (default: cores)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (default: cores)")
+    # More paths than a walk can take in its time: every page of it is asked for once.
+    parser.add_argument("--walk-snapshots", type=int, default=200_000, help="snapshot pages to walk (at most)")
+    parser.add_argument("--walk-categories", type=int, default=50_000, help="category pages to walk (at most)")
+    parser.add_argument("--walk-seconds", type=int, default=60, help="seconds of each walk (default 60)")
+    parser.add_argument("--only-walk", action="store_true", help="run the walk alone (data already prepared)")
     parser.add_argument(
         "--cache-url",
         default=os.environ.get("DJANGO_CACHE_URL", ""),
@@ -451,12 +558,36 @@ def main() -> None:
         "gunicorn_workers": args.workers,
         "cache": args.cache_url.split("@")[-1] or "local memory (per worker)",
     }
-    print(f"page cache on ({args.workers} gunicorn workers, {args.connections} connections, {args.duration} s each)")
+    walk_dir = DATA / f"walk-{site['database']['vendor']}"
+    print(
+        run(
+            PYTHON,
+            "bench/bench_site.py",
+            "walk",
+            str(args.walk_snapshots),
+            str(args.walk_categories),
+            str(walk_dir),
+            env=env,
+            capture=True,
+        ).strip()
+    )
+    if not args.only_walk:
+        print(
+            f"page cache on ({args.workers} gunicorn workers, {args.connections} connections, {args.duration} s each)"
+        )
+        with Server(env, args.workers) as server:
+            report["cached"] = load(server, wrk_path, pages, names, headers, admin_headers, args)
+        print("page cache off")
+        with Server(env | {"ARTICLES_PAGE_CACHE_SECONDS": "0"}, args.workers) as server:
+            report["uncached"] = load(server, wrk_path, pages, ["healthz", *READER_PAGES], headers, admin_headers, args)
+    print("a crawler's walk (page cache on; every page asked for once)")
     with Server(env, args.workers) as server:
-        report["cached"] = load(server, wrk_path, pages, names, headers, admin_headers, args)
-    print("page cache off")
-    with Server(env | {"ARTICLES_PAGE_CACHE_SECONDS": "0"}, args.workers) as server:
-        report["uncached"] = load(server, wrk_path, pages, ["healthz", *READER_PAGES], headers, admin_headers, args)
+        report["walk"] = walk_load(server, wrk_path, headers, args, walk_dir)
+    if args.only_walk:
+        out = RESULTS / f"walk-{site['database']['vendor']}.json"
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {out.relative_to(ROOT)}")
+        return
 
     pins = pinned_queries(site["database"]["vendor"])
     report["queries"] = {

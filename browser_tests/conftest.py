@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import translation
+
+from newsarchive.testing import clear_caches
 
 # Playwright's sync API keeps an asyncio loop in this thread; the ORM calls the tests make to set up
 # their data run between browser calls, never inside the loop.
@@ -81,9 +82,9 @@ def browser():
 def _fresh_state(settings):
     """Each test starts with no rate-limit counts, and hashes passwords quickly."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
+    clear_caches()
     yield
-    cache.clear()
+    clear_caches()
 
 
 class Journey:

@@ -26,9 +26,9 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from articles.admin import LargeTablePaginator
 from articles.models import Snapshot
 from articles.stories import story_siblings
+from newsarchive.admin import LargeTablePaginator
 
 from . import services
 from .models import ModerationEvent, Requester, TakedownItem, TakedownRequest

@@ -11,16 +11,27 @@ PER_PROCESS_CACHES = (
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_rate_limit_cache(app_configs, **kwargs):
-    """The rate limits count in the default cache; one each worker keeps to itself lets every
-    gunicorn worker accept the limit again."""
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    """The rate limits count in the "ratelimit" cache; one each worker keeps to itself lets every
+    gunicorn worker accept the limit again, and one shared with the page cache lets page entries
+    evict the counters."""
+    limits = settings.CACHES.get("ratelimit", {})
+    pages = settings.CACHES.get("default", {})
+    backend = limits.get("BACKEND", "")
     if backend in PER_PROCESS_CACHES:
         return [
             checks.Warning(
-                f"The default cache ({backend.rsplit('.', 1)[-1]}) is not shared between processes, so the "
-                "removal-request rate limits count per worker.",
-                hint="Set DJANGO_CACHE_URL to a Redis server, e.g. redis://127.0.0.1:6379/1.",
+                f"The rate-limit cache ({backend.rsplit('.', 1)[-1]}) is not shared between processes, so the "
+                "rate limits count per worker.",
+                hint="Set DJANGO_RATELIMIT_CACHE_URL to a Redis database, e.g. redis://127.0.0.1:6379/2.",
                 id="moderation.W001",
+            )
+        ]
+    if limits.get("LOCATION") and limits.get("LOCATION") == pages.get("LOCATION"):
+        return [
+            checks.Warning(
+                "The rate-limit counters share the page cache's Redis database: page entries could evict them.",
+                hint="Set DJANGO_RATELIMIT_CACHE_URL to another database (docs/security.md: Redis).",
+                id="moderation.W002",
             )
         ]
     return []

@@ -210,6 +210,21 @@ def _length_errors(model, values: dict[str, str]) -> dict[str, list[str]]:
 MAX_URL_LENGTH = TakedownItem._meta.get_field("url").max_length
 
 
+def _requester_locked(email: str) -> Requester:
+    """The requester of `email` (created when new), its row locked until the transaction ends.
+
+    Submissions from one address are so checked one after the other: the second waits for the
+    first to commit and then finds it as an open duplicate. Without the lock, identical notices
+    sent at once all passed the duplicate check before any was stored. A new address's row is
+    made once whoever races for it (the unique email: the loser of the insert reads the winner's
+    row). SQLite needs no lock: its writers take turns (transactions begin IMMEDIATE)."""
+    requester = Requester.objects.select_for_update().filter(email__iexact=email).order_by("pk").first()
+    if requester is None:
+        requester, _created = Requester.objects.get_or_create(email=email.lower())
+        requester = Requester.objects.select_for_update().get(pk=requester.pk)
+    return requester
+
+
 def submission_check(submission: Submission) -> tuple[Requester | None, list[Snapshot | None]]:
     """The checks that need the database: each URL resolves to a snapshot here, none repeats, the
     requester is not suspended, the request is no duplicate of an open one, and no URL names a
@@ -244,7 +259,7 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
         elif snapshot is not None:
             seen[snapshot.pk] = index
 
-    requester = Requester.objects.filter(email__iexact=submission.email).first()
+    requester = _requester_locked(submission.email)
     if requester is not None and requester.is_suspended():
         raise SubmissionError(
             {

@@ -6,6 +6,7 @@ one service and show the result. Pages that carry a status token are sent with `
 `same-origin` referrers, and are kept out of search engines.
 """
 
+import hashlib
 import json
 import math
 
@@ -23,7 +24,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView
 
-from . import emails, ratelimit, selectors, services
+from newsarchive import ratelimit
+from newsarchive.http import own_origin, private_response
+
+from . import emails, selectors, services
 from .forms import AnswerForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm, disputable_snapshot
 from .models import TakedownItem, TakedownRequest
 
@@ -31,16 +35,6 @@ TRANSPARENCY_PAGE_SIZE = 50
 DECISIONS_JSON_PAGE_SIZE = 500
 # Longer than any token `new_token()` makes; anything longer is not looked up at all.
 MAX_TOKEN_LENGTH = 128
-
-
-def _private(response):
-    """Headers for a page that carries or is reached by a secret status token."""
-    response["Cache-Control"] = "no-store"
-    # Never to another site. Not `no-referrer`: with it Chromium sends `Origin: null` with the
-    # page's own forms (answer, withdraw), and Django's CSRF check rightly refuses those.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 def _rate_limit_message(retry_after: int) -> str:
@@ -66,6 +60,29 @@ def _rate_limited(request, retry_after: int):
     return response
 
 
+def _recipient_limited(request, email: str) -> tuple[int, str] | None:
+    """Count one request (so one receipt) to `email`; (Retry-After, the reason) beyond the limit.
+    Counted per address whatever the client, so that many clients cannot flood one mailbox."""
+    recipient = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    retry_after = ratelimit.hit(
+        request, ratelimit.TAKEDOWN_RECIPIENT, limit=settings.TAKEDOWN_RECIPIENT_RATE_LIMIT, subject=recipient
+    )
+    if not retry_after:
+        return None
+    minutes = max(1, math.ceil(retry_after / 60))
+    return retry_after, ngettext(
+        "Too many removal requests from this email address: at most %(limit)d are accepted every %(window)d "
+        "minutes. Try again in %(minutes)d minute.",
+        "Too many removal requests from this email address: at most %(limit)d are accepted every %(window)d "
+        "minutes. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {
+        "limit": settings.TAKEDOWN_RECIPIENT_RATE_LIMIT,
+        "window": max(1, settings.TAKEDOWN_RATE_WINDOW_SECONDS // 60),
+        "minutes": minutes,
+    }
+
+
 # --- filing a request --------------------------------------------------------------------------
 
 
@@ -74,21 +91,26 @@ def takedown_new(request):
     """The removal request form, pre-filled from `?url=`. A filed request is answered with its
     receipt in this same response, so that the one-time status link is in no redirect or URL but
     the status page's own."""
+    status = 200
     if request.method == "POST":
         retry_after = ratelimit.hit(request, ratelimit.TAKEDOWN)
         if retry_after:
             return _rate_limited(request, retry_after)
         form = TakedownForm(request.POST, request.FILES)
-        if form.is_valid():
+        if form.is_valid() and (limited := _recipient_limited(request, form.cleaned_data["email"])):
+            form.add_error("email", limited[1])
+            status = 429
+        elif form.is_valid():
             try:
                 receipt = services.takedown_submit(submission=form.submission(ip=ratelimit.client_ip(request)))
             except services.SubmissionError as error:
                 form.add_submission_errors(error.errors)
             else:
-                return _private(_received(request, receipt))
+                return private_response(_received(request, receipt))
     else:
         form = TakedownForm(initial={"urls": request.GET.get("url", "")})
-    return render(request, "moderation/takedownrequest_form.html", {"form": form, "files_sent": bool(request.FILES)})
+    context = {"form": form, "files_sent": bool(request.FILES)}
+    return render(request, "moderation/takedownrequest_form.html", context, status=status)
 
 
 def _received(request, receipt: services.Receipt):
@@ -132,13 +154,30 @@ def api_takedown(request):
     - 400 {"errors": {key: [messages]}}: keys are the body's own paths: "requester.email", "work",
       "urls" for the list as a whole, "urls.<index>" (0-based) for one address, and "__all__" for
       the body itself (not JSON, not an object) or the request as a whole.
-    - 405 for any method but POST, 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, 429 with
-      Retry-After when the address has sent too many requests (shared with the form).
+    - 403 for a request with an `Origin` that is not this site's (`newsarchive.http.own_origin`): a
+      browser on another site's page. Programs send no Origin.
+    - 405 for any method but POST, 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, 415 for a body
+      that is not `application/json` (UTF-8), 429 with Retry-After when the client address has
+      sent too many requests (shared with the form) or the requester's email address has been
+      sent too many receipts, and 503 with Retry-After while the database is away.
+
+    Every answer is JSON: {"errors": {key: [messages]}} for each refusal. The checks of Origin and
+    Content-Type keep other sites' pages out: a browser sends a cross-site POST of JSON only
+    after a CORS preflight, which this site never answers, and a simple (text/plain or form) POST
+    is refused here, before anything is counted or stored.
     """
     if request.method != "POST":
         response = _api_error(405, _("Send the removal request with POST."))
         response["Allow"] = "POST"
         return response
+    origin = request.headers.get("Origin")
+    if origin is not None and not own_origin(request, origin):
+        return _api_error(403, _("Requests from another site's pages are not accepted. Programs send no Origin."))
+    if request.content_type != "application/json" or request.content_params.get("charset", "utf-8").lower() not in {
+        "utf-8",
+        "utf8",
+    }:
+        return _api_error(415, _("Send the body as Content-Type: application/json (UTF-8)."))
     retry_after = ratelimit.hit(request, ratelimit.TAKEDOWN)
     if retry_after:
         response = _api_error(429, _rate_limit_message(retry_after))
@@ -156,6 +195,11 @@ def api_takedown(request):
     data, shape_errors = _form_data(payload)
     form = TakedownForm(data)
     if form.is_valid() and not shape_errors:
+        limited = _recipient_limited(request, form.cleaned_data["email"])
+        if limited:
+            response = _api_error(429, limited[1], key="requester.email")
+            response["Retry-After"] = str(limited[0])
+            return response
         try:
             receipt = services.takedown_submit(submission=form.submission(ip=ratelimit.client_ip(request)))
         except services.SubmissionError as error:
@@ -171,7 +215,7 @@ def api_takedown(request):
                 status=201,
                 json_dumps_params={"ensure_ascii": False},
             )
-            return _private(response)
+            return private_response(response)
     errors = _api_errors(form)
     if "requester" in shape_errors:  # not an object: one error for it, not one per missing field
         errors = {key: value for key, value in errors.items() if not key.startswith("requester.")}
@@ -290,7 +334,7 @@ def takedown_status(request, token):
                     req = services.takedown_by_token(token)
                 else:
                     messages.success(request, done)
-                    return _private(redirect(request.path))
+                    return private_response(redirect(request.path))
             else:
                 status = 400
     events = list(req.events.order_by("created_at", "id").only("request_id", "action", "created_at"))
@@ -310,7 +354,7 @@ def takedown_status(request, token):
         "is_decided": req.status in TakedownRequest.DECIDED_STATUSES,
         **{f"{action}_form": form for action, form in forms.items()},
     }
-    return _private(render(request, "moderation/takedownrequest_status.html", context, status=status))
+    return private_response(render(request, "moderation/takedownrequest_status.html", context, status=status))
 
 
 def _status_action(req: TakedownRequest, action: str, data: dict) -> str:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "newsarchive.apps.LoginThrottlingConfig",  # axes
     "newsarchive.apps.BackgroundTasksConfig",  # django_tasks_db
     "outbox",
+    "capture",
     "articles",
     "moderation",
     "accounts",
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL or invalid UTF-8 in the path or a query parameter: 400 before any view reads it.
+    "newsarchive.middleware.InvalidAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,25 +146,48 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["newsarchive.replica.ReplicaRouter"]
 
-# Local memory by default (one process); in production point DJANGO_CACHE_URL at Redis
-# (redis://127.0.0.1:6379/1) so rate limits hold across gunicorn workers.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "newsarchive"}}
-if os.environ.get("DJANGO_CACHE_URL", "").startswith(("redis://", "rediss://")):
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["DJANGO_CACHE_URL"],
-    }
+# Two caches. "default" keeps reader pages and search plans (DJANGO_CACHE_URL); "ratelimit" keeps
+# the rate limits' counters (DJANGO_RATELIMIT_CACHE_URL), apart, so that page entries can never
+# evict a counter. Local memory by default (one process each); in production point both at Redis,
+# shared by the gunicorn workers: the counters in another database with a policy that never evicts
+# them (docs/security.md). DJANGO_RATELIMIT_CACHE_URL unset means DJANGO_CACHE_URL (check --deploy
+# warns). A Redis that does not answer fails fast (timeouts below): pages are then rendered without
+# the cache and rate limits are counted per process (newsarchive/ratelimit.py).
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+def cache_from_url(url: str, location: str) -> dict:
+    if url.startswith(("redis://", "rediss://")):
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # No retries: a Redis that is down costs each request one refused connection (0.3 ms), not
+        # redis-py's three retries with backoff (2.5 ms measured).
+        options = {**REDIS_TIMEOUTS, "retry": Retry(NoBackoff(), 0)}
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "OPTIONS": options}
+    if url:
+        raise ImproperlyConfigured(f"A cache URL must start with redis:// or rediss://, not {url!r}.")
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": location}
+
+
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "")
+RATELIMIT_CACHE_URL = os.environ.get("DJANGO_RATELIMIT_CACHE_URL", "") or CACHE_URL
+CACHES = {
+    "default": cache_from_url(CACHE_URL, "newsarchive"),
+    "ratelimit": cache_from_url(RATELIMIT_CACHE_URL, "newsarchive-ratelimit"),
+}
 
 # Side effects (mail, purges, captures, computed data) are tasks of Django's Tasks framework, stored
 # in the database by django-tasks-db in the same transaction as the change that causes them, and run
 # by `manage.py db_worker` (started beside the site by `make run`; a service in production). The
-# "mail" queue is the outbox's, so a slow capture never holds a receipt back.
+# "mail" queue is the outbox's, so a slow capture never holds a receipt back; "capture" holds URL
+# captures and uploaded imports (capture/tasks.py).
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
         # "stories": placing snapshots in stories and computing related news (articles.tasks),
         # long batches that must not hold back mail or other side effects.
-        "QUEUES": ["default", "mail", "stories"],
+        "QUEUES": ["default", "mail", "capture", "stories"],
     }
 }
 
@@ -188,8 +214,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_M
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "newsarchive.auth.lockout_response"
-# The same client address as the removal rate limit counts (moderation.ratelimit.client_ip).
-AXES_CLIENT_IP_CALLABLE = "moderation.ratelimit.client_ip"
+# The same client address as the removal rate limit counts (newsarchive.ratelimit.client_ip).
+AXES_CLIENT_IP_CALLABLE = "newsarchive.ratelimit.client_ip"
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -295,7 +321,7 @@ if not DEBUG:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # The header alone submits nothing; joining the browsers' preload list is a separate, manual step.
@@ -309,14 +335,40 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    # Extraction libraries warn about every page they find nothing in; captures report that themselves.
+    "loggers": {name: {"level": "ERROR"} for name in ("trafilatura", "htmldate", "courlan")},
 }
 
 # The public address of the site, for absolute links written outside a request (exports, emails).
+# `check --deploy` warns while it is unset or points at this machine (outbox/checks.py).
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL_IS_SET = bool(os.environ.get("DJANGO_SITE_URL"))
 
 # Imports: the largest body accepted, in bytes of UTF-8, and the records written per transaction.
 IMPORT_MAX_BODY_BYTES = int(os.environ.get("IMPORT_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "1000"))
+
+# Captures (capture/): the crawler's name (its robots.txt token, in its User-Agent, and the
+# collector of what it captures) and where its operators are reached; politeness and limits; where
+# raw HTTP responses are kept as WARC files (articles/warc.py says why files); whether a new
+# snapshot from a captured URL is published at once or hidden until an editor has looked at it.
+CAPTURE_CRAWLER_NAME = os.environ.get("CAPTURE_CRAWLER_NAME", "newsarchive")
+CAPTURE_CONTACT_EMAIL = os.environ.get("CAPTURE_CONTACT_EMAIL", "crawler@localhost")
+CAPTURE_HOST_DELAY_SECONDS = float(os.environ.get("CAPTURE_HOST_DELAY_SECONDS", "2"))
+CAPTURE_CONNECT_TIMEOUT = float(os.environ.get("CAPTURE_CONNECT_TIMEOUT", "5"))
+CAPTURE_READ_TIMEOUT = float(os.environ.get("CAPTURE_READ_TIMEOUT", "20"))
+CAPTURE_MAX_BYTES = int(os.environ.get("CAPTURE_MAX_BYTES", str(5 * 1024 * 1024)))
+CAPTURE_MAX_REDIRECTS = int(os.environ.get("CAPTURE_MAX_REDIRECTS", "5"))
+# Loopback, private and link-local addresses are never fetched unless this is set (tests against a
+# server on 127.0.0.1 set it); checked after DNS resolution and again on every redirect.
+CAPTURE_ALLOW_PRIVATE_ADDRESSES = env_bool("CAPTURE_ALLOW_PRIVATE_ADDRESSES", False)
+CAPTURE_NEW_SNAPSHOT_STATUS = os.environ.get("CAPTURE_NEW_SNAPSHOT_STATUS", "hidden")
+if CAPTURE_NEW_SNAPSHOT_STATUS not in ("hidden", "published"):
+    raise ImproperlyConfigured("CAPTURE_NEW_SNAPSHOT_STATUS must be hidden or published.")
+CAPTURE_DEFAULT_CATEGORY = os.environ.get("CAPTURE_DEFAULT_CATEGORY", "未分类")
+CAPTURE_WARC_ROOT = Path(os.environ.get("CAPTURE_WARC_ROOT", BASE_DIR / "private" / "warc"))
+# Files editors upload to import (JSON Lines, saved pages, WARC), kept until the import has run.
+CAPTURE_UPLOAD_ROOT = Path(os.environ.get("CAPTURE_UPLOAD_ROOT", BASE_DIR / "private" / "uploads"))
 
 # Removal requests: hours until a decision is due (24: the Chinese regulator's figure for prompt
 # removal), days a dispute waits before the snapshots come back (0: at once, 条例 art. 17), days a
@@ -331,6 +383,8 @@ TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
 TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))
+# Removal requests (so receipts) to one requester email address per hour, whatever the client.
+TAKEDOWN_RECIPIENT_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RECIPIENT_RATE_LIMIT", "5"))
 TAKEDOWN_RATE_WINDOW_SECONDS = 3600
 # Reader accounts: mail sent by sign-up, new confirmation links and password resets, at most
 # ACCOUNTS_MAIL_RATE_LIMIT per client address and ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT per email

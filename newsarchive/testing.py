@@ -53,3 +53,16 @@ def sending_mail():
     del mail.outbox[held:]
     yield
     run_tasks()
+
+
+def clear_caches() -> None:
+    """Empty the page cache and the rate-limit counters (both caches, and the count each process
+    keeps while the shared one is away), as at the start of every test."""
+    from django.core.cache import caches
+
+    from newsarchive import logs, ratelimit
+
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
+    ratelimit._fallback.clear()
+    logs.forget()

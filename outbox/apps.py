@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class OutboxConfig(AppConfig):
     name = "outbox"
     verbose_name = _("mail")
+
+    def ready(self):
+        from . import checks  # noqa: F401 - registers the deploy checks

@@ -1,12 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.cache import cache
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from accounts import services
 from accounts.models import Reader
-from newsarchive.testing import sending_mail
+from newsarchive.testing import clear_caches, sending_mail
 
 from .helpers import PASSWORD, link_in, make_reader
 
@@ -31,7 +30,7 @@ FAST_HASHING = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.
 @FAST_HASHING
 class _AccountTestCase(TestCase):
     def setUp(self):
-        cache.clear()  # rate-limit counters
+        clear_caches()  # rate-limit counters
 
     def post(self, *args, **kwargs):
         """A POST whose mail, queued for the commit, is sent."""

@@ -9,6 +9,7 @@ from io import StringIO
 from pathlib import Path
 from unittest import mock, skipUnless
 
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import HttpResponse
@@ -371,3 +372,52 @@ class VersionReadIsTheHealthCheckTests(TransactionTestCase):
             self.assertEqual(archive_version(), before)
         is_usable.assert_not_called()
         self.assertNotEqual(connection.connection.info.backend_pid, dropped)
+
+
+class PageCacheKeyTests(TestCase):
+    """A page is stored under the parameters its view reads, and no others (the probe's 1,500 junk
+    addresses added 1,500 entries)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.category = make_category("财经", "caijing")
+        cls.source = make_source("人民资讯")
+        cls.snapshot = make_snapshot(title="只存一份的页面", category=cls.category, source=cls.source)
+
+    def entries(self) -> int:
+        return sum(1 for key in caches["default"]._cache if ":page:" in key)
+
+    def test_parameters_a_page_does_not_read_add_no_entry_and_do_not_reach_the_page(self):
+        url = self.category.get_absolute_url()
+        first = self.client.get(url)
+        self.assertEqual(self.entries(), 1)
+        for number in range(30):
+            with self.assertNumQueries(PAGE_CACHE_CHECK):
+                response = self.client.get(url, {"utm_source": f"junk{number}", "fbclid": "x" * number})
+            self.assertEqual(response.content, first.content)
+        self.assertEqual(self.entries(), 1)
+
+    def test_repeated_and_reordered_parameters_are_one_page(self):
+        url = self.category.get_absolute_url()
+        variants = [
+            f"{url}?source={self.source.pk}&published_after=2020-01-01",
+            f"{url}?published_after=2020-01-01&source={self.source.pk}",
+            f"{url}?source=0&source={self.source.pk}&published_after=2020-01-01&utm=1",
+        ]
+        answers = [self.client.get(variant) for variant in variants]
+        self.assertEqual({a.status_code for a in answers}, {200})
+        self.assertContains(answers[0], "只存一份的页面")
+        self.assertEqual(len({a.content for a in answers}), 1)
+        self.assertEqual(self.entries(), 1)
+
+    def test_the_parameters_a_page_reads_still_make_their_own_pages(self):
+        self.client.get("/search/", {"q": "页面"})
+        self.client.get("/search/", {"q": "页面", "order": "relevance"})
+        self.client.get("/search/", {"q": "只存", "utm": "1"})
+        self.assertEqual(self.entries(), 3)
+
+    def test_a_page_rendered_for_a_logged_in_reader_ignores_them_too(self):
+        self.client.force_login(make_editor())
+        response = self.client.get(self.category.get_absolute_url(), {"utm_campaign": "spring"})
+        self.assertNotContains(response, "spring")
+        self.assertEqual(self.entries(), 0)

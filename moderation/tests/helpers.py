@@ -14,7 +14,6 @@ from unittest import mock
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.utils import translation
@@ -24,7 +23,7 @@ from articles.tests.helpers import make_editor, make_snapshot, make_superuser  #
 from moderation import services
 from moderation.models import CounterNotice, EvidenceFile, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.storage import PrivateStorage
-from newsarchive.testing import run_tasks
+from newsarchive.testing import clear_caches, run_tasks
 
 _counter = itertools.count(1)
 
@@ -234,8 +233,8 @@ class PublicPageTestCase(TestCase):
 
     def setUp(self):
         super().setUp()
-        cache.clear()
-        self.addCleanup(cache.clear)
+        clear_caches()
+        self.addCleanup(clear_caches)
         self.addCleanup(translation.deactivate)
 
 

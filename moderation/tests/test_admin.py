@@ -15,13 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.admin import LargeTablePaginator
 from articles.models import SHANGHAI, Snapshot
 from articles.tests.query_counts import ADMIN
 from articles.tests.test_admin import form_data
 from moderation import services
 from moderation.admin import TakedownRequestAdmin
 from moderation.models import ModerationEvent, Requester, TakedownItem, TakedownRequest
+from newsarchive.admin import LargeTablePaginator
 from newsarchive.testing import sending_mail
 
 from .helpers import (
@@ -914,5 +914,5 @@ class PermissionTests(AdminTestCase):
         self.assertFalse(moderator.has_perm("moderation.delete_moderationevent"))
         self.assertEqual(
             set(Group.objects.get(name="Editors").permissions.values_list("content_type__app_label", flat=True)),
-            {"articles"},
+            {"articles", "capture"},
         )

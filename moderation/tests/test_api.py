@@ -2,10 +2,12 @@
 
 import json
 import random
+import threading
 
 from django.conf import settings
 from django.core import mail
-from django.test import Client, override_settings
+from django.db import connection
+from django.test import Client, TransactionTestCase, override_settings, skipUnlessDBFeature
 from django.utils import timezone
 
 from moderation.models import Requester, TakedownItem, TakedownRequest, hash_token
@@ -31,6 +33,7 @@ class ApiTestCase(PublicPageTestCase):
     def post(self, body, *, raw: bool = False, **kwargs):
         data = body if raw else json.dumps(body)
         kwargs.setdefault("content_type", "application/json")
+        kwargs.setdefault("CONTENT_TYPE", kwargs["content_type"])  # the test client sends none with an empty body
         with sending_mail():
             return self.client.post(API, data, headers=EN, **kwargs)
 
@@ -54,7 +57,7 @@ class ApiFilingTests(ApiTestCase):
         )
         token = status_path(data["status_url"]).split("/")[-2]
         self.assertEqual(req.token_hash, hash_token(token))
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         self.assertEqual(self.client.get(status_path(data["status_url"])).status_code, 200)
         self.assertEqual(
             (req.name, req.organisation, req.role, req.email, req.phone, req.address),
@@ -194,9 +197,22 @@ class ApiProtocolTests(ApiTestCase):
                 self.assertEqual(errors, {"__all__": [message]})
         self.assertFalse(TakedownRequest.objects.exists())
 
-    def test_a_form_encoded_body_is_not_json(self):
-        response = self.client.post(API, {"name": "x"}, headers=EN)
-        self.assertEqual(self.errors(response), {"__all__": ["The body is not valid JSON (UTF-8)."]})
+    def test_a_body_that_is_not_declared_json_is_refused_with_415(self):
+        for content_type in [
+            "multipart/form-data; boundary=BoUnDaRy",
+            "text/plain",
+            "application/json; charset=latin-1",
+        ]:
+            with self.subTest(content_type=content_type):
+                response = self.client.post(
+                    API, json.dumps(api_body(self.snapshot)), content_type=content_type, headers=EN
+                )
+                self.assertEqual(response.status_code, 415)
+                self.assertEqual(
+                    response.json(),
+                    {"errors": {"__all__": ["Send the body as Content-Type: application/json (UTF-8)."]}},
+                )
+        self.assertFalse(TakedownRequest.objects.exists())
 
     @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
     def test_a_body_over_the_size_limit_is_refused(self):
@@ -246,3 +262,184 @@ class ApiProtocolTests(ApiTestCase):
                 self.assertIn(response.status_code, (201, 400))
                 TakedownItem.objects.all().delete()
                 TakedownRequest.objects.all().delete()
+
+
+class ApiOriginTests(ApiTestCase):
+    """A program sends no Origin; a browser on another site's page does, and is refused."""
+
+    def post_from(self, origin: str | None, **kwargs):
+        headers = {**EN, "Origin": origin} if origin is not None else EN
+        with sending_mail():
+            return self.client.post(API, json.dumps(api_body(self.snapshot)), content_type="application/json",
+                                    headers=headers, **kwargs)  # fmt: skip
+
+    def test_a_request_from_another_sites_page_is_refused_with_403_and_nothing_is_stored(self):
+        for origin in ["https://evil.example", "null", "http://testserver.evil.example", "https://testserver"]:
+            with self.subTest(origin=origin):
+                response = self.post_from(origin)
+                self.assertEqual(response.status_code, 403)
+                self.assertEqual(response["Content-Type"], "application/json")
+                self.assertIn("another site", response.json()["errors"]["__all__"][0])
+        self.assertFalse(TakedownRequest.objects.exists())
+
+    def test_the_probes_cross_site_text_plain_post_is_refused(self):
+        response = self.client.post(
+            API,
+            json.dumps(api_body(self.snapshot)),
+            content_type="text/plain",
+            headers={**EN, "Origin": "https://evil.example"},
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(TakedownRequest.objects.exists())
+
+    @override_settings(
+        SITE_URL="https://archive.example.org", CSRF_TRUSTED_ORIGINS=["https://*.partner.example", "https://b.example"]
+    )
+    def test_this_sites_own_origins_and_the_trusted_ones_are_accepted(self):
+        for origin in [
+            None,
+            "http://testserver",  # the request's own scheme and host
+            "https://archive.example.org",  # SITE_URL's
+            "https://desk.partner.example",  # CSRF_TRUSTED_ORIGINS, a wildcard's subdomain
+            "https://b.example",
+        ]:
+            with self.subTest(origin=origin):
+                self.assertEqual(self.post_from(origin).status_code, 201)
+
+
+class ApiAnswersAreJsonTests(ApiTestCase):
+    def assert_json_error(self, response, status: int) -> dict:
+        self.assertEqual(response.status_code, status)
+        self.assertEqual(response["Content-Type"], "application/json")
+        errors = response.json()["errors"]
+        self.assertTrue(all(messages and all(m.strip() for m in messages) for messages in errors.values()))
+        return errors
+
+    @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+    def test_a_body_over_the_size_limit_is_answered_413_in_json(self):
+        self.assert_json_error(self.post(api_body(self.snapshot, explanation="长" * 1000)), 413)
+
+    def test_a_database_that_is_away_is_answered_503_in_json_with_retry_after(self):
+        from unittest import mock
+
+        from django.db import OperationalError, connection
+
+        client = Client(raise_request_exception=False)
+        broken = OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+        with mock.patch.object(connection, "cursor", side_effect=broken), self.assertLogs("django.request", "ERROR"):
+            response = client.post(API, json.dumps(api_body(self.snapshot)), content_type="application/json")
+        errors = self.assert_json_error(response, 503)
+        self.assertEqual(response["Retry-After"], "30")
+        self.assertNotIn("5432", json.dumps(errors))
+
+    def test_an_error_of_the_code_is_answered_500_in_json(self):
+        from unittest import mock
+
+        client = Client(raise_request_exception=False)
+        with (
+            mock.patch("moderation.services.takedown_submit", side_effect=RuntimeError("bug")),
+            self.assertLogs("django.request", "ERROR"),
+        ):
+            response = client.post(API, json.dumps(api_body(self.snapshot)), content_type="application/json")
+        self.assertNotIn("bug", json.dumps(self.assert_json_error(response, 500)))
+
+    def test_an_address_under_the_api_that_is_nothing_is_answered_404_in_json(self):
+        self.assert_json_error(self.client.get("/api/nothing/"), 404)
+
+    def test_a_nul_in_the_query_is_answered_400_in_json(self):
+        response = self.client.post(API + "?x=%00", "{}", content_type="application/json", headers=EN)
+        self.assertEqual(
+            self.assert_json_error(response, 400), {"__all__": ["The query parameter “x” contains a NUL character."]}
+        )
+
+
+class ApiRecipientLimitTests(ApiTestCase):
+    @override_settings(TAKEDOWN_RECIPIENT_RATE_LIMIT=2, TAKEDOWN_RATE_LIMIT=100)
+    def test_receipts_to_one_address_are_limited_per_hour_whatever_the_client(self):
+        snapshots = [make_snapshot() for _n in range(3)]
+        answers = []
+        for number, snapshot in enumerate(snapshots):
+            body = api_body(snapshot, requester={"email": "Target@Example.org" if number else "target@example.org"})
+            answers.append(self.post(body, REMOTE_ADDR=f"198.51.100.{number + 1}"))
+        self.assertEqual([a.status_code for a in answers], [201, 201, 429])
+        self.assertTrue(0 < int(answers[2]["Retry-After"]) <= 3600)
+        self.assertIn("from this email address", answers[2].json()["errors"]["requester.email"][0])
+        self.assertEqual(TakedownRequest.objects.count(), 2)
+        self.assertEqual(len([m for m in mail.outbox if m.to == ["target@example.org"]]), 1)
+        self.assertEqual(len(mail.outbox), 2)
+
+    @override_settings(TAKEDOWN_RECIPIENT_RATE_LIMIT=1, TAKEDOWN_RATE_LIMIT=100)
+    def test_the_form_counts_toward_the_same_limit(self):
+        self.assertEqual(self.post(api_body(self.snapshot, requester={"email": "one@example.org"})).status_code, 201)
+        from .helpers import form_data
+
+        data = form_data(self.other, email="one@example.org")
+        response = self.client.post("/takedown/new/", data, headers=EN)
+        self.assertEqual(response.status_code, 429)
+        self.assertContains(response, "Too many removal requests from this email address", status_code=429)
+        self.assertEqual(TakedownRequest.objects.count(), 1)
+
+
+class ApiDuplicateTests(ApiTestCase):
+    def test_a_duplicate_is_answered_with_the_first_requests_reference_and_never_its_token(self):
+        body = api_body(self.snapshot)
+        first = self.post(body)
+        self.assertEqual(first.status_code, 201)
+        second = self.post(body)
+        errors = self.errors(second)
+        reference = first.json()["reference"]
+        self.assertEqual(errors, {"urls": [f"You already have an open request for these snapshots: {reference}."]})
+        self.assertNotIn(status_path(first.json()["status_url"]).split("/")[3], second.content.decode())
+        self.assertEqual(TakedownRequest.objects.count(), 1)
+
+
+def post_in_thread(body: dict, barrier: threading.Barrier, answers: list) -> None:
+    """POST `body` on this thread's own connection once every thread is ready."""
+    try:
+        client = Client()
+        barrier.wait()
+        answers.append(client.post(API, json.dumps(body), content_type="application/json", headers=EN))
+    except Exception as error:  # reported to the test, whatever it is
+        answers.append(error)
+    finally:
+        connection.close()
+
+
+@skipUnlessDBFeature("has_select_for_update")
+@override_settings(TAKEDOWN_RATE_LIMIT=1000, TAKEDOWN_RECIPIENT_RATE_LIMIT=1000)
+class ConcurrentDuplicateTests(TransactionTestCase):
+    """Real threads on their own connections (PostgreSQL): the probe stored 2 of 16 to 32 identical
+    notices sent at once, one per worker; the requester's row lock makes it one."""
+
+    serialized_rollback = True  # the Editors and Moderators groups come from data migrations
+
+    def test_32_identical_notices_at_once_store_one_and_answer_the_rest_as_its_duplicates(self):
+        for requester_exists in (False, True):
+            with self.subTest(requester_exists=requester_exists):
+                snapshot = make_snapshot()
+                body = api_body(snapshot)
+                if requester_exists:
+                    Requester.objects.create(email=body["requester"]["email"])
+                barrier = threading.Barrier(32, timeout=20)
+                answers = []
+                threads = [threading.Thread(target=post_in_thread, args=(body, barrier, answers)) for _n in range(32)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=120)
+                self.assertFalse(any(thread.is_alive() for thread in threads))
+                statuses = sorted(a.status_code if hasattr(a, "status_code") else repr(a) for a in answers)
+                self.assertEqual(statuses, [201] + [400] * 31)
+                stored = TakedownRequest.objects.filter(items__snapshot=snapshot)
+                self.assertEqual(stored.count(), 1)
+                reference = stored.get().reference
+                token_url = next(a.json()["status_url"] for a in answers if a.status_code == 201)
+                token = status_path(token_url).split("/")[3]
+                for answer in answers:
+                    if answer.status_code == 400:
+                        self.assertEqual(
+                            answer.json()["errors"],
+                            {"urls": [f"You already have an open request for these snapshots: {reference}."]},
+                        )
+                        self.assertNotIn(token, answer.content.decode())
+                self.assertEqual(Requester.objects.filter(email__iexact=body["requester"]["email"]).count(), 1)

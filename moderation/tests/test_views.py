@@ -21,10 +21,11 @@ from articles.models import Category, Snapshot
 from articles.sitemaps import SITEMAPS
 from articles.tests.helpers import make_category, make_related_link
 from articles.tests.query_counts import PAGE_CACHE_CHECK
-from moderation import ratelimit, services
+from moderation import services
 from moderation.forms import sniff_content_type
 from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownItem, TakedownRequest, hash_token
 from moderation.views import TransparencyView
+from newsarchive import ratelimit
 from newsarchive.testing import sending_mail
 
 from .helpers import (
@@ -187,7 +188,7 @@ class TakedownFormTests(PublicPageTestCase):
         req = TakedownRequest.objects.get()
         self.assertContains(response, req.reference)
         self.assertContains(response, f"A receipt has been sent to {data['email']}.")
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertEqual(
             [(i.snapshot, i.outcome) for i in req.items.order_by("position")],
@@ -363,13 +364,13 @@ class RateLimitTests(PublicPageTestCase):
         self.assertEqual(self.client.post("/api/takedown/", "{}", content_type="application/json").status_code, 429)
 
     def test_the_limit_ends_with_its_window(self):
-        with mock.patch("moderation.ratelimit.time.time", return_value=1_000_000.0):
+        with mock.patch("newsarchive.ratelimit.time.time", return_value=1_000_000.0):
             for _attempt in range(2):
                 self.client.post(NEW, {})
             response = self.client.post(NEW, {})
         self.assertEqual(response.status_code, 429)
         self.assertEqual(response["Retry-After"], str(3600 - 1_000_000 % 3600))
-        with mock.patch("moderation.ratelimit.time.time", return_value=1_000_000.0 + 3600):
+        with mock.patch("newsarchive.ratelimit.time.time", return_value=1_000_000.0 + 3600):
             self.assertEqual(self.client.post(NEW, {}).status_code, 200)
 
     def test_counter_notices_are_limited_too(self):
@@ -451,17 +452,16 @@ class RateLimitTests(PublicPageTestCase):
         # Each gunicorn worker is its own process with its own cache object; what they share is the
         # cache's store (Redis in production). Two cache objects over one database table stand in.
         shared = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ratelimit_test_cache"}
-        with self.settings(CACHES={"default": shared, "worker2": shared}):
+        with self.settings(CACHES={"default": shared, "ratelimit": shared, "worker2": shared}):
             from django.core.cache import caches
             from django.core.management import call_command
 
             call_command("createcachetable", "ratelimit_test_cache", verbosity=0)
-            workers = [caches["default"], caches["worker2"]]
-            self.assertIsNot(workers[0], workers[1])
+            self.assertIsNot(caches["ratelimit"], caches["worker2"])
             request = RequestFactory().post(NEW, REMOTE_ADDR="198.51.100.8")
             answers = []
-            for worker in [workers[0], workers[1], workers[0]]:
-                with mock.patch("moderation.ratelimit.cache", worker):
+            for worker in ["ratelimit", "worker2", "ratelimit"]:
+                with mock.patch("newsarchive.ratelimit.CACHE_ALIAS", worker):
                     answers.append(ratelimit.hit(request))
         self.assertEqual(answers[:2], [None, None])
         self.assertIsNotNone(answers[2])
@@ -490,7 +490,7 @@ class StatusPageTests(PublicPageTestCase):
         req, path = self.file_request()
         response = self.client.get(path, headers=EN)
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertContains(response, '<meta name="robots" content="noindex">', html=True)
         html = response.content.decode()
@@ -518,7 +518,7 @@ class StatusPageTests(PublicPageTestCase):
         self.assertContains(empty, "Write your answer.", status_code=400)
         response = self.client.post(path, {"action": "answer", "answer-answer": "登记号 2023-L-1。"}, headers=EN)
         self.assertRedirects(response, path, fetch_redirect_response=False)
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         req.refresh_from_db()
         self.assertEqual(req.status, Status.IN_REVIEW)
         self.assertEqual(req.events.latest("pk").note, "登记号 2023-L-1。")
@@ -748,11 +748,12 @@ class WithheldSnapshotTests(PublicPageTestCase):
         self.assertIn('<meta name="robots" content="noindex">', html)
 
     def test_a_reference_with_characters_no_reference_has_finds_it_or_nothing_never_an_error(self):
-        # A NUL is refused by PostgreSQL in any text parameter (found by the property tests).
-        response = self.client.get("/transparency/", {"reference": f"{self.req.reference}\x00"}, headers=EN)
+        # A NUL is refused by PostgreSQL in any text parameter (found by the property tests): the
+        # middleware answers it 400 before the view; other unprintable characters are dropped.
+        response = self.client.get("/transparency/", {"reference": f"{self.req.reference}\x1f"}, headers=EN)
         self.assertContains(response, f'id="{self.req.reference}"')
         response = self.client.get("/transparency/", {"reference": "\x00\x1f"}, headers=EN)
-        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "The query parameter “reference” contains a NUL character.", status_code=400)
 
     def test_the_451_page_shows_nothing_of_the_snapshot_but_its_key(self):
         html = self.client.get(self.snapshot.get_absolute_url()).content.decode()
@@ -1168,11 +1169,15 @@ class DeployCheckTests(TestCase):
     def test_check_deploy_warns_when_the_rate_limit_cache_is_not_shared_between_workers(self):
         from moderation.checks import check_rate_limit_cache
 
-        local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-        redis = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://r:6379/1"}}
-        with self.settings(CACHES=local):
+        def redis(number):
+            return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://r:6379/{number}"}
+
+        local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        with self.settings(CACHES={"default": redis(1), "ratelimit": local}):
             self.assertEqual([w.id for w in check_rate_limit_cache(None)], ["moderation.W001"])
-        with self.settings(CACHES=redis):
+        with self.settings(CACHES={"default": redis(1), "ratelimit": redis(1)}):
+            self.assertEqual([w.id for w in check_rate_limit_cache(None)], ["moderation.W002"])
+        with self.settings(CACHES={"default": redis(1), "ratelimit": redis(2)}):
             self.assertEqual(check_rate_limit_cache(None), [])
 
 

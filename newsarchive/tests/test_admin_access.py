@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import Reader
 from articles.models import Snapshot
 from articles.tests.helpers import make_category
+from capture.models import CaptureRequest, ImportJob
 from moderation.models import TakedownRequest
 from moderation.tests.helpers import (
     make_editor,
@@ -102,6 +103,19 @@ TABLE = {
     "articles_snapshot_simple_history": (("published", "published_version"), EDITORS_AND_VIEWERS),
     "articles_snapshot_delete": (("published",), NOBODY),
     "articles_snapshot_change": (("published",), EDITORS_AND_VIEWERS),
+    "articles_snapshot_captures": (("published",), EDITORS_AND_VIEWERS),
+    # Captures and uploaded imports: editors; the add pages lead to the "Capture a page" screen.
+    "capture_capturerequest_changelist": ((), EDITORS),
+    "capture_capturerequest_new": ((), EDITORS),
+    "capture_capturerequest_add": ((), answers(editor=302, superuser=302)),
+    "capture_capturerequest_history": (("capture_request",), EDITORS),
+    "capture_capturerequest_delete": (("capture_request",), NOBODY),
+    "capture_capturerequest_change": (("capture_request",), EDITORS),
+    "capture_importjob_changelist": ((), EDITORS),
+    "capture_importjob_add": ((), answers(editor=302, superuser=302)),
+    "capture_importjob_history": (("import_job",), EDITORS),
+    "capture_importjob_delete": (("import_job",), NOBODY),
+    "capture_importjob_change": (("import_job",), EDITORS),
     # Removal requests: moderators (and superusers) only; read-only pages, moves through the services.
     "moderation_takedownrequest_changelist": ((), MODERATORS),
     "moderation_takedownrequest_add": ((), NOBODY),
@@ -140,7 +154,7 @@ TABLE = {
     "subscriptions_subscription_delete": (("subscription",), SUPERUSER_ONLY),
     "subscriptions_subscription_change": (("subscription",), SUPERUSER_ONLY),
     "subscriptions_subscriber_changelist": ((), SUPERUSER_ONLY),
-    "subscriptions_subscriber_add": ((), SUPERUSER_ONLY),
+    "subscriptions_subscriber_add": ((), NOBODY),
     "subscriptions_subscriber_history": (("subscriber",), SUPERUSER_ONLY),
     "subscriptions_subscriber_delete": (("subscriber",), SUPERUSER_ONLY),
     "subscriptions_subscriber_change": (("subscriber",), SUPERUSER_ONLY),
@@ -184,7 +198,9 @@ def admin_url_names() -> set[str]:
     return names
 
 
-class AdminAccessTests(TestCase):
+class AdminObjects:
+    """One object of every model registered in the admin, and the five roles."""
+
     @classmethod
     def setUpTestData(cls):
         cls.enterClassContext(temporary_evidence_storage())
@@ -226,6 +242,8 @@ class AdminAccessTests(TestCase):
             "digest": Digest.objects.create(reader=cls.users["reader"]),
             "moderation_message": Message.objects.filter(stream=Message.Stream.MODERATION).first(),
             "task_result": DBTaskResult.objects.first(),
+            "capture_request": CaptureRequest.objects.create(url="http://news.example.cn/a.html"),
+            "import_job": ImportJob.objects.create(name="crawl.jsonl", file="2024/01/crawl.jsonl"),
         }
 
     def log_in_as(self, role: str):
@@ -233,6 +251,13 @@ class AdminAccessTests(TestCase):
         if self.users[role] is not None:
             self.client.force_login(self.users[role])
 
+    def answer_of(self, response) -> object:
+        if response.status_code == 302 and response["Location"].startswith(reverse("admin:login") + "?next="):
+            return L
+        return response.status_code
+
+
+class AdminAccessTests(AdminObjects, TestCase):
     def url(self, name: str, args: tuple) -> str:
         values = [arg if arg == "articles" else getattr(self.objects[arg], "pk", None) for arg in args]
         if name == "articles_snapshot_simple_history":
@@ -241,11 +266,6 @@ class AdminAccessTests(TestCase):
         if name == "autocomplete":
             url += "?app_label=articles&model_name=snapshot&field_name=category&term=财"
         return url
-
-    def answer_of(self, response) -> object:
-        if response.status_code == 302 and response["Location"].startswith(reverse("admin:login") + "?next="):
-            return L
-        return response.status_code
 
     def test_the_table_covers_every_admin_url(self):
         self.assertEqual(admin_url_names() - {"app_list"} - set(TABLE), set())

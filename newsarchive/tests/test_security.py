@@ -32,6 +32,7 @@ def production_env(**extra) -> dict:
         DJANGO_CSRF_TRUSTED_ORIGINS="https://archive.example.org",
         DJANGO_SITE_URL="https://archive.example.org",
         DJANGO_CACHE_URL="redis://127.0.0.1:6379/1",  # named, not reached: no test request uses the cache
+        DJANGO_RATELIMIT_CACHE_URL="redis://127.0.0.1:6379/2",
     )
     env.update(extra)
     return env

@@ -6,10 +6,12 @@ from datetime import datetime, time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Prefetch
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
 
-from articles.models import SHANGHAI, Category, RelatedLink, Snapshot
+from articles.models import SHANGHAI, Category, RelatedLink, Snapshot, SnapshotCapture
+from articles.warc import WarcStore, resource_record, warcinfo_record
 
 
 def _iso(moment):
@@ -42,10 +44,50 @@ def export_record(snapshot: Snapshot) -> dict:
     }
 
 
+def write_warc(snapshots, emit, *, filename: str) -> int:
+    """A warcinfo record, then for each snapshot the raw records of its captures, copied as stored
+    (each a gzip member, so the file is a valid .warc.gz), or, for a snapshot with none, a resource
+    record of it rendered as a page at its address here."""
+    emit(
+        warcinfo_record(
+            filename=filename,
+            info={
+                "software": "newsarchive export_snapshots",
+                "format": "WARC File Format 1.1",
+                "isPartOf": settings.SITE_URL,
+            },
+        )
+    )
+    store = WarcStore()
+    count = 0
+    for snapshot in snapshots.iterator(chunk_size=500):
+        captures = list(snapshot.captures.all())
+        for capture in captures:
+            emit(store.read(file=capture.warc_file, offset=capture.warc_offset, length=capture.warc_length))
+        if not captures:
+            page = render_to_string(
+                "articles/snapshot_export.html",
+                {"snapshot": snapshot, "related_links": snapshot.related_links.all(), "site_url": settings.SITE_URL},
+            )
+            emit(
+                resource_record(
+                    url=settings.SITE_URL + snapshot.get_absolute_url(),
+                    content_type="text/html; charset=utf-8",
+                    body=page.encode("utf-8"),
+                    date=snapshot.captured_at,
+                )
+            )
+        count += 1
+    return count
+
+
 class Command(BaseCommand):
     help = (
         "Export published snapshots as JSON Lines in the import schema, ordered by key, so that "
-        "exporting twice gives the same bytes and import_snapshots reads the output back."
+        "exporting twice gives the same bytes and import_snapshots reads the output back; or, with "
+        "--format warc -o FILE.warc.gz, as a WARC file pywb or ReplayWeb.page can replay: the raw "
+        "response of every capture that kept one, and a resource record of the rendered snapshot for "
+        "those that came as JSON Lines."
     )
 
     def add_arguments(self, parser):
@@ -54,8 +96,13 @@ class Command(BaseCommand):
             "--since", metavar="DATE", help="Only snapshots published on or after this date (Asia/Shanghai)."
         )
         parser.add_argument("-o", "--output", metavar="FILE", help="Write here instead of standard output.")
+        parser.add_argument(
+            "--format", choices=["jsonl", "warc"], default="jsonl", help="JSON Lines (default) or WARC."
+        )
 
-    def handle(self, *args, category, since, output, **options):
+    def handle(self, *args, category, since, output, format, **options):
+        if format == "warc" and not output:
+            raise CommandError("--format warc writes a file: give it with -o FILE.warc.gz")
         snapshots = Snapshot.objects.published().select_related("category", "source").order_by("key")
         if category is not None:
             found = Category.objects.filter(slug=category).first()
@@ -72,11 +119,25 @@ class Command(BaseCommand):
                 .order_by("position", "id"),
             )
         )
+        if format == "warc":
+            snapshots = snapshots.prefetch_related(
+                Prefetch(
+                    "captures",
+                    queryset=SnapshotCapture.objects.exclude(warc_file="")
+                    .only("snapshot_id", "captured_at", "warc_file", "warc_offset", "warc_length")
+                    .order_by("captured_at", "id"),
+                )
+            )
         if output:
             directory = os.path.dirname(os.path.abspath(output))
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False, suffix=".tmp") as f:
+            mode = "wb" if format == "warc" else "w"
+            encoding = None if format == "warc" else "utf-8"
+            with tempfile.NamedTemporaryFile(mode, encoding=encoding, dir=directory, delete=False, suffix=".tmp") as f:
                 try:
-                    count = self.write(snapshots, f.write)
+                    if format == "warc":
+                        count = write_warc(snapshots, f.write, filename=os.path.basename(output))
+                    else:
+                        count = self.write(snapshots, f.write)
                 except BaseException:
                     os.unlink(f.name)
                     raise

@@ -51,21 +51,27 @@ class Progress:
 
 class Command(BaseCommand):
     help = (
-        "Import crawled snapshots from JSON Lines files or saved snapshot pages (chosen by content). "
+        "Import crawled snapshots from JSON Lines files, saved snapshot pages or WARC files (.warc, .warc.gz; "
+        "each HTML response with status 200 is extracted, other records are skipped and counted), chosen by content. "
         "PATH may be a file, a folder (read recursively) or - for standard input. Importing the same "
-        "input again changes nothing; a changed capture updates its snapshot and keeps the old version "
-        "in its history. Exits with status 1 when any record was rejected."
+        "input again changes nothing; a capture whose content differs is kept as another version of its "
+        "snapshot, which shows the newest. Exits with status 1 when any record was rejected."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
         parser.add_argument("--batch-size", type=int, default=None, help="Records written per transaction.")
+        parser.add_argument(
+            "--category",
+            default="",
+            help="WARC files: the category of pages that do not name their section (default CAPTURE_DEFAULT_CATEGORY).",
+        )
 
-    def handle(self, *args, paths, dry_run, batch_size, verbosity, **options):
+    def handle(self, *args, paths, dry_run, batch_size, category, verbosity, **options):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
-        inputs = [Input(name) for name in expand_paths(paths)]
+        inputs = [Input(name, category=category) for name in expand_paths(paths)]
         progress = Progress(self.stderr, inputs, enabled=verbosity > 0)
         rejections = 0
 
@@ -86,12 +92,7 @@ class Command(BaseCommand):
         )
         progress.finish()
         elapsed = time.monotonic() - started
-        accepted = stats.new + stats.updated + stats.unchanged
-        summary = (
-            f"{'dry run, nothing written: ' if dry_run else ''}"
-            f"new {stats.new:,}, updated {stats.updated:,}, unchanged {stats.unchanged:,}, "
-            f"rejected {stats.rejected:,} in {elapsed:.1f} s ({accepted / max(elapsed, 1e-9):,.0f} snapshots/s)"
-        )
+        summary = stats.summary(elapsed=elapsed, dry_run=dry_run)
         self.stdout.write(summary)
         if stats.rejected:
             raise CommandError(f"{stats.rejected:,} record(s) rejected; see the lines above.", returncode=1)

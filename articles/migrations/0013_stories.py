@@ -51,7 +51,7 @@ def run(statements_by_vendor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0010_one_ellipsis'),
+        ('articles', '0012_search_byline_and_address'),
     ]
 
     operations = [

@@ -6,9 +6,15 @@ share the scope "takedown", so switching between them buys nothing. Windows are 
 the clock), which is one counter per address and window, at the price of allowing up to twice the
 limit across a window boundary.
 
-The cache must be shared between worker processes for the limit to hold there: the default local
-memory cache counts per process; production points DJANGO_CACHE_URL at Redis (see settings), whose
-add and incr are atomic across processes.
+Counters live in their own cache, `caches["ratelimit"]` (DJANGO_RATELIMIT_CACHE_URL), never in the
+page cache, whose entries must not be able to evict them. It must be shared between worker
+processes for a limit to hold there: the default local memory cache counts per process; production
+points it at Redis (see settings), whose add and incr are atomic across processes.
+
+When that cache does not answer (Redis down), requests are allowed and counted in this process's
+memory instead, and a warning is logged (at most once a minute): each worker then holds the limit
+by itself, so a client gets at most the limit times the number of workers until Redis is back. A
+form or the API never fails because a counter could not be kept.
 
 The client's address is REMOTE_ADDR when clients connect directly (DJANGO_TRUSTED_PROXY_COUNT=0).
 Behind N reverse proxies of ours it is the N-th address from the right of X-Forwarded-For: each of
@@ -18,13 +24,24 @@ client is counted by its /64 network, since one host commonly holds a whole /64.
 """
 
 import ipaddress
+import logging
 import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+
+from newsarchive.logs import warn_now_and_then
+
+logger = logging.getLogger(__name__)
+
+CACHE_ALIAS = "ratelimit"
+# Where counting goes on while the shared cache is away: this process's memory.
+_fallback = LocMemCache("newsarchive-ratelimit-fallback", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 100_000}})
 
 TAKEDOWN = "takedown"
+TAKEDOWN_RECIPIENT = "takedown-to"
 COUNTER_NOTICE = "counter-notice"
 
 
@@ -82,13 +99,24 @@ def hit(
     window_end = window_start + window
     who = subject if subject is not None else rate_key(client_ip(request))
     key = f"ratelimit:{scope}:{who}:{window_start}"
-    # add() is a no-op when the key exists, so concurrent first requests do not reset the count.
-    cache.add(key, 0, timeout=window_end - now + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=window)
-        count = 1
+        count = _count(caches[CACHE_ALIAS], key, timeout=window_end - now + 1)
+    except Exception:  # whatever the cache server's client raises: allow, count here, log
+        warn_now_and_then(
+            logger,
+            "The rate-limit cache does not answer: requests are allowed and counted in each process until it does.",
+        )
+        count = _count(_fallback, key, timeout=window_end - now + 1)
     if count > limit:
         return max(1, math.ceil(window_end - now))
     return None
+
+
+def _count(cache, key: str, *, timeout: float) -> int:
+    # add() is a no-op when the key exists, so concurrent first requests do not reset the count.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=timeout)
+        return 1

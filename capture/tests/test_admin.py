@@ -1,0 +1,69 @@
+"""The "Capture a page" screen: URLs and uploaded files become tasks, listed with their outcome."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from articles.models import Snapshot
+from articles.tests.helpers import make_editor
+from capture.models import CaptureRequest, ImportJob
+from newsarchive.testing import run_tasks
+
+from . import pages
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor_client(client):
+    client.force_login(make_editor())
+    return client
+
+
+def test_an_editor_captures_several_pages_at_once_and_sees_how_each_went(site, editor_client):
+    good, missing = site.page("/a.html", pages.INFO_BLOCK), site.url("/missing.html")
+
+    response = editor_client.post("/admin/capture/capturerequest/new/", {"urls": f"{good}\n\n{missing}\n"})
+
+    assert response.status_code == 302
+    assert list(CaptureRequest.objects.values_list("status", flat=True)) == ["queued", "queued"]
+    run_tasks()
+    listing = editor_client.get("/admin/capture/capturerequest/").content.decode()
+    done = CaptureRequest.objects.get(url=good)
+    assert done.status == "done" and done.snapshot.status == Snapshot.Status.HIDDEN
+    assert CaptureRequest.objects.get(url=missing).reason == "HTTP 404 Not Found"
+    assert "HTTP 404 Not Found" in listing
+
+
+def test_the_screen_names_what_is_wrong_with_the_input(editor_client):
+    response = editor_client.post("/admin/capture/capturerequest/new/", {"urls": "not a url\nftp://x.cn/a"})
+    assert response.status_code == 200
+    assert not CaptureRequest.objects.exists()
+    assert "not a url" in response.content.decode()
+    assert editor_client.post("/admin/capture/capturerequest/new/", {}).status_code == 200
+
+
+def test_an_uploaded_file_is_imported_as_a_task_with_its_summary_and_rejections(editor_client, tmp_path):
+    from articles.tests.test_warc import crawl
+
+    data = crawl(tmp_path).read_bytes() + b"garbage at the end"
+    upload = SimpleUploadedFile("crawl.warc.gz", data, content_type="application/octet-stream")
+
+    response = editor_client.post("/admin/capture/capturerequest/new/", {"file": upload, "urls": ""})
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and job.status == "queued"
+    run_tasks()
+    job.refresh_from_db()
+    assert (job.status, job.new, job.skipped, job.rejected) == ("done", 2, 4, 1)
+    assert job.summary.startswith("new 2, updated 0, unchanged 0, rejected 1, skipped 4 in ")
+    assert job.rejections.startswith("rejected crawl.warc.gz at byte ")
+    assert job.progress == 1.0
+    page = editor_client.get(f"/admin/capture/importjob/{job.pk}/change/").content.decode()
+    assert "rejected crawl.warc.gz at byte" in page
+
+
+def test_a_reader_account_cannot_open_the_screen(client):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("reader", "r@example.org", is_staff=True))
+    assert client.get("/admin/capture/capturerequest/new/").status_code == 403
