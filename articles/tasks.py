@@ -11,6 +11,7 @@ from django.tasks import task
 from django.utils.module_loading import import_string
 
 from . import keyphrases, stories
+from .statistics import statistics_refresh_grown
 
 
 @task()
@@ -31,6 +32,7 @@ def place_in_stories(snapshot_ids: list[int]) -> str:
     with transaction.atomic():
         result = stories.stories_place(snapshot_ids=snapshot_ids)
         compute_related.enqueue(snapshot_ids)
+    statistics_refresh_grown(tables=["articles_storyband", "articles_snapshotanalysis"])
     return str(result)
 
 
@@ -42,6 +44,7 @@ def compute_related(snapshot_ids: list[int]) -> str:
         stale = keyphrases.stale_related(limit=len(snapshot_ids))
         if stale:
             result.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
+    statistics_refresh_grown(tables=["articles_keyphrase", "articles_computedrelatedlink", "articles_termfrequency"])
     return str(result)
 
 
