@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,6 +29,13 @@ class PurgeEverywhereMixin:
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
         purge.purge_enqueue([purge.ALL])
+
+    def delete_queryset(self, request, queryset):
+        # The changelist's "delete selected" action: not through delete_model, and not in a
+        # transaction of the admin's, so the purge gets one with the deletion here.
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            purge.purge_enqueue([purge.ALL])
 
 
 @admin.register(Category)

@@ -77,7 +77,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # A NUL or invalid UTF-8 in the path or a query parameter: 400 before any view reads it.
+    # A NUL or invalid UTF-8 in the path or a query parameter: 400 before any view reads it; a cookie
+    # with a NUL is dropped.
     "newsarchive.middleware.InvalidAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

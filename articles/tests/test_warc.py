@@ -173,6 +173,18 @@ def test_export_writes_raw_records_and_a_rendered_record_for_json_lines_snapshot
     assert records[0][0] == "warcinfo"
 
 
+def test_the_rendered_record_shows_a_byline_in_the_brackets_it_was_captured_with(tmp_path):
+    from .helpers import make_snapshot
+
+    make_snapshot(byline="（记者 刘洋）")
+    make_snapshot(byline="孙安琪 王燕")
+
+    with export_warc(tmp_path).open("rb") as stream:
+        rendered = b"".join(r.content_stream().read() for r in ArchiveIterator(stream) if r.rec_type == "resource")
+    text = rendered.decode()
+    assert "<p>（记者 刘洋）</p>" in text and "<p>(孙安琪 王燕)</p>" in text
+
+
 def test_warcio_indexes_the_exported_file(tmp_path, capsys):
     from warcio.cli import main as warcio
 
