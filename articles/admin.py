@@ -6,7 +6,7 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -14,8 +14,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from newsarchive.admin import LargeTablePaginator, NumericIdAdmin, is_id
 
-from . import purge, services
-from .models import Category, RelatedLink, Snapshot, Source
+from . import purge, services, stories
+from .models import SHANGHAI, Category, RelatedLink, Snapshot, Source
 
 
 class PurgeEverywhereMixin:
@@ -115,6 +115,7 @@ CAPTURED_FIELDS = [
     "body_html",
     "created_at",
     "updated_at",
+    "story_members",
 ]
 
 
@@ -157,6 +158,7 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
                 ]
             },
         ),
+        (_("Story"), {"fields": ["story_members"]}),
         (
             _("Record"),
             {"fields": ["captures_link", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]},
@@ -182,6 +184,32 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         # Nothing is ever deleted: hide it, or let moderation withhold it.
         return False
+
+    @admin.display(description=_("other snapshots of its story"))
+    def story_members(self, obj):
+        """The reprints of the same article here (articles.stories), in any state."""
+        if obj.pk is None:
+            return ""
+        siblings = stories.story_siblings(snapshot_ids=[obj.pk])
+        if not siblings:
+            return _("None: no reprint of this text is held here.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {} · {} · {}</li>',
+                (
+                    (
+                        reverse("admin:articles_snapshot_change", args=[s.pk]),
+                        s.title,
+                        s.source.name,
+                        s.published_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                        s.get_status_display(),
+                    )
+                    for s in siblings
+                ),
+            ),
+        )
 
     @admin.display(description=_("body"))
     def body_html(self, obj):
@@ -265,6 +293,8 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
         # The pages of its category before and after, and of the snapshot itself (its related links
         # are saved after this, in the same transaction).
         purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
+        # A title (or, reverting history, a body) may have changed: its story and related news.
+        stories.analysis_enqueue(snapshot_ids=[obj.pk])
 
     def history_view(self, request, object_id, extra_context=None):
         # simple-history's views hand the id to the database as it is: "abc" was a 500.

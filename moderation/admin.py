@@ -27,6 +27,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from articles.models import Snapshot
+from articles.stories import story_siblings
 from newsarchive.admin import LargeTablePaginator
 
 from . import services
@@ -297,7 +298,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     ordering = ["due_at", "id"]
     show_full_result_count = False
     paginator = LargeTablePaginator
-    actions = ["assign_to_me", "take_into_review"]
+    actions = ["assign_to_me", "take_into_review", "add_story_siblings"]
     fieldsets = [
         (
             _("Decision"),
@@ -428,6 +429,36 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             ),
         )
 
+    @admin.action(
+        description=_("Add the other copies of the same story"), permissions=["decide"], location=BOTH_LOCATIONS
+    )
+    def add_story_siblings(self, request, queryset):
+        """Add to each selected request the other snapshots of its snapshots' stories (shown on its
+        page as copies that may copy the same work); the requester is told which were added."""
+        added = 0
+        for pk in queryset.order_by().values_list("pk", flat=True):
+            listed = TakedownItem.objects.filter(request_id=pk, snapshot__isnull=False).values_list(
+                "snapshot", flat=True
+            )
+            siblings = [s.pk for s in story_siblings(snapshot_ids=listed)]
+            try:
+                added += len(services.takedown_add_items(request_id=pk, snapshot_ids=siblings, moderator=request.user))
+            except services.TransitionError as error:
+                self.message_user(request, str(error), messages.ERROR)
+        if added:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d snapshot of the same story added; the requester is told.",
+                    "%(count)d snapshots of the same story added; the requester is told.",
+                    added,
+                )
+                % {"count": added},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, _("No other copies of the same story to add."), messages.INFO)
+
     # --- the change page and the workflow views ---
 
     def get_urls(self):
@@ -476,6 +507,9 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             context.update(
                 moves=self.moves_for(request, obj),
                 listed_urls=listed_urls(obj),
+                story_siblings=story_siblings(
+                    snapshot_ids=obj.items.filter(snapshot__isnull=False).values_list("snapshot", flat=True)
+                ),
                 requester=requester,
                 earlier_requests=earlier_requests(obj),
                 counter_notices=obj.counter_notices.select_related("snapshot").order_by("received_at"),

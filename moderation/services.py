@@ -430,6 +430,40 @@ def takedown_assign(*, request_id: int, moderator: AbstractBaseUser) -> Takedown
 
 
 @transaction.atomic
+def takedown_add_items(*, request_id: int, snapshot_ids: list[int], moderator: AbstractBaseUser) -> list[TakedownItem]:
+    """Add snapshots to an open request, so that its decision covers them too: a moderator's
+    addition (the other reprints of a listed snapshot's story, `articles.stories.story_siblings`).
+    Snapshots already listed are left out. The addition is recorded, and the requester is told
+    which were added. Returns the items added."""
+    _require_moderator(moderator)
+    req = _lock(request_id)
+    _ensure_state(req, TakedownRequest.OPEN_STATUSES, _("add snapshots to"))
+    items = list(req.items.all())
+    listed = {item.snapshot_id for item in items}
+    snapshots = [
+        s for s in Snapshot.objects.filter(pk__in=snapshot_ids).order_by("published_at", "id") if s.pk not in listed
+    ]
+    if not snapshots:
+        return []
+    position = max((item.position for item in items), default=0)
+    added = TakedownItem.objects.bulk_create(
+        [
+            TakedownItem(request=req, position=position + n, url=settings.SITE_URL + s.get_absolute_url(), snapshot=s)
+            for n, s in enumerate(snapshots, start=1)
+        ]
+    )
+    _record(
+        req,
+        action="add_items",
+        from_status=req.status,
+        actor=moderator,
+        note="\n".join(item.url for item in added),
+    )
+    emails.send_items_added(req.pk, [item.pk for item in added])
+    return added
+
+
+@transaction.atomic
 def takedown_review(*, request_id: int, moderator: AbstractBaseUser, note: str = "") -> TakedownRequest:
     """Take a submitted request into review (and assign it to oneself when nobody has it)."""
     _require_moderator(moderator)

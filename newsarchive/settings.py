@@ -186,7 +186,9 @@ CACHES = {
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "mail", "capture"],
+        # "stories": placing snapshots in stories and computing related news (articles.tasks),
+        # long batches that must not hold back mail or other side effects.
+        "QUEUES": ["default", "mail", "capture", "stories"],
     }
 }
 
@@ -282,6 +284,16 @@ ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", 
 # surrogate keys it is given (articles/purge.py), called by the task worker after every change to
 # a snapshot; none by default.
 ARTICLES_PURGE_HOOK = os.environ.get("ARTICLES_PURGE_HOOK", "")
+
+# Stories (docs/stories.md): two snapshots are reprints of one article when the Jaccard similarity
+# of their texts' shingles is at least STORIES_SIMILARITY (or one is a hard trim of the other, see
+# articles.stories.is_reprint); the snapshot page lists up to STORIES_REPRINTS_SHOWN other reprints.
+STORIES_SIMILARITY = float(os.environ.get("STORIES_SIMILARITY", "0.5"))
+STORIES_REPRINTS_SHOWN = int(os.environ.get("STORIES_REPRINTS_SHOWN", "50"))
+# Related news the archive computes for each snapshot (after the crawled related links), and how
+# much the archive must grow (0.25: by a quarter) before a list is computed again.
+ARTICLES_COMPUTED_RELATED = int(os.environ.get("ARTICLES_COMPUTED_RELATED", "8"))
+ARTICLES_RELATED_REFRESH_GROWTH = float(os.environ.get("ARTICLES_RELATED_REFRESH_GROWTH", "0.25"))
 
 # No inline scripts or styles anywhere; everything comes from our own origin.
 SECURE_CSP = {

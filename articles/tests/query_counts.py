@@ -13,7 +13,9 @@ RENDER = {
     "home": 3,  # the page of snapshots, the featured ones, the category navigation
     "category": 4,  # the category, the page of snapshots, the navigation, the sources of the filter
     "category_filtered": 5,  # ... and the source named by the filter
-    "detail": 4,  # the snapshot, its related links, more in its category, the navigation
+    # The snapshot, its related links (crawled and computed, one UNION), the other reprints of its
+    # story, more in its category, the navigation.
+    "detail": 5,
     "captures": 3,  # the snapshot, its captures (compared in memory), the navigation
     # Search: choosing the plan, the page of results, the sources and categories of the filter form,
     # the header's categories; a filter value adds its lookup; a refused query searches nothing.

@@ -196,7 +196,10 @@ class QueueTests(AdminTestCase):
                 self.assertEqual(self.client.post(delete_url, {"post": "yes"}).status_code, 403)
                 content = self.client.get(CHANGELIST).content.decode()
                 select = re.search(r'<select name="action".*?</select>', content, re.S).group(0)
-                self.assertEqual(re.findall(r'<option value="(\w+)"', select), ["assign_to_me", "take_into_review"])
+                self.assertEqual(
+                    re.findall(r'<option value="(\w+)"', select),
+                    ["assign_to_me", "take_into_review", "add_story_siblings"],
+                )
         self.assertTrue(TakedownRequest.objects.filter(pk=self.soon.pk).exists())
 
     def test_assign_to_me_assigns_each_selected_request_and_records_it(self):
