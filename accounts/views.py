@@ -25,8 +25,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from moderation import ratelimit
-from newsarchive.http import own_address
+from newsarchive import ratelimit
+from newsarchive.http import own_address, private_response
 
 from . import services
 from .forms import LoginForm, ReaderPasswordResetForm, ResendConfirmationForm, SignupForm
@@ -50,16 +50,6 @@ def safe_next(request, value: str) -> str:
 def next_url(request) -> str:
     """Where to go after the form: `next` from the form or the address, when it is safe."""
     return safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
-
-
-def _private(response):
-    """Headers for pages reached through a secret link."""
-    response["Cache-Control"] = "no-store"
-    # Never to another site. Not `no-referrer`: with it Chromium sends `Origin: null` with the
-    # page's own forms, and Django's CSRF check refuses them (found by the browser tests).
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 def mail_rate_limited(request, email: str) -> str | None:
@@ -155,7 +145,7 @@ def confirm(request, uidb64, token):
         "accounts/confirm.html",
         {"valid": user is not None, "email": user.email if user else "", "next": after},
     )
-    return _private(response)
+    return private_response(response)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -237,7 +227,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
 
     def dispatch(self, *args, **kwargs):
-        return _private(super().dispatch(*args, **kwargs))
+        return private_response(super().dispatch(*args, **kwargs))
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

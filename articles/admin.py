@@ -1,25 +1,21 @@
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connections
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from newsarchive.admin import NumericIdAdmin, is_id
+from newsarchive.admin import LargeTablePaginator, NumericIdAdmin, is_id
 
-from . import purge, services
-from .models import Category, RelatedLink, Snapshot, Source
+from . import purge, services, stories
+from .models import SHANGHAI, Category, RelatedLink, Snapshot, Source
 
 
 class PurgeEverywhereMixin:
@@ -33,6 +29,13 @@ class PurgeEverywhereMixin:
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
         purge.purge_enqueue([purge.ALL])
+
+    def delete_queryset(self, request, queryset):
+        # The changelist's "delete selected" action: not through delete_model, and not in a
+        # transaction of the admin's, so the purge gets one with the deletion here.
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            purge.purge_enqueue([purge.ALL])
 
 
 @admin.register(Category)
@@ -93,40 +96,6 @@ class CategoryChoiceForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), label=_("Move to category"))
 
 
-class LargeTablePaginator(Paginator):
-    """Pages of a table of a million rows.
-
-    - A page is read in two steps: its ids from an index, then those rows. A plain OFFSET reads
-      every row it skips, whole (4 s at page 3,000 on SQLite); the ids alone come from an
-      index-only scan.
-    - On PostgreSQL, past ESTIMATE_ABOVE rows the count is the planner's estimate: an exact
-      COUNT(*) there reads the whole table (0.7 s at a million rows), and an admin list needs
-      only about how many pages there are. SQLite counts a million rows from its smallest index
-      in some 20 ms, so it keeps the exact count.
-    """
-
-    ESTIMATE_ABOVE = 100_000
-
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        if connections[queryset.db].vendor == "postgresql":
-            plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-            if estimate > self.ESTIMATE_ABOVE:
-                return estimate
-        return super().count
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
-
-
 CAPTURED_FIELDS = [
     "captures_link",
     "key",
@@ -141,6 +110,7 @@ CAPTURED_FIELDS = [
     "body_html",
     "created_at",
     "updated_at",
+    "story_members",
 ]
 
 
@@ -157,8 +127,8 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
         "captured_at",
     ]
     list_select_related = ["category", "source"]
-    search_fields = ["=key", "title"]
-    search_help_text = _("Search by title, or by the full 40-character key.")
+    search_fields = ["=key", "title", "byline", "original_url"]
+    search_help_text = _("Search by title, byline or original address, or by the full 40-character key.")
     date_hierarchy = "published_at"
     show_full_result_count = False
     paginator = LargeTablePaginator
@@ -183,6 +153,7 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
                 ]
             },
         ),
+        (_("Story"), {"fields": ["story_members"]}),
         (
             _("Record"),
             {"fields": ["captures_link", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]},
@@ -205,6 +176,32 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         # Nothing is ever deleted: hide it, or let moderation withhold it.
         return False
+
+    @admin.display(description=_("other snapshots of its story"))
+    def story_members(self, obj):
+        """The reprints of the same article here (articles.stories), in any state."""
+        if obj.pk is None:
+            return ""
+        siblings = stories.story_siblings(snapshot_ids=[obj.pk])
+        if not siblings:
+            return _("None: no reprint of this text is held here.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {} · {} · {}</li>',
+                (
+                    (
+                        reverse("admin:articles_snapshot_change", args=[s.pk]),
+                        s.title,
+                        s.source.name,
+                        s.published_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                        s.get_status_display(),
+                    )
+                    for s in siblings
+                ),
+            ),
+        )
 
     @admin.display(description=_("body"))
     def body_html(self, obj):
@@ -287,6 +284,8 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
         # The pages of its category before and after, and of the snapshot itself (its related links
         # are saved after this, in the same transaction).
         purge.purge_enqueue(purge.keys_of([(obj.key, obj.category_id), *([before] if before else [])]))
+        # A title (or, reverting history, a body) may have changed: its story and related news.
+        stories.analysis_enqueue(snapshot_ids=[obj.pk])
 
     def history_view(self, request, object_id, extra_context=None):
         # simple-history's views hand the id to the database as it is: "abc" was a 500.

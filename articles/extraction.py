@@ -342,11 +342,30 @@ def _related_links(tree, *, url: str) -> list[dict]:
     return links[:MAX_RELATED]
 
 
+# Second-level labels under which a country's registrable domains sit (people.com.cn, gov.cn's
+# sd.gov.cn stays sd.gov.cn): enough of the public suffix list for news sites, without fetching it.
+_GENERIC_SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "mil", "or", "ne", "go"})
+
+
+def site_of(host: str) -> str:
+    """The registrable part of a host name ("m.people.com.cn" → "people.com.cn"), an IP address as it is."""
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    if host.replace(".", "").isdigit() or ":" in host or len(labels) <= 2:
+        return host
+    keep = 3 if len(labels[-1]) == 2 and labels[-2] in _GENERIC_SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
 def _canonical(tree, *, url: str) -> str:
+    """The page's rel=canonical when it names a page of the same site (a mobile page its desktop
+    one), else the address it was fetched from. A canonical on another site is not followed: it
+    would let any page put its content under the key of another site's article already archived."""
+    own_site = site_of(urlsplit(url).hostname or "")
     for link in tree.xpath("//link[@href]"):
         if "canonical" in (link.get("rel") or "").lower().split():
             href = urljoin(url, link.get("href").strip())
-            if href.startswith(("http://", "https://")):
+            if href.startswith(("http://", "https://")) and site_of(urlsplit(href).hostname or "") == own_site:
                 return canonical_url(href)
     return canonical_url(url)
 

@@ -74,6 +74,12 @@ def start_of_day(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+class CheckboxFilter(django_filters.Filter):
+    """A choice a checkbox makes: on (any value but an empty one) or off (absent)."""
+
+    field_class = forms.BooleanField
+
+
 class SnapshotFilter(django_filters.FilterSet):
     """Filters of category pages: publication dates from and until (inclusive days in the site's
     time zone, compared as instants so the category index serves them) and a source."""
@@ -87,10 +93,17 @@ class SnapshotFilter(django_filters.FilterSet):
     source = NameChoiceFilter(
         queryset=Source.objects.all(), label=_("Source"), empty_label=_("All sources"), widget=LongSelect
     )
+    # A way of showing the list, kept in the address (?stories=1) like the filters: the views apply
+    # it last (`SnapshotQuerySet.one_per_story`), after every filter and the search itself.
+    stories = CheckboxFilter(
+        label=_("One entry per story"),
+        method="keep",
+        widget=forms.CheckboxInput(attrs={"value": "1"}),
+    )
 
     class Meta:
         model = Snapshot
-        fields = ["published_after", "published_before", "source"]
+        fields = ["published_after", "published_before", "source", "stories"]
 
     def filter_published_after(self, queryset, name, value):
         return queryset.filter(published_at__gte=start_of_day(value))
@@ -98,9 +111,17 @@ class SnapshotFilter(django_filters.FilterSet):
     def filter_published_before(self, queryset, name, value):
         return queryset.filter(published_at__lt=start_of_day(value + timedelta(days=1)))
 
+    def keep(self, queryset, name, value):
+        return queryset
+
+    @property
+    def one_per_story(self) -> bool:
+        """Whether the reader asked for one entry per story (a valid form only)."""
+        return bool(self.is_bound and self.is_valid() and self.form.cleaned_data.get("stories"))
+
     @property
     def is_filtering(self) -> bool:
-        return any(self.data.get(name) for name in self.filters)
+        return any(self.data.get(name) for name in self.filters if name != "stories")
 
 
 class SearchFilter(SnapshotFilter):
@@ -111,4 +132,4 @@ class SearchFilter(SnapshotFilter):
     )
 
     class Meta(SnapshotFilter.Meta):
-        fields = ["category", "published_after", "published_before", "source"]
+        fields = ["category", "published_after", "published_before", "source", "stories"]

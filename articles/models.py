@@ -182,6 +182,34 @@ class SnapshotQuerySet(models.QuerySet):
         """Rows for a list of titles: category and source joined, the body left in the database."""
         return self.select_related("category", "source").defer("body")
 
+    def one_per_story(self):
+        """One entry per story: of the snapshots this QuerySet holds, those with no earlier one
+        (published_at, then id) of the same story among them, i.e. each story's first seen. The
+        test is one probe of the story index per row, and reads this QuerySet's own filters, so a
+        category, a date range or a search keeps the story's first snapshot *among its results*.
+        Each row gets `story_size` (see with_story_size)."""
+        same = self.order_by().filter(story_id=models.OuterRef("story_id"))
+        # `published_at <= t` bounds the story index's range; the rest decides among equal times.
+        # (Written as one OR, SQLite 3.40 answered it through a multi-index OR that lost rows.)
+        earlier = same.filter(
+            models.Q(published_at__lte=models.OuterRef("published_at"))
+            & (models.Q(published_at__lt=models.OuterRef("published_at")) | models.Q(pk__lt=models.OuterRef("pk")))
+        )
+        return self.filter(~models.Exists(earlier)).with_story_size()
+
+    def with_story_size(self):
+        """Each row with `story_size`: the published snapshots of its story, itself included; None
+        for a snapshot in no story. A subquery per row shown, not a query per page."""
+        size = (
+            Snapshot.objects.published()
+            .filter(story_id=models.OuterRef("story_id"))
+            .order_by()
+            .values("story_id")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(story_size=models.Subquery(size, output_field=models.IntegerField()))
+
     def get_by_natural_key(self, key):
         return self.get(key=key)
 
@@ -264,6 +292,18 @@ class Snapshot(models.Model):
         help_text=_("Whether at least one approved removal claim on this snapshot stands."),
     )
     is_featured = models.BooleanField(_("featured"), default=False)
+    # The reprints of one article (see articles.stories); none while the snapshot has no reprint
+    # here, or has not been compared yet. Set by the stories task, never by hand.
+    story = models.ForeignKey(
+        "Story",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="snapshots",
+        verbose_name=_("story"),
+        db_index=False,  # the story_members index below serves every lookup by story
+        editable=False,
+    )
     # How many different captures of this key the archive holds (SnapshotCapture), kept on the row
     # so the page says "N captures" without a query of its own. 1 with no SnapshotCapture rows: a
     # snapshot captured once, from JSON Lines, is its own only capture.
@@ -284,7 +324,8 @@ class Snapshot(models.Model):
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "capture_count", "pinned_capture"])
+    # Computed, not edited: history would record every regrouping or new capture as an edit.
+    history = HistoricalRecords(excluded_fields=["updated_at", "capture_count", "pinned_capture", "story"])
 
     objects = SnapshotQuerySet.as_manager()
 
@@ -312,6 +353,14 @@ class Snapshot(models.Model):
             # The admin changelist's default order over all states.
             models.Index(fields=["-published_at", "-id"], name="snapshot_published"),
             models.Index(fields=["source", "-published_at"], name="snapshot_source"),
+            # A story's members in publication order: the snapshot page's reprints, the "one entry
+            # per story" lists (is there an earlier member?) and their reprint counts. Partial: a
+            # snapshot arrives in no story, so an import writes nothing to it.
+            models.Index(
+                fields=["story", "published_at", "id"],
+                condition=models.Q(story__isnull=False),
+                name="snapshot_story_members",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=SnapshotStatus.values), name="snapshot_status_valid"),
@@ -587,3 +636,127 @@ class ArchiveVersion(models.Model):
 
     def __str__(self):
         return str(self.version)
+
+
+# --- stories and computed related news (articles.stories, articles.keyphrases) ----------------
+
+
+class Story(models.Model):
+    """One article and its reprints: snapshots whose bodies are near-duplicates (articles.stories).
+    Made when a second snapshot is found to copy a first; a snapshot with no copy here has none."""
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("story")
+        verbose_name_plural = _("stories")
+
+    def __str__(self):
+        return f"story {self.pk}"
+
+
+class StoryBand(models.Model):
+    """The locality-sensitive hashing index of stories: one row per band of each compared
+    snapshot's MinHash signature, the band's number and values hashed into `bucket`. Snapshots that
+    share a bucket are candidate reprints of each other. A table rather than memory, so any worker
+    process, on either database, finds what the others stored."""
+
+    pk = models.CompositePrimaryKey("bucket", "snapshot")
+    bucket = models.BigIntegerField(_("bucket"))
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="+", verbose_name=_("snapshot"))
+
+    class Meta:
+        verbose_name = _("story band")
+        verbose_name_plural = _("story bands")
+
+    def __str__(self):
+        return f"{self.bucket} of snapshot {self.snapshot_id}"
+
+
+class SnapshotAnalysis(models.Model):
+    """What the background tasks worked out about one snapshot's text, so that they redo only what
+    changed: the text compared for stories, whether its words are counted in the document
+    frequencies, and how large the archive was when its related list was computed."""
+
+    snapshot = models.OneToOneField(
+        Snapshot, models.CASCADE, primary_key=True, related_name="analysis", verbose_name=_("snapshot")
+    )
+    # SHA-1 of the body's normalized text (articles.stories.story_text); the same digest is the
+    # same text, a reprint whatever its punctuation. Empty when the text is too short to compare.
+    text_digest = models.CharField(_("text digest"), max_length=40, db_index=True)
+    terms_counted = models.BooleanField(_("terms counted"), default=False)
+    # TermFrequency's document count when the related list was computed; None: not computed yet.
+    related_documents = models.BigIntegerField(_("related computed at"), null=True, db_index=True)
+    # The text's best key phrase candidates, [phrase, occurrences, word, (word)], so that a refresh
+    # weighs them again under the archive's new frequencies without segmenting the text again.
+    terms = models.JSONField(_("phrase candidates"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("snapshot analysis")
+        verbose_name_plural = _("snapshot analyses")
+
+    def __str__(self):
+        return f"analysis of snapshot {self.snapshot_id}"
+
+
+class TermFrequency(models.Model):
+    """The archive's own document frequencies: in how many snapshots each word occurs. The row of
+    the empty term counts the snapshots counted (articles.keyphrases)."""
+
+    term = models.CharField(_("term"), max_length=50, primary_key=True)
+    documents = models.BigIntegerField(_("documents"), default=0)
+
+    class Meta:
+        verbose_name = _("term frequency")
+        verbose_name_plural = _("term frequencies")
+
+    def __str__(self):
+        return f"{self.term}: {self.documents}"
+
+
+class KeyPhrase(models.Model):
+    """One of a snapshot's key phrases, with its TF-IDF weight. Indexed by phrase and date: the
+    newest snapshots sharing a phrase are one index range."""
+
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="key_phrases", verbose_name=_("snapshot"))
+    phrase = models.CharField(_("phrase"), max_length=50)
+    weight = models.FloatField(_("weight"))
+    published_at = models.DateTimeField(_("published at"))  # the snapshot's, for the index
+
+    class Meta:
+        verbose_name = _("key phrase")
+        verbose_name_plural = _("key phrases")
+        indexes = [models.Index(fields=["phrase", "-published_at"], name="keyphrase_newest")]
+
+    def __str__(self):
+        return self.phrase
+
+
+class ComputedRelatedLinkQuerySet(models.QuerySet):
+    def visible(self):
+        """Links a reader may see: those whose target is published (see RelatedLinkQuerySet.visible)."""
+        return self.filter(models.Exists(Snapshot.objects.published().filter(pk=models.OuterRef("target_id"))))
+
+
+class ComputedRelatedLink(models.Model):
+    """A related snapshot the archive found (articles.keyphrases), shown after the crawled related
+    links: a recent snapshot of another story sharing a key phrase, with an excerpt around it."""
+
+    snapshot = models.ForeignKey(Snapshot, models.CASCADE, related_name="computed_links", verbose_name=_("snapshot"))
+    position = models.PositiveIntegerField(_("position"))
+    target = models.ForeignKey(Snapshot, models.CASCADE, related_name="+", verbose_name=_("related snapshot"))
+    phrase = models.CharField(_("phrase"), max_length=50)
+    excerpt = models.TextField(_("excerpt"))
+
+    objects = ComputedRelatedLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["snapshot", "position"]
+        verbose_name = _("computed related link")
+        verbose_name_plural = _("computed related links")
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "position"], name="computed_link_position_unique"),
+        ]
+
+    def __str__(self):
+        return self.excerpt[:40]

@@ -171,34 +171,38 @@ def _fts_trigrams(text: str) -> str:
 # --- SQLite functions: the triggers and the row checks call them ------------------------------
 
 
-def _sqlite_bigrams(title, body) -> str:
+def _sqlite_bigrams(title, body, byline="", original_url="") -> str:
     """Each pair of neighbouring characters as a token for the bigram index. A pair with a space
     in it is cut by the tokenizer into single characters, which no query asks for."""
-    document = search_document(title, body)
+    document = search_document(title, body, byline, original_url)
     return " ".join(map(str.__add__, document, document[1:]))
 
 
-def _sqlite_contains(title, body, query) -> bool:
-    return query in search_document(title, body)
+def _sqlite_contains(title, body, byline, original_url, query) -> bool:
+    return query in search_document(title, body, byline, original_url)
 
 
-def _sqlite_score(title, body, query) -> int:
-    return 10 * normalize(title or "").count(query) + search_document(title, body).count(query)
+def _sqlite_score(title, body, byline, original_url, query) -> int:
+    return 10 * normalize(title or "").count(query) + search_document(title, body, byline, original_url).count(query)
 
 
-SQLITE_FUNCTIONS = {
-    "articles_search_document": (2, search_document),
-    "articles_search_bigrams": (2, _sqlite_bigrams),
-    "articles_search_contains": (3, _sqlite_contains),
-    "articles_search_score": (3, _sqlite_score),
-}
+# name → (number of arguments, function). The two-argument document and pairs are what migrations
+# 0004 to 0011 ran; from 0012 on the triggers and queries use the others.
+SQLITE_FUNCTIONS = [
+    ("articles_search_document", 2, search_document),
+    ("articles_search_document", 4, search_document),
+    ("articles_search_bigrams", 2, _sqlite_bigrams),
+    ("articles_search_bigrams", 4, _sqlite_bigrams),
+    ("articles_search_contains", 5, _sqlite_contains),
+    ("articles_search_score", 5, _sqlite_score),
+]
 
 
 def install_sqlite_functions(dbapi_connection) -> None:
     """Register the search functions on a sqlite3 connection. Django does this for its own
     connections (ArticlesConfig.ready); anything else that writes snapshots must do it too,
     or SQLite refuses the write ("no such function") rather than let the index drift."""
-    for name, (arity, function) in SQLITE_FUNCTIONS.items():
+    for name, arity, function in SQLITE_FUNCTIONS:
         dbapi_connection.create_function(name, arity, function, deterministic=True)
 
 
@@ -298,6 +302,10 @@ def search_plans(queries, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, tuple[s
     return plans
 
 
+# The columns a document is made of, in search_document's order.
+DOCUMENT_FIELDS = (F("title"), F("body"), F("byline"), F("original_url"))
+
+
 def search_snapshots(query: str, *, queryset=None, order: str = NEWEST, plan=None):
     """Published snapshots whose title or body contains `query`, newest first (published_at,
     then id, both descending) or by relevance. `queryset` narrows the search first (a category,
@@ -317,7 +325,7 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST, plan=Non
     candidates = candidates.using(queryset.db)
     if vendor == "sqlite":
         row_contains = Func(
-            F("title"), F("body"), Value(normalized), function="articles_search_contains", output_field=BooleanField()
+            *DOCUMENT_FIELDS, Value(normalized), function="articles_search_contains", output_field=BooleanField()
         )
     else:
         row_contains = models.Exists(
@@ -344,7 +352,7 @@ def search_snapshots(query: str, *, queryset=None, order: str = NEWEST, plan=Non
 
     window = found.values("pk")[:RELEVANCE_WINDOW]
     if vendor == "sqlite":
-        score = Func(F("title"), F("body"), Value(normalized), function="articles_search_score")
+        score = Func(*DOCUMENT_FIELDS, Value(normalized), function="articles_search_score")
     else:
         document = Subquery(SearchEntry.objects.filter(snapshot=OuterRef("pk")).values("document")[:1])
         score = Func(F("title"), document, Value(text), function="articles_search_score")

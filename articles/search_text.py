@@ -1,8 +1,8 @@
 """The text the search index holds, and its twin in SQL.
 
-A snapshot is searched as one *document*: its title, a space, and its body with the markup taken
-out, white space collapsed to single spaces and everything lower-cased (full-width digits and
-Latin letters become their ASCII forms first). A query goes through the same `normalize()`, so
+A snapshot is searched as one *document*: its title, its body with the markup taken out, its
+byline and its original address, separated by spaces, white space collapsed to single spaces and
+everything lower-cased (full-width digits and Latin letters become their ASCII forms first). A query goes through the same `normalize()`, so
 matching is a plain substring test on both sides.
 
 SQLite computes documents with these Python functions (registered on every connection, called by
@@ -51,6 +51,7 @@ def normalize(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def search_document(title: str, body: str) -> str:
-    """What the index holds for a snapshot with this title and (sanitized HTML) body."""
-    return normalize(f"{title or ''} {body_text(body or '')}")
+def search_document(title: str, body: str, byline: str = "", original_url: str = "") -> str:
+    """What the index holds for a snapshot with this title, (sanitized HTML) body, byline and
+    original address. (Migrations 0004 to 0011 indexed title and body alone.)"""
+    return normalize(f"{title or ''} {body_text(body or '')} {byline or ''} {original_url or ''}")

@@ -5,17 +5,19 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from simple_history.utils import bulk_update_with_history
 
+from .bulk import insert_rows as _insert
 from .importing import Capture, InvalidRecord, Origin, Rejection, RelatedCapture, Skipped
 from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source, derive_status
 from .purge import category_key, keys_of, purge_enqueue
 from .statistics import statistics_refresh
+from .stories import analysis_enqueue
 from .warc import StoredRecord, WarcStore
 
 
@@ -197,35 +199,6 @@ def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
         yield chunk + [f"-{n}" for n in range(KEYS_PER_LOOKUP - len(chunk))]
 
 
-def _insert(model, rows: list[dict]) -> None:
-    """INSERT validated, already-sanitized rows in one executemany. The import writes a million rows
-    at a time; the ORM's per-field bookkeeping in bulk_create costs more than the database does."""
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    columns = list(rows[0])
-    fields = [model._meta.get_field(name) for name in columns]
-    adapters = [
-        connection.ops.adapt_datetimefield_value if field.get_internal_type() == "DateTimeField" else None
-        for field in fields
-    ]
-    # Identifiers come from the model's own metadata; every value is a parameter.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    values = [
-        [
-            adapt(row[name]) if adapt and row[name] is not None else row[name]
-            for name, adapt in zip(columns, adapters, strict=True)
-        ]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
-
-
 def _pks_by_key(keys: Iterable[str]) -> dict[str, int]:
     return {
         key: pk
@@ -336,6 +309,8 @@ def _show(snapshots: list[Snapshot], by_key: dict[str, Capture], *, reason: str,
     RelatedLink.objects.filter(snapshot__in=snapshots).delete()
     _write_links({s.key: s.pk for s in snapshots}, by_key)
     purge_enqueue(purge_keys | keys_of((s.key, s.category_id) for s in snapshots))
+    # The body or title shown may be another: its story and related news (by the worker).
+    analysis_enqueue(snapshot_ids=[s.pk for s in snapshots])
 
 
 def _captured_values(capture: Capture, categories: dict, sources: dict, now) -> dict:
@@ -496,6 +471,9 @@ def snapshots_import_batch(
             )
         # New snapshots appear in lists and in their categories (and in links that waited for them).
         purge_enqueue(keys_of((key, categories[by_key[key].category]) for key in new_keys))
+    # Stories and related news of the new snapshots, by the worker: one queued task per batch
+    # (recaptures that are shown were queued by _show).
+    analysis_enqueue(snapshot_ids=[snapshot_ids[key] for key in new_keys])
     return stats
 
 

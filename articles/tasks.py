@@ -1,6 +1,17 @@
+"""Tasks of the articles app: purging CDN pages, placing snapshots in stories, computing related news.
+
+Stories and related news are queued by `articles.stories.analysis_enqueue` in the transaction that
+adds or changes snapshots (imports, the admin, demo data), and run by `manage.py db_worker` on the
+"stories" queue.
+"""
+
 from django.conf import settings
+from django.db import transaction
 from django.tasks import task
 from django.utils.module_loading import import_string
+
+from . import keyphrases, stories
+from .statistics import statistics_refresh_grown
 
 
 @task()
@@ -12,3 +23,32 @@ def purge_surrogate_keys(keys: list[str]) -> int:
         return 0
     import_string(settings.ARTICLES_PURGE_HOOK)(keys)
     return len(keys)
+
+
+@task(queue_name="stories")
+def place_in_stories(snapshot_ids: list[int]) -> str:
+    """Place the snapshots in stories, then queue their related lists (which leave out their own
+    story), in one transaction."""
+    with transaction.atomic():
+        result = stories.stories_place(snapshot_ids=snapshot_ids)
+        compute_related.enqueue(snapshot_ids)
+    statistics_refresh_grown(tables=["articles_storyband", "articles_snapshotanalysis"])
+    return str(result)
+
+
+@task(queue_name="stories")
+def compute_related(snapshot_ids: list[int]) -> str:
+    """Compute the snapshots' related lists, and as many lists gone stale as the archive grew."""
+    with transaction.atomic():
+        result = keyphrases.related_compute(snapshot_ids=snapshot_ids)
+        stale = keyphrases.stale_related(limit=len(snapshot_ids))
+        if stale:
+            result.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
+    statistics_refresh_grown(tables=["articles_keyphrase", "articles_computedrelatedlink", "articles_termfrequency"])
+    return str(result)
+
+
+@task(queue_name="stories")
+def refresh_related(snapshot_ids: list[int]) -> str:
+    """Compute the snapshots' related lists again, their texts unchanged (manage.py related_refresh)."""
+    return str(keyphrases.related_compute(snapshot_ids=snapshot_ids, reuse_terms=True))

@@ -15,15 +15,18 @@ from .caching import reader_page_cache
 from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
-from .models import Category, RelatedLink, Snapshot
+from .keyphrases import related_links_of
+from .models import Category, Snapshot
 from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
+from .stories import story_reprints
 
 # The query parameters each cached page reads (articles.caching keeps only these): the list's
-# position (`page` is an old numbered link, redirected), its filters, the search.
+# position (`page` is an old numbered link, redirected), its filters, the search, and `stories`
+# (one entry per story, SnapshotFilter.stories).
 LIST_PARAMS = ("before", "after", "page")
-CATEGORY_PARAMS = (*LIST_PARAMS, "published_after", "published_before", "source")
-SEARCH_PARAMS = ("q", "order", "published_after", "published_before", "source", "category", "page")
+CATEGORY_PARAMS = (*LIST_PARAMS, "published_after", "published_before", "source", "stories")
+SEARCH_PARAMS = ("q", "order", "published_after", "published_before", "source", "category", "page", "stories")
 
 # The contract path of the removal form (DESIGN.md's URL map), used until the moderation app serves it.
 TAKEDOWN_NEW_PATH = "/takedown/new/"
@@ -122,6 +125,8 @@ class CategoryView(KeysetListView):
         if self.filterset.is_bound and not self.filterset.is_valid():
             # The form shows what is wrong; no results are better than unfiltered ones.
             return queryset.none()
+        if self.filterset.one_per_story:
+            return self.filterset.qs.one_per_story()
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
@@ -172,7 +177,13 @@ class SnapshotDetailView(DetailView):
         context = self.get_context_data(object=self.object)
         response = self.render_to_response(context)
         # What the page shows: the snapshot, more of its category, the snapshots its links lead to.
-        targets = [purge.snapshot_key(link.target.key) for link in context["related_links"] if link.target]
+        # Its reprints and computed related news too: each leaves the page when it is withheld.
+        targets = [
+            purge.snapshot_key(link.target_key)
+            for link in [*context["related_links"], *context["computed_links"]]
+            if link.target_key
+        ]
+        targets += [purge.snapshot_key(other.key) for other in context["reprints"]]
         purge.tag(
             response,
             [purge.snapshot_key(self.object.key), purge.category_key(self.object.category_id), *targets],
@@ -186,13 +197,9 @@ class SnapshotDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         snapshot = self.object
-        related_links = list(
-            RelatedLink.objects.visible()
-            .filter(snapshot=snapshot)
-            .select_related("target")
-            .defer("target__body")
-            .order_by("position", "id")
-        )
+        # Crawled links first, as captured, then the ones the archive computed: one query.
+        related_links, computed_links = related_links_of(snapshot)
+        reprints = story_reprints(snapshot)
         more = (
             Snapshot.objects.published()
             .filter(category_id=snapshot.category_id)
@@ -202,6 +209,13 @@ class SnapshotDetailView(DetailView):
         )
         return super().get_context_data(
             related_links=related_links,
+            computed_links=computed_links,
+            reprints=reprints,
+            reprints_total=reprints[0].reprints_total if reprints else 0,
+            # The earliest published copy of the story: the first of the others, or this one.
+            first_seen=reprints[0]
+            if reprints and (reprints[0].published_at, reprints[0].pk) < (snapshot.published_at, snapshot.pk)
+            else snapshot,
             more_in_category=more,
             takedown_url=takedown_url(self.request, snapshot),
             **kwargs,
@@ -254,6 +268,9 @@ class SearchView(TemplateView):
             return context
         size = settings.ARTICLES_PAGE_SIZE
         results = search_snapshots(query, queryset=filterset.qs, order=form.cleaned_data["order"])
+        if filterset.one_per_story:
+            # After the search: each story's first seen among the snapshots that match.
+            results = results.one_per_story()
         snapshots = list(results[(number - 1) * size : number * size + 1])
         for snapshot in snapshots[:size]:
             snapshot.marked_title = highlight_title(snapshot.title, query)

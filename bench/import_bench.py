@@ -1,6 +1,7 @@
 """Import speed against the floor of plain sqlite3, and the importer's peak memory.
 
     python bench/import_bench.py [--records 100000] [--memory-records 100000 1000000]
+    python bench/import_bench.py --records 20000 --memory-records --stories-runs 3
 
 For each run: a fresh SQLite database migrated to the current schema.
 - import: `manage.py import_snapshots FILE` on N generated JSON Lines records (bench/generate_jsonl.py),
@@ -9,6 +10,9 @@ For each run: a fresh SQLite database migrated to the current schema.
   then executemany the snapshot and related-link rows with plain sqlite3 in one transaction, into
   the same schema (same indexes, and the search index's triggers with their functions registered,
   as Django registers them). Also reported: executemany alone, rows built beforehand.
+- stories (with --stories-runs N): the import N times as shipped and N times with the queueing of
+  the stories task switched off, alternately, each into a fresh database: the slowdown stories
+  cost an import (docs/stories.md), by the medians of the processes' CPU time.
 Writes bench/results/import-sqlite.json and prints a table.
 """
 
@@ -18,6 +22,7 @@ import json
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,18 +55,28 @@ def fresh_database() -> Path:
     return path
 
 
-def run_import(db: Path, jsonl: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS in KiB of one import_snapshots process."""
+# manage.py import_snapshots with the stories task's queueing switched off (the baseline of its cost).
+WITHOUT_STORIES = (
+    "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'newsarchive.settings'); django.setup();"
+    "import articles.services; articles.services.analysis_enqueue = lambda **kwargs: None;"
+    "from django.core.management import execute_from_command_line; execute_from_command_line(['manage.py', *sys.argv[1:]])"
+)
+
+
+def run_import(db: Path, jsonl: Path, *, stories: bool = True, cpu: bool = False) -> tuple[float, int]:
+    """Wall seconds (CPU seconds, user and system, with `cpu`) and peak RSS in KiB of one
+    import_snapshots process."""
     env = os.environ | {"DATABASE_URL": f"sqlite:///{db}"}
+    command = [PYTHON, "manage.py"] if stories else [PYTHON, "-c", WITHOUT_STORIES]
     started = time.perf_counter()
     process = subprocess.Popen(
-        [PYTHON, "manage.py", "import_snapshots", str(jsonl), "-v0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+        [*command, "import_snapshots", str(jsonl), "-v0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
     )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"import_snapshots failed with status {status}")
-    return elapsed, usage.ru_maxrss
+    return (usage.ru_utime + usage.ru_stime if cpu else elapsed), usage.ru_maxrss
 
 
 def utc(value: str) -> str:
@@ -124,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--memory-records", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--stories-runs", type=int, default=0, help="imports with and without stories, each")
     args = parser.parse_args()
 
     jsonl = generate(args.records)
@@ -147,6 +163,18 @@ def main() -> None:
         result["peak_memory_mib"][str(count)] = round(rss / 1024, 1)
         result[f"import_rate_{count}"] = round(count / seconds)
 
+    if args.stories_runs:
+        with_stories, without = [], []
+        for _ in range(args.stories_runs):
+            # CPU time: on a shared machine the wall time of the same import varied by a factor of 2.5.
+            without.append(run_import(fresh_database(), jsonl, stories=False, cpu=True)[0])
+            with_stories.append(run_import(fresh_database(), jsonl, cpu=True)[0])
+        result["stories"] = {
+            "import_cpu_seconds": sorted(round(t, 2) for t in with_stories),
+            "without_stories_cpu_seconds": sorted(round(t, 2) for t in without),
+            "slowdown": round(statistics.median(with_stories) / statistics.median(without) - 1, 4),
+        }
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "import-sqlite.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"{'':28}{'seconds':>10}{'records/s':>12}")
@@ -157,6 +185,13 @@ def main() -> None:
     )
     for count, mib in result["peak_memory_mib"].items():
         print(f"peak memory importing {int(count):,} records: {mib} MiB")
+    if "stories" in result:
+        stories = result["stories"]
+        print(
+            f"stories: import {stories['import_cpu_seconds']} CPU s, "
+            f"without stories {stories['without_stories_cpu_seconds']} CPU s: "
+            f"{stories['slowdown']:+.1%} (medians)"
+        )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ from django.core import mail
 from django.db import OperationalError
 from playwright.sync_api import Page
 
-from articles.models import SHANGHAI
+from articles.keyphrases import related_compute
+from articles.models import SHANGHAI, Category
+from articles.stories import stories_place
 from articles.tests.helpers import make_category, make_related_link, make_snapshot, make_source
+from articles.tests.stories_data import ORIGINAL, REBYLINED, SAME_TOPIC, TRIMMED
 from moderation import services
 from moderation.models import TakedownRequest
 from moderation.tests.helpers import make_request, make_submission
@@ -77,11 +80,28 @@ def build_archive() -> dict:
     ]
     make_related_link(published[0], title=published[1].title, excerpt="相关摘要", target=published[1])
     make_related_link(published[0], title="", excerpt="外部摘要", url="https://other.example.com/x.html")
+    # A story of three reprints and an article on the same topic: reprints and computed related news.
+    keji = Category.objects.get(slug="keji")
+    reprints = [
+        make_snapshot(
+            title=f"鲁西新区以环境之“优”谋发展之“势”（转载 {n}）",
+            category=keji,
+            source=make_source(f"转载网站 {n}"),
+            reprinted_from="人民网-山东频道" if n else "",
+            published_at=datetime(2024, 4, 1 + n, 9, 0, tzinfo=SHANGHAI),
+            body=body,
+        )
+        for n, body in enumerate([ORIGINAL, TRIMMED, REBYLINED])
+    ]
+    same_topic = make_snapshot(title="鲁西新区营商环境持续优化", category=keji, source=source, body=SAME_TOPIC[0])
+    stories_place(snapshot_ids=[s.pk for s in [*reprints, same_topic]])
+    related_compute(snapshot_ids=[s.pk for s in [*reprints, same_topic]])
     withheld = make_snapshot(title="已屏蔽的快照", category=caijing, source=source)
     decided = make_request(withheld, status=TakedownRequest.Status.APPROVED)
     receipt = services.takedown_submit(submission=make_submission(published[2], email="status@example.org"))
     return {
         "snapshot": published[0],
+        "reprint": reprints[1],
         "other": published[3],
         "withheld": withheld,
         "decided": decided,
@@ -108,6 +128,9 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
     yield get("category, filtered", "/category/caijing/?published_after=2024-03-02&published_before=2024-03-04")
     yield get("category, filter errors", "/category/caijing/?published_after=2024-13-45&source=nope")
     yield get("snapshot", snapshot.get_absolute_url())
+    yield get("snapshot with reprints and computed related news", archive["reprint"].get_absolute_url())
+    yield get("category, one entry per story", "/category/keji/?stories=1")
+    yield get("search results, one entry per story", "/search/?q=鲁西新区&stories=1")
     yield get("withheld snapshot (451)", withheld.get_absolute_url(), status=451)
     yield get("removal form", "/takedown/new/")
     yield submit("removal form with errors", zh("Send the removal request"))

@@ -67,6 +67,8 @@ class CaptureRequestAdmin(ReadOnlyJobAdmin):
             raise PermissionDenied
         form = CaptureForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            if form.cleaned_data["file"] and not can_import:
+                raise PermissionDenied  # before any of the addresses is queued
             category = form.cleaned_data["category"]
             if form.cleaned_data["urls"]:
                 requests = services.captures_request(
@@ -79,8 +81,6 @@ class CaptureRequestAdmin(ReadOnlyJobAdmin):
                     messages.SUCCESS,
                 )
             if form.cleaned_data["file"]:
-                if not can_import:
-                    raise PermissionDenied
                 job = services.import_job_create(
                     upload=form.cleaned_data["file"], actor=request.user, category=category
                 )

@@ -14,6 +14,7 @@ decoded body, so a compressed bomb stops there too) bound what one page can cost
 """
 
 import ipaddress
+import logging
 import socket
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from protego import Protego
 
 from articles.extraction import is_html
 from articles.warc import response_record
+
+logger = logging.getLogger(__name__)
 
 REDIRECTS = {301, 302, 303, 307, 308}
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309: crawlers must read at least 500 KiB
@@ -70,10 +73,25 @@ def user_agent() -> str:
     return f"Mozilla/5.0 (compatible; {settings.CAPTURE_CRAWLER_NAME}/1.0; +{settings.SITE_URL}; {settings.CAPTURE_CONTACT_EMAIL})"
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052 and 8215), so
+# 64:ff9b::7f00:1 reaches 127.0.0.1 through a translator.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def _public(address: str) -> bool:
+    """Whether an address reaches the public internet, however it is written: IPv4 inside IPv6
+    (mapped, compatible ::a.b.c.d, NAT64, 6to4, Teredo) is judged by that IPv4 address."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and any(ip in network for network in _NAT64):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is None and int(ip) >> 32 == 0 and int(ip) > 1:  # ::a.b.c.d (deprecated, still routed)
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
+        elif ip in ipaddress.ip_network("fec0::/10"):  # site-local (deprecated), private in practice
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -185,9 +203,16 @@ def wait_turn(host: str, delay: float) -> None:
         return
     key = f"capture:turn:{host.lower()}"
     deadline = time.monotonic() + max(60.0, delay * 3)
-    while not cache.add(key, 1, timeout=delay):
+    while True:
+        try:
+            if cache.add(key, 1, timeout=delay):
+                return
+        except Exception:  # the shared cache is down: keep the delay within this worker at least
+            logger.warning("capture: cache unavailable, waiting %s s for %s without it", delay, host)
+            time.sleep(delay)
+            return
         if time.monotonic() > deadline:
-            break  # a stuck key must not block a capture forever
+            return  # a stuck key must not block a capture forever
         time.sleep(min(0.1, delay))
 
 
@@ -212,12 +237,19 @@ def robots_for(url: str) -> Robots:
     scheme, host, port, _ = _split(url)
     origin = f"{scheme}://{host}:{port}"
     key = f"capture:robots:{origin}"
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except Exception:  # the shared cache is down: ask the site itself
+        logger.warning("capture: cache unavailable, fetching robots.txt of %s anew", origin)
+        cached = None
     if cached is not None:
         text, refused = cached
     else:
         text, refused = _fetch_robots(f"{origin}/robots.txt", host)
-        cache.set(key, (text, refused), ROBOTS_CACHE_SECONDS)
+        try:
+            cache.set(key, (text, refused), ROBOTS_CACHE_SECONDS)
+        except Exception:  # kept for an hour when the cache answers; fetched again otherwise
+            logger.warning("capture: cache unavailable, robots.txt of %s not kept", origin)
     if refused:
         return Robots(None, refused)
     return Robots(Protego.parse(text) if text else None)

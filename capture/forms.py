@@ -3,7 +3,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from .models import CaptureRequest
+
 MAX_URLS = 100
+# The longest address a capture request holds (URLValidator lets 2,048 characters through; a longer
+# one than the column took was refused by PostgreSQL as a server error).
+MAX_URL_LENGTH = CaptureRequest._meta.get_field("url").max_length
 
 
 class CaptureForm(forms.Form):
@@ -31,6 +36,12 @@ class CaptureForm(forms.Form):
         lines = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
         if len(lines) > MAX_URLS:
             raise ValidationError(_("At most %(count)d addresses at a time."), params={"count": MAX_URLS})
+        long = [line for line in lines if len(line) > MAX_URL_LENGTH]
+        if long:
+            raise ValidationError(
+                _("Addresses of at most %(limit)d characters: %(lines)s"),
+                params={"limit": MAX_URL_LENGTH, "lines": ", ".join(f"{line[:100]}…" for line in long[:5])},
+            )
         validate = URLValidator(schemes=["http", "https"])
         bad = []
         for line in lines:

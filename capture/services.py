@@ -4,12 +4,14 @@ Snapshots are written only through articles.services.snapshots_import, like ever
 
 import logging
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from articles.extraction import extract_capture
 from articles.importing import Input, InvalidRecord, Origin, Rejection
@@ -97,14 +99,22 @@ def _finish(request: CaptureRequest, status: str, *, reason="", outcome="", snap
     return request
 
 
+# A capture still "running" after this was cut off by a worker that stopped (a fetch times out
+# within seconds): it may be captured again, and is marked failed with the reason.
+STALE_RUNNING = timedelta(minutes=10)
+
+
 @transaction.atomic
 def captures_request_again(*, request_ids: list[int], actor: AbstractBaseUser) -> list[CaptureRequest]:
-    """Capture the same URLs again (failed ones after the site recovered, done ones for a new version)."""
-    urls = list(
-        CaptureRequest.objects.filter(pk__in=request_ids)
-        .exclude(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-        .values_list("url", "category")
+    """Capture the same URLs again (failed ones after the site recovered, done ones for a new
+    version, and running ones a stopped worker left behind)."""
+    chosen = CaptureRequest.objects.select_for_update().filter(pk__in=request_ids)
+    chosen.filter(status=JobStatus.RUNNING, started_at__lt=timezone.now() - STALE_RUNNING).update(
+        status=JobStatus.FAILED,
+        reason=gettext("The worker stopped during this capture; it was captured again."),
+        finished_at=timezone.now(),
     )
+    urls = list(chosen.exclude(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("url", "category"))
     requests = []
     for url, category in urls:
         requests += captures_request(urls=[url], category=category, actor=actor)

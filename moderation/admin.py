@@ -25,7 +25,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from articles.admin import LargeTablePaginator
+from newsarchive.admin import LargeTablePaginator
 
 from . import selectors, services, workflow
 from .models import Appeal, CounterNotice, ModerationEvent, Requester, SourceRecord, TakedownItem, TakedownRequest
@@ -225,7 +225,7 @@ FORMS.update(
 )
 # Moves offered only when there is something to take them on.
 NEEDS_OPEN_APPEAL = ("appeal_uphold", "appeal_reverse")
-CHANGELIST_ACTIONS = ("assign", "review")
+CHANGELIST_ACTIONS = ("assign", "review", "add_items")
 
 MOVES = [
     Move(action, *FORMS[action.name])
@@ -324,7 +324,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     ordering = ["due_at", "id"]
     show_full_result_count = False
     paginator = LargeTablePaginator
-    actions = ["assign_to_me", "take_into_review"]
+    actions = ["assign_to_me", "take_into_review", "add_story_siblings"]
     fieldsets = [
         (
             _("Decision"),
@@ -474,6 +474,30 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             ),
         )
 
+    @admin.action(description=workflow.action("add_items").label, permissions=["decide"], location=BOTH_LOCATIONS)
+    def add_story_siblings(self, request, queryset):
+        """Add to each selected request the other snapshots of its snapshots' stories (shown on its
+        page as copies that may copy the same work); the requester is told which were added."""
+        added = 0
+        for pk in queryset.order_by().values_list("pk", flat=True):
+            try:
+                added += len(services.takedown_add_story_siblings(request_id=pk, moderator=request.user))
+            except services.TransitionError as error:
+                self.message_user(request, str(error), messages.ERROR)
+        if added:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d snapshot of the same story added; the requester is told.",
+                    "%(count)d snapshots of the same story added; the requester is told.",
+                    added,
+                )
+                % {"count": added},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, _("No other copies of the same story to add."), messages.INFO)
+
     # --- the change page and the workflow views ---
 
     def get_urls(self):
@@ -523,6 +547,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             context.update(
                 moves=self.moves_for(request, obj),
                 listed_urls=listed_urls(obj),
+                story_siblings=selectors.story_siblings_of(obj),
                 requester=requester,
                 earlier_requests=earlier_requests(obj),
                 appeals=obj.appeals.select_related("source", "decided_by").order_by("filed_at", "pk"),

@@ -58,6 +58,12 @@ def send_info_request(request_id: int) -> None:
     _queue("info_request", req.email, {"req": req}, reference=req.reference)
 
 
+def send_items_added(request_id: int, item_ids: list[int]) -> None:
+    req = _request(request_id)
+    added = [item for item in req.items.all() if item.pk in set(item_ids)]
+    _queue("items_added", req.email, {"req": req, "added": added}, reference=req.reference)
+
+
 def send_decision(request_id: int) -> None:
     req = _request(request_id)
     context = {

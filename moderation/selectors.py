@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from articles import withholding
 from articles.models import Snapshot, archive_key
+from articles.stories import story_siblings
 
 from . import ledger, workflow
 from .models import (
@@ -589,3 +590,9 @@ def monthly_report(*, since: date | None = None, until: date | None = None) -> l
         )
         for month, data in sorted(months.items())
     ]
+
+
+def story_siblings_of(req: TakedownRequest) -> list:
+    """For the moderators' page of a request: the other snapshots, in any state, of the stories of
+    its listed snapshots, which may copy the same work (`takedown_add_story_siblings` adds them)."""
+    return story_siblings(snapshot_ids=req.items.filter(snapshot__isnull=False).values_list("snapshot", flat=True))

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from articles.models import Snapshot, Source, archive_key, key_for_url
+from articles.stories import story_siblings
 
 from . import emails, ledger, workflow
 from .models import (
@@ -494,6 +495,62 @@ def takedown_assign(*, request_id: int, moderator: AbstractBaseUser) -> Takedown
     req.save(update_fields=["assignee"])
     _record(req, action="assign", from_status=req.status, actor=moderator)
     return req
+
+
+@transaction.atomic
+def takedown_add_items(*, request_id: int, snapshot_ids: list[int], moderator: AbstractBaseUser) -> list[TakedownItem]:
+    """Add snapshots to an open request, so that its decision covers them too: a moderator's
+    addition (the other reprints of a listed snapshot's story, `articles.stories.story_siblings`).
+    Snapshots already listed are left out. Each added URL claims the work of a listed snapshot of
+    its story (the request's first work when none is). The addition is recorded, and the
+    requester is told which were added. Returns the items added."""
+    _require_moderator(moderator)
+    req = _lock(request_id)
+    _check(req, "add_items", Actor.MODERATOR)
+    items = list(req.items.select_related("snapshot").order_by("position"))
+    listed = {item.snapshot_id for item in items}
+    snapshots = [
+        s for s in Snapshot.objects.filter(pk__in=snapshot_ids).order_by("published_at", "id") if s.pk not in listed
+    ]
+    if not snapshots:
+        return []
+    work_of_story = {}
+    for item in items:
+        if item.snapshot is not None and item.snapshot.story_id is not None:
+            work_of_story.setdefault(item.snapshot.story_id, item.work_id)
+    first_work = req.works.order_by("position").values_list("pk", flat=True).first()
+    position = max((item.position for item in items), default=0)
+    added = TakedownItem.objects.bulk_create(
+        [
+            TakedownItem(
+                request=req,
+                work_id=work_of_story.get(s.story_id, first_work),
+                position=position + n,
+                url=settings.SITE_URL + s.get_absolute_url(),
+                snapshot=s,
+                withheld_when_filed=s.withheld,
+            )
+            for n, s in enumerate(snapshots, start=1)
+        ]
+    )
+    _record(
+        req,
+        action="add_items",
+        from_status=req.status,
+        actor=moderator,
+        note="\n".join(item.url for item in added),
+    )
+    emails.send_items_added(req.pk, [item.pk for item in added])
+    return added
+
+
+def takedown_add_story_siblings(*, request_id: int, moderator: AbstractBaseUser) -> list[TakedownItem]:
+    """Add to a request the other snapshots of its listed snapshots' stories (`add_items`)."""
+    listed = TakedownItem.objects.filter(request_id=request_id, snapshot__isnull=False).values_list(
+        "snapshot", flat=True
+    )
+    siblings = [s.pk for s in story_siblings(snapshot_ids=listed)]
+    return takedown_add_items(request_id=request_id, snapshot_ids=siblings, moderator=moderator)
 
 
 @transaction.atomic

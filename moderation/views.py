@@ -27,9 +27,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView
 
-from newsarchive.http import own_origin
+from newsarchive import ratelimit
+from newsarchive.http import own_origin, private_response
 
-from . import emails, ratelimit, selectors, services, statements, workflow
+from . import emails, selectors, services, statements, workflow
 from .forms import AnswerForm, AppealForm, CounterNoticeForm, LawsuitForm, TakedownForm, WithdrawForm
 from .models import Appeal, CounterNotice, TakedownItem, TakedownRequest
 from .redaction import redact
@@ -42,16 +43,6 @@ DECISIONS_JSON_PAGE_SIZE = 500
 STATEMENTS_PAGE_SIZE = 500
 # Longer than any token `new_token()` makes; anything longer is not looked up at all.
 MAX_TOKEN_LENGTH = 128
-
-
-def _private(response):
-    """Headers for a page that carries or is reached by a secret status token."""
-    response["Cache-Control"] = "no-store"
-    # Never to another site. Not `no-referrer`: with it Chromium sends `Origin: null` with the
-    # page's own forms (answer, withdraw), and Django's CSRF check rightly refuses those.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 def _rate_limit_message(retry_after: int) -> str:
@@ -131,7 +122,7 @@ def takedown_new(request):
             except services.SubmissionError as error:
                 form.add_submission_errors(error.errors)
             else:
-                return _private(_received(request, receipt))
+                return private_response(_received(request, receipt))
     else:
         form = TakedownForm(initial={"urls": request.GET.get("url", "")})
     context = {"form": form, "files_sent": bool(request.FILES)}
@@ -247,7 +238,7 @@ def api_takedown(request):
                 status=201,
                 json_dumps_params={"ensure_ascii": False},
             )
-            return _private(response)
+            return private_response(response)
     errors = _api_errors(form, with_works="works" in payload)
     if "requester" in shape_errors:  # not an object: one error for it, not one per missing field
         errors = {key: value for key, value in errors.items() if not key.startswith("requester.")}
@@ -410,7 +401,7 @@ def takedown_status(request, token):
                     req = services.takedown_by_token(token)
                 else:
                     messages.success(request, done)
-                    return _private(redirect(request.path))
+                    return private_response(redirect(request.path))
             else:
                 status = 400
     # The history as the requester sees it: what happened and when (the workflow table's words), not
@@ -450,7 +441,7 @@ def takedown_status(request, token):
         **_appeal_context(req, Appeal.Party.REQUESTER),
         **{f"{action}_form": form for action, form in forms.items()},
     }
-    return _private(render(request, "moderation/takedownrequest_status.html", context, status=status))
+    return private_response(render(request, "moderation/takedownrequest_status.html", context, status=status))
 
 
 def _appeal_context(req: TakedownRequest, party: str, source=None) -> dict:
@@ -494,7 +485,7 @@ def source_status(request, token, notice):
                         request,
                         _("Your appeal was received. A moderator other than the one who decided will review it."),
                     )
-                    return _private(redirect(request.path))
+                    return private_response(redirect(request.path))
             else:
                 status = 400
     req.refresh_from_db()
@@ -519,7 +510,7 @@ def source_status(request, token, notice):
         "public_record_url": selectors.public_record_url(req.reference),
         **_appeal_context(req, Appeal.Party.SOURCE, source),
     }
-    return _private(render(request, "moderation/takedownrequest_source.html", context, status=status))
+    return private_response(render(request, "moderation/takedownrequest_source.html", context, status=status))
 
 
 def _status_action(req: TakedownRequest, action: str, data: dict) -> str:

@@ -83,6 +83,12 @@ ACTIONS: tuple[Action, ...] = (
         help=_("Take a request on (assignment is recorded; the state does not change)."),
     ),
     _a(
+        "add_items", R, OPEN, [], [Actor.MODERATOR],
+        _("Add the other copies of the same story"), _("add snapshots to"),
+        pgettext_lazy("removal request", "other copies of the same story added to the request"),
+        help=_("Add the other snapshots of the listed snapshots' stories, to be decided with the request."),
+    ),
+    _a(
         "review", R, [Status.SUBMITTED], [Status.IN_REVIEW], [Actor.MODERATOR],
         _("Take into review"), _("take into review"), pgettext_lazy("removal request", "taken into review"),
         help=_("Take a submitted request into review."),

@@ -7,6 +7,17 @@ from django.core.exceptions import DisallowedHost
 from django.utils.http import is_same_domain, url_has_allowed_host_and_scheme
 
 
+def private_response(response):
+    """Headers for a page that carries, or is reached through, a secret link (a status token, a
+    confirmation, a private feed): kept by no cache, named to no other site, indexed by no one."""
+    response["Cache-Control"] = "private, no-store"
+    # Never to another site. Not `no-referrer`: with it Chromium sends `Origin: null` with the
+    # page's own forms, and Django's CSRF check refuses them (found by the browser tests).
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def own_address(request, value: str) -> str:
     """`value` when it is an address on this site (a path from the root, or this host, over HTTPS
     when the request is), else "": what may follow `next=` in a redirect without making it an open

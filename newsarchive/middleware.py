@@ -5,6 +5,9 @@ answered 400 with the reason (bytes of the path that are not UTF-8 Django keeps 
 which name no page: 404). Views then never hand such a value to the database (PostgreSQL refuses a NUL in
 a parameter, which would surface as the 503 page of a lost database) nor to a redirect: one check
 here instead of one in every view that reads its path or `?next=`.
+
+A cookie with a NUL is dropped, as if it had not been sent: no session key or token of ours holds
+one, and the session lookup a NUL session cookie caused was the same 503 on PostgreSQL.
 """
 
 from urllib.parse import unquote_to_bytes
@@ -50,6 +53,11 @@ class InvalidAddressMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Before SessionMiddleware reads its cookie (the lookup would hand the NUL to the database).
+        if any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items()):
+            request.COOKIES = {
+                name: value for name, value in request.COOKIES.items() if "\x00" not in name and "\x00" not in value
+            }
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -77,7 +77,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # A NUL or invalid UTF-8 in the path or a query parameter: 400 before any view reads it.
+    # A NUL or invalid UTF-8 in the path or a query parameter: 400 before any view reads it; a cookie
+    # with a NUL is dropped.
     "newsarchive.middleware.InvalidAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -152,7 +153,7 @@ DATABASE_ROUTERS = ["newsarchive.replica.ReplicaRouter"]
 # shared by the gunicorn workers: the counters in another database with a policy that never evicts
 # them (docs/security.md). DJANGO_RATELIMIT_CACHE_URL unset means DJANGO_CACHE_URL (check --deploy
 # warns). A Redis that does not answer fails fast (timeouts below): pages are then rendered without
-# the cache and rate limits are counted per process (moderation/ratelimit.py).
+# the cache and rate limits are counted per process (newsarchive/ratelimit.py).
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
@@ -185,7 +186,9 @@ CACHES = {
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "mail", "capture"],
+        # "stories": placing snapshots in stories and computing related news (articles.tasks),
+        # long batches that must not hold back mail or other side effects.
+        "QUEUES": ["default", "mail", "capture", "stories"],
     }
 }
 
@@ -212,8 +215,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_M
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "newsarchive.auth.lockout_response"
-# The same client address as the removal rate limit counts (moderation.ratelimit.client_ip).
-AXES_CLIENT_IP_CALLABLE = "moderation.ratelimit.client_ip"
+# The same client address as the removal rate limit counts (newsarchive.ratelimit.client_ip).
+AXES_CLIENT_IP_CALLABLE = "newsarchive.ratelimit.client_ip"
 AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -281,6 +284,16 @@ ARTICLES_PAGE_CACHE_SECONDS = int(os.environ.get("ARTICLES_PAGE_CACHE_SECONDS", 
 # surrogate keys it is given (articles/purge.py), called by the task worker after every change to
 # a snapshot; none by default.
 ARTICLES_PURGE_HOOK = os.environ.get("ARTICLES_PURGE_HOOK", "")
+
+# Stories (docs/stories.md): two snapshots are reprints of one article when the Jaccard similarity
+# of their texts' shingles is at least STORIES_SIMILARITY (or one is a hard trim of the other, see
+# articles.stories.is_reprint); the snapshot page lists up to STORIES_REPRINTS_SHOWN other reprints.
+STORIES_SIMILARITY = float(os.environ.get("STORIES_SIMILARITY", "0.5"))
+STORIES_REPRINTS_SHOWN = int(os.environ.get("STORIES_REPRINTS_SHOWN", "50"))
+# Related news the archive computes for each snapshot (after the crawled related links), and how
+# much the archive must grow (0.25: by a quarter) before a list is computed again.
+ARTICLES_COMPUTED_RELATED = int(os.environ.get("ARTICLES_COMPUTED_RELATED", "8"))
+ARTICLES_RELATED_REFRESH_GROWTH = float(os.environ.get("ARTICLES_RELATED_REFRESH_GROWTH", "0.25"))
 
 # No inline scripts or styles anywhere; everything comes from our own origin.
 SECURE_CSP = {

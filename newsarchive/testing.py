@@ -60,8 +60,7 @@ def clear_caches() -> None:
     keeps while the shared one is away), as at the start of every test."""
     from django.core.cache import caches
 
-    from moderation import ratelimit
-    from newsarchive import logs
+    from newsarchive import logs, ratelimit
 
     for alias in ("default", "ratelimit"):
         caches[alias].clear()

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from newsarchive.http import own_address
+from newsarchive.http import own_address, private_response
 
 from . import emails, selectors, services
 from .forms import DigestForm, KeywordForm, SubscribeForm
@@ -31,15 +31,6 @@ PENDING = "subscriptions_pending"
 def _next(request, default: str = "") -> str:
     value = request.POST.get("next") or request.GET.get("next") or ""
     return own_address(request, value) or default or reverse("subscriptions:index")
-
-
-def _private(response):
-    response["Cache-Control"] = "private, no-store"
-    # Never to another site. Not `no-referrer`: with it Chromium sends `Origin: null` with the
-    # page's own forms, and Django's CSRF check refuses them (found by the browser tests).
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 class StreamPage:
@@ -108,7 +99,7 @@ def index(request):
         "feed_url": request.build_absolute_uri(reverse("subscriptions:feed", kwargs={"token": subscriber.feed_token})),
         "max_subscriptions": settings.SUBSCRIPTIONS_MAX_PER_READER,
     }
-    return _private(render(request, "subscriptions/subscription_list.html", context))
+    return private_response(render(request, "subscriptions/subscription_list.html", context))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -190,12 +181,12 @@ def digest_unsubscribe(request, token: str):
     reader_id = emails.reader_from_unsubscribe_token(token)
     subscriber = Subscriber.objects.select_related("reader").filter(reader_id=reader_id).first() if reader_id else None
     if subscriber is None:
-        return _private(render(request, "subscriptions/digest_unsubscribe.html", {"valid": False}, status=404))
+        return private_response(render(request, "subscriptions/digest_unsubscribe.html", {"valid": False}, status=404))
     done = False
     if request.method == "POST":
         services.digest_set(reader=subscriber.reader, enabled=False)
         done = True
-    return _private(
+    return private_response(
         render(
             request,
             "subscriptions/digest_unsubscribe.html",

@@ -13,7 +13,9 @@ RENDER = {
     "home": 3,  # the page of snapshots, the featured ones, the category navigation
     "category": 4,  # the category, the page of snapshots, the navigation, the sources of the filter
     "category_filtered": 5,  # ... and the source named by the filter
-    "detail": 4,  # the snapshot, its related links, more in its category, the navigation
+    # The snapshot, its related links (crawled and computed, one UNION), the other reprints of its
+    # story, more in its category, the navigation.
+    "detail": 5,
     # A withheld snapshot's 451 page: the snapshot, the decisions that withhold it (however many,
     # through articles.withholding), the navigation. Never cached.
     "withheld": 3,

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from articles.admin import LargeTablePaginator, SnapshotAdmin
+from articles.admin import SnapshotAdmin
 from articles.models import SHANGHAI, Category, Snapshot
+from newsarchive.admin import LargeTablePaginator
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source, make_superuser
 from .query_counts import ADMIN
@@ -184,7 +185,13 @@ class SnapshotAdminTests(TestCase):
             ({"q": "公开"}, ["公开的快照"]),
             ({"q": self.withheld.key}, ["屏蔽的快照"]),
             ({"q": self.withheld.key[:20]}, []),
+            ({"q": "刘洋"}, ["隐藏的快照"]),
+            ({"q": "0914/c1024"}, ["公开的快照"]),
         ]
+        Snapshot.objects.filter(pk=self.hidden.pk).update(byline="（记者 刘洋）")
+        Snapshot.objects.filter(pk=self.published.pk).update(
+            original_url="https://sd.people.com.cn/n2/2023/0914/c1024.html"
+        )
         for query, titles in cases:
             with self.subTest(query=query):
                 response = self.client.get(CHANGELIST, query)

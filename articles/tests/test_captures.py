@@ -10,7 +10,7 @@ from articles import services
 from articles.importing import Origin, build_capture
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture
 
-from .helpers import make_superuser, status_fields
+from .helpers import make_editor, make_superuser, status_fields
 from .query_counts import PAGE_CACHE_CHECK, RENDER
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,28 @@ def test_an_editor_pins_a_capture_in_the_admin():
     snapshot.refresh_from_db()
     assert snapshot.pinned_capture == first and snapshot.body == first.body
     assert client.post(f"/admin/articles/snapshot/{snapshot.pk}/captures/", {"capture": "x"}).status_code == 302
+
+
+def test_a_moderator_sees_the_captures_but_cannot_pin_one_and_an_editor_can():
+    from moderation.tests.helpers import make_moderator
+
+    load(capture_of(BODY, at=FIRST), capture_of(["第二版。"], at=FIRST + timedelta(days=1)))
+    snapshot = Snapshot.objects.get()
+    first = SnapshotCapture.objects.get(captured_at=FIRST)
+    url = f"/admin/articles/snapshot/{snapshot.pk}/captures/"
+    moderator, editor = Client(), Client()
+    moderator.force_login(make_moderator())
+    editor.force_login(make_editor())
+
+    page = moderator.get(url)
+    assert page.status_code == 200 and not page.context["can_change"]
+    assert moderator.post(url, {"capture": first.pk}).status_code == 403
+    snapshot.refresh_from_db()
+    assert snapshot.pinned_capture is None and snapshot.body == "<p>第二版。</p>"
+
+    assert editor.post(url, {"capture": first.pk}).status_code == 302
+    snapshot.refresh_from_db()
+    assert snapshot.pinned_capture == first
 
 
 # --- reader pages -----------------------------------------------------------------------------------

@@ -137,6 +137,17 @@ class PurgeHookTests(TestCase):
         self.assertEqual(Category.objects.get(pk=self.finance.pk).name, "金融")
         self.assertEqual(purged(), {"archive"})
 
+    def test_deleting_categories_from_the_list_purges_every_page(self):
+        unused = make_category("未用", "weiyong")
+        self.client.force_login(make_superuser())
+
+        self.client.post(
+            "/admin/articles/category/", {"action": "delete_selected", "_selected_action": [unused.pk], "post": "yes"}
+        )
+
+        self.assertFalse(Category.objects.filter(pk=unused.pk).exists())
+        self.assertEqual(purged(), {"archive"})
+
     @override_settings(ARTICLES_PURGE_HOOK="")
     def test_without_a_hook_nothing_is_queued(self):
         services.snapshot_set_status(snapshot_ids=[self.snapshot.pk], status=Snapshot.Status.HIDDEN, actor=self.editor)

@@ -84,6 +84,13 @@ class CleanQueryTests(TestCase):
 
 
 class SearchDocumentTests(TestCase):
+    def test_document_ends_with_the_byline_and_the_original_address(self):
+        self.assertEqual(
+            search_document("标题", "<p>正文</p>", "（记者 刘洋）", "https://News.Example.cn/A.html"),
+            "标题 正文 （记者 刘洋） https://news.example.cn/a.html",
+        )
+        self.assertEqual(search_document("标题", "<p>正文</p>", "", ""), search_document("标题", "<p>正文</p>"))
+
     def test_document_is_title_and_body_text_normalized(self):
         body = '<p>在落地<strong>鲁西</strong>新区的 AT&amp;T &lt;b&gt;</p>\n<p>第二段<br>换行</p><a href="https://x.cn/新区">链接</a>'
         self.assertEqual(
@@ -99,11 +106,13 @@ class SearchDocumentTests(TestCase):
             ("", ""),
             ("  x  ", "<p>  </p><pre>a\n\nb</pre>"),
         ]  # fmt: skip
+        bylines = [("（记者 刘洋）", "https://sd.people.com.cn/n2/2023/0914/C1.html"), ("", ""), ("ＡＢ", "")]
         with connection.cursor() as cursor:
             for title, body in samples:
-                cursor.execute("SELECT articles_search_document(%s, %s)", [title, body])
-                with self.subTest(title=title):
-                    self.assertEqual(cursor.fetchone()[0], search_document(title, body))
+                for byline, url in bylines:
+                    cursor.execute("SELECT articles_search_document(%s, %s, %s, %s)", [title, body, byline, url])
+                    with self.subTest(title=title, byline=byline):
+                        self.assertEqual(cursor.fetchone()[0], search_document(title, body, byline, url))
 
     def test_postgresql_bigrams_are_every_pair_of_neighbours_without_a_space(self):
         if connection.vendor != "postgresql":
@@ -308,6 +317,21 @@ class IndexInStepTests(TestCase):
         self.assertEqual(indexed("秒批"), set())
         self.assertEqual(titles("改过的"), ["改过的标题"])
         self.assertEqual(titles("营商"), ["改过的标题"])
+        self.assertIndexMatchesPublished()
+
+    def test_a_snapshot_is_found_by_its_byline_and_its_original_address_and_follows_their_edits(self):
+        self.snapshot.byline = "（记者 刘洋）"
+        self.snapshot.original_url = "https://sd.people.com.cn/n2/2023/0914/c1024-40547894.html"
+        self.snapshot.save()
+
+        self.assertEqual(titles("刘洋"), ["原来的标题"])
+        self.assertEqual(titles("c1024-40547894"), ["原来的标题"])
+        self.assertEqual(titles("sd.people.com.cn"), ["原来的标题"])
+
+        self.snapshot.byline = "（记者 王燕）"
+        self.snapshot.save()
+        self.assertEqual(titles("刘洋"), [])
+        self.assertEqual(titles("王燕"), ["原来的标题"])
         self.assertIndexMatchesPublished()
 
     def test_saving_other_fields_leaves_the_entry_alone(self):

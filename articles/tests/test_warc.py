@@ -15,7 +15,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture
-from capture.tests import pages
+from articles.tests import news_pages as pages
 
 from .test_import_command import run_import
 
@@ -171,6 +171,18 @@ def test_export_writes_raw_records_and_a_rendered_record_for_json_lines_snapshot
     assert len(resource) == 1 and plain.title.encode() in resource[0]
     assert ("resource", f"http://127.0.0.1:8000/detail/{hidden.key}.html") not in kinds
     assert records[0][0] == "warcinfo"
+
+
+def test_the_rendered_record_shows_a_byline_in_the_brackets_it_was_captured_with(tmp_path):
+    from .helpers import make_snapshot
+
+    make_snapshot(byline="（记者 刘洋）")
+    make_snapshot(byline="孙安琪 王燕")
+
+    with export_warc(tmp_path).open("rb") as stream:
+        rendered = b"".join(r.content_stream().read() for r in ArchiveIterator(stream) if r.rec_type == "resource")
+    text = rendered.decode()
+    assert "<p>（记者 刘洋）</p>" in text and "<p>(孙安琪 王燕)</p>" in text
 
 
 def test_warcio_indexes_the_exported_file(tmp_path, capsys):

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from . import pages
+from articles.tests import news_pages as pages
 
 
 class Site:

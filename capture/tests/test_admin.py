@@ -4,11 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from articles.models import Snapshot
+from articles.tests import news_pages as pages
 from articles.tests.helpers import make_editor
 from capture.models import CaptureRequest, ImportJob
 from newsarchive.testing import run_tasks
-
-from . import pages
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +66,28 @@ def test_a_reader_account_cannot_open_the_screen(client):
 
     client.force_login(User.objects.create_user("reader", "r@example.org", is_staff=True))
     assert client.get("/admin/capture/capturerequest/new/").status_code == 403
+
+
+def test_an_address_longer_than_a_request_holds_is_named_and_nothing_is_queued(editor_client):
+    long = "https://news.example.cn/" + "a" * 2000
+
+    response = editor_client.post("/admin/capture/capturerequest/new/", {"urls": f"https://news.example.cn/a\n{long}"})
+
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["urls"]
+    assert "2000" in error and long[:100] in error
+    assert not CaptureRequest.objects.exists()
+
+
+def test_a_file_sent_by_someone_who_may_not_import_is_refused_before_any_address_is_queued(client):
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user("capturer", "c@example.org", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_capturerequest", "add_capturerequest"]))
+    client.force_login(user)
+    upload = SimpleUploadedFile("a.jsonl", b"{}\n", content_type="application/octet-stream")
+
+    response = client.post("/admin/capture/capturerequest/new/", {"urls": "https://news.example.cn/a", "file": upload})
+
+    assert response.status_code == 403
+    assert not CaptureRequest.objects.exists() and not ImportJob.objects.exists()

@@ -7,13 +7,12 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture, snapshot_key
+from articles.tests import news_pages as pages
 from articles.warc import WarcStore
 from capture import fetch as fetch_module
 from capture.models import CaptureRequest
 from capture.services import capture_run, captures_request
 from newsarchive.testing import run_tasks
-
-from . import pages
 
 pytestmark = pytest.mark.django_db
 
@@ -117,11 +116,21 @@ def test_a_page_declared_gb2312_with_characters_only_gb18030_has_is_read_whole(s
 def test_a_mobile_page_is_the_snapshot_of_its_canonical_desktop_page(site):
     snapshot = capture(site.page("/m/42.html", pages.MOBILE)).snapshot
 
-    assert snapshot.original_url == "http://desktop.example.cn/2024/0707/c1-42.html"
+    assert snapshot.original_url == site.url("/2024/0707/c1-42.html")
     assert snapshot.key == snapshot_key(original_url=snapshot.original_url, source="", title="", published_at=None)
     assert snapshot.title == "黄河流域高质量发展座谈会召开"
     assert snapshot.published_at == datetime(2024, 7, 7, 18, 5, tzinfo=SHANGHAI)
     assert "打开APP" not in snapshot.body and "2024-07-07" not in snapshot.body
+
+
+def test_a_canonical_on_another_site_is_not_followed_so_no_page_takes_over_anothers_key(site):
+    victim = "http://www.people.com.cn/n1/2024/0707/c1-42.html"
+    hostile = pages.MOBILE.replace('href="/2024/0707/c1-42.html"', f'href="{victim}"')
+
+    snapshot = capture(site.page("/copy.html", hostile)).snapshot
+
+    assert snapshot.original_url == site.url("/copy.html")
+    assert snapshot.key != snapshot_key(original_url=victim, source="", title="", published_at=None)
 
 
 def test_a_related_news_list_keeps_excerpts_titles_and_dates_as_the_seed_shows_them(site):
@@ -297,3 +306,60 @@ def test_a_capture_queued_with_its_request_runs_as_a_task(site):
     request.refresh_from_db()
     assert request.status == CaptureRequest.Status.DONE
     assert request.outcome == CaptureRequest.Outcome.NEW
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "::127.0.0.1",
+     "fec0::1", "fe80::1", "2002:7f00:1::1", "fd00::1"],
+)  # fmt: skip
+def test_an_address_inside_which_a_private_one_hides_is_not_public(address):
+    assert not fetch_module._public(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700:4700::1111", "64:ff9b::5db8:d822"])
+def test_public_addresses_are_public(address):
+    assert fetch_module._public(address)
+
+
+class _DownCache:
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("Redis is down")
+
+        return fail
+
+
+def test_with_the_shared_cache_down_a_capture_still_waits_its_turn_and_reads_robots(site, monkeypatch):
+    monkeypatch.setattr(fetch_module, "cache", _DownCache())
+
+    done = capture(site.page("/cache-down.html", pages.INFO_BLOCK))
+
+    assert done.status == CaptureRequest.Status.DONE, done.reason
+    assert done.snapshot is not None
+
+
+def test_a_capture_a_stopped_worker_left_running_can_be_captured_again(site, django_user_model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from capture.services import captures_request_again
+
+    editor = django_user_model.objects.create_user("editor-again")
+    stuck = CaptureRequest.objects.create(
+        url=site.page("/stuck.html", pages.INFO_BLOCK),
+        status=CaptureRequest.Status.RUNNING,
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    fresh = CaptureRequest.objects.create(
+        url=site.url("/busy.html"), status=CaptureRequest.Status.RUNNING, started_at=timezone.now()
+    )
+
+    again = captures_request_again(request_ids=[stuck.pk, fresh.pk], actor=editor)
+
+    assert [request.url for request in again] == [stuck.url]
+    stuck.refresh_from_db()
+    assert stuck.status == CaptureRequest.Status.FAILED and stuck.reason and stuck.finished_at
+    fresh.refresh_from_db()
+    assert fresh.status == CaptureRequest.Status.RUNNING

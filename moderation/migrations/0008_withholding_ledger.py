@@ -85,7 +85,7 @@ def carry_over(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0012_snapshot_editor_status_and_withheld"),
+        ("articles", "0014_snapshot_editor_status_and_withheld"),
         ("moderation", "0007_moderators_read_their_mail"),
     ]
 

@@ -31,7 +31,7 @@ def append_only_again(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0012_snapshot_editor_status_and_withheld'),
+        ('articles', '0014_snapshot_editor_status_and_withheld'),
         ('moderation', '0010_works'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

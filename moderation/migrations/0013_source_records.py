@@ -22,7 +22,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0013_source_contact_email'),
+        ('articles', '0015_source_contact_email'),
         ('moderation', '0012_changes_window_and_publication_delay'),
     ]
 

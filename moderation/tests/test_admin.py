@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.admin import LargeTablePaginator
 from articles.models import SHANGHAI, Snapshot
 from articles.tests.helpers import make_source
 from articles.tests.query_counts import ADMIN
@@ -23,6 +22,7 @@ from articles.tests.test_admin import form_data
 from moderation import services
 from moderation.admin import TakedownRequestAdmin
 from moderation.models import ModerationEvent, Requester, TakedownItem, TakedownRequest
+from newsarchive.admin import LargeTablePaginator
 from newsarchive.testing import sending_mail
 
 from .helpers import (
@@ -197,7 +197,10 @@ class QueueTests(AdminTestCase):
                 self.assertEqual(self.client.post(delete_url, {"post": "yes"}).status_code, 403)
                 content = self.client.get(CHANGELIST).content.decode()
                 select = re.search(r'<select name="action".*?</select>', content, re.S).group(0)
-                self.assertEqual(re.findall(r'<option value="(\w+)"', select), ["assign_to_me", "take_into_review"])
+                self.assertEqual(
+                    re.findall(r'<option value="(\w+)"', select),
+                    ["assign_to_me", "take_into_review", "add_story_siblings"],
+                )
         self.assertTrue(TakedownRequest.objects.filter(pk=self.soon.pk).exists())
 
     def test_assign_to_me_assigns_each_selected_request_and_records_it(self):

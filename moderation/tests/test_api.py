@@ -59,7 +59,7 @@ class ApiFilingTests(ApiTestCase):
         )
         token = status_path(data["status_url"]).split("/")[-2]
         self.assertEqual(req.token_hash, hash_token(token))
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         self.assertEqual(self.client.get(status_path(data["status_url"])).status_code, 200)
         self.assertEqual(
             (req.name, req.organisation, req.role, req.email, req.phone, req.address),

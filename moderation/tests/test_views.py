@@ -22,10 +22,11 @@ from articles.services import snapshot_set_status
 from articles.sitemaps import SITEMAPS
 from articles.tests.helpers import make_category, make_editor, make_related_link
 from articles.tests.query_counts import PAGE_CACHE_CHECK, RENDER
-from moderation import ratelimit, services
+from moderation import services
 from moderation.forms import sniff_content_type
 from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownItem, TakedownRequest, hash_token
 from moderation.views import TransparencyView
+from newsarchive import ratelimit
 from newsarchive.testing import sending_mail
 
 from .helpers import (
@@ -273,7 +274,7 @@ class TakedownFormTests(PublicPageTestCase):
         req = TakedownRequest.objects.get()
         self.assertContains(response, req.reference)
         self.assertContains(response, f"A receipt has been sent to {data['email']}.")
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertEqual(
             [(i.snapshot, i.outcome) for i in req.items.order_by("position")],
@@ -448,13 +449,13 @@ class RateLimitTests(PublicPageTestCase):
         self.assertEqual(self.client.post("/api/takedown/", "{}", content_type="application/json").status_code, 429)
 
     def test_the_limit_ends_with_its_window(self):
-        with mock.patch("moderation.ratelimit.time.time", return_value=1_000_000.0):
+        with mock.patch("newsarchive.ratelimit.time.time", return_value=1_000_000.0):
             for _attempt in range(2):
                 self.client.post(NEW, {})
             response = self.client.post(NEW, {})
         self.assertEqual(response.status_code, 429)
         self.assertEqual(response["Retry-After"], str(3600 - 1_000_000 % 3600))
-        with mock.patch("moderation.ratelimit.time.time", return_value=1_000_000.0 + 3600):
+        with mock.patch("newsarchive.ratelimit.time.time", return_value=1_000_000.0 + 3600):
             self.assertEqual(self.client.post(NEW, {}).status_code, 200)
 
     def test_counter_notices_are_limited_too(self):
@@ -545,7 +546,7 @@ class RateLimitTests(PublicPageTestCase):
             request = RequestFactory().post(NEW, REMOTE_ADDR="198.51.100.8")
             answers = []
             for worker in ["ratelimit", "worker2", "ratelimit"]:
-                with mock.patch("moderation.ratelimit.CACHE_ALIAS", worker):
+                with mock.patch("newsarchive.ratelimit.CACHE_ALIAS", worker):
                     answers.append(ratelimit.hit(request))
         self.assertEqual(answers[:2], [None, None])
         self.assertIsNotNone(answers[2])
@@ -604,7 +605,7 @@ class StatusPageTests(PublicPageTestCase):
         req, path = self.file_request()
         response = self.client.get(path, headers=EN)
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertContains(response, '<meta name="robots" content="noindex">', html=True)
         html = response.content.decode()
@@ -632,7 +633,7 @@ class StatusPageTests(PublicPageTestCase):
         self.assertContains(empty, "Write your answer.", status_code=400)
         response = self.client.post(path, {"action": "answer", "answer-answer": "登记号 2023-L-1。"}, headers=EN)
         self.assertRedirects(response, path, fetch_redirect_response=False)
-        self.assertEqual(response["Cache-Control"], "no-store")
+        self.assertEqual(response["Cache-Control"], "private, no-store")
         req.refresh_from_db()
         self.assertEqual(req.status, Status.IN_REVIEW)
         self.assertEqual(req.events.latest("pk").note, "登记号 2023-L-1。")

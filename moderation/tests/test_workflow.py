@@ -109,6 +109,9 @@ class ServicesFollowTheTableTests(TestCase):
             "approve": lambda: services.takedown_approve(request_id=req.pk, moderator=mod, reason="r"),
             "reject": lambda: services.takedown_reject(request_id=req.pk, moderator=mod, reason="r"),
             "assign": lambda: services.takedown_assign(request_id=req.pk, moderator=mod),
+            "add_items": lambda: services.takedown_add_items(
+                request_id=req.pk, snapshot_ids=[make_snapshot().pk], moderator=mod
+            ),
             "uphold": lambda: services.takedown_uphold(request_id=req.pk, moderator=mod, reason="r"),
             "restore": lambda: services.takedown_restore(request_id=req.pk, moderator=mod, reason="r"),
         }
@@ -211,7 +214,7 @@ class MadeFromTheTableTests(TestCase):
 
     def test_the_admin_offers_as_buttons_the_tables_moderator_moves_for_the_state(self):
         self.assertEqual(
-            {move.name for move in MOVES} | {"assign"},
+            {move.name for move in MOVES} | {"assign", "add_items"},
             {
                 a.name
                 for a in workflow.ACTIONS
@@ -257,6 +260,7 @@ class MadeFromTheTableTests(TestCase):
         for name, args in [
             ("assign", [submitted.reference]),
             ("review", [submitted.reference]),
+            ("add_items", [submitted.reference]),
             ("ask", [in_review.reference]),
             ("uphold", [disputed.reference]),
             ("warn", ["s@example.org"]),

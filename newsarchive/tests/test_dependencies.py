@@ -49,7 +49,7 @@ class RedisDownTests(TestCase):
 
     @override_settings(CACHES={"default": DOWN, "ratelimit": DOWN})
     def test_every_rate_limited_post_is_answered_and_the_failure_logged(self):
-        with self.assertLogs("moderation.ratelimit", "WARNING") as logs:
+        with self.assertLogs("newsarchive.ratelimit", "WARNING") as logs:
             answers = {
                 "removal form": self.post("/takedown/new/", form_data(self.snapshot)).status_code,
                 "API": self.post(
@@ -92,7 +92,7 @@ class RedisDownTests(TestCase):
 
     @override_settings(CACHES={"default": DOWN, "ratelimit": DOWN}, TAKEDOWN_RATE_LIMIT=2)
     def test_while_redis_is_down_each_process_still_holds_the_limit(self):
-        with self.assertLogs("moderation.ratelimit", "WARNING"):
+        with self.assertLogs("newsarchive.ratelimit", "WARNING"):
             answers = [
                 self.post("/api/takedown/", api_body(make_snapshot()), content_type="application/json").status_code
                 for _n in range(3)

@@ -32,6 +32,18 @@ class NulInThePathTests(TestCase):
         self.assertContains(response, "A query parameter is not valid UTF-8.", status_code=400)
 
 
+class NulInACookieTests(TestCase):
+    def test_a_session_cookie_with_a_nul_is_taken_as_no_session_on_either_database(self):
+        # PostgreSQL refused the session lookup this cookie caused: the 503 of a lost database.
+        make_snapshot(category=make_category("财经", "caijing"))
+        for path in ["/", "/category/caijing/", "/me/subscriptions/", "/takedown/new/"]:
+            with self.subTest(path=path):
+                self.client.cookies.load({"sessionid": "abcdefgh\x00ijklmnop"})
+                response = self.client.get(path)
+                self.assertIn(response.status_code, (200, 302))
+        self.assertRedirects(self.client.get("/me/subscriptions/"), "/accounts/login/?next=/me/subscriptions/")
+
+
 @override_settings(ACCOUNTS_MAIL_RATE_LIMIT=100, ACCOUNTS_MAIL_PER_RECIPIENT_LIMIT=100)
 class BareWordNextTests(TestCase):
     """`next=abc` names no page: Django's redirect() took it for a URL pattern's name (500)."""

@@ -41,6 +41,7 @@ from articles.models import (
 )
 from articles.sanitize import sanitize_html
 from articles.statistics import statistics_refresh
+from articles.stories import analysis_enqueue
 
 COLLECTED_BY = "demo_data"
 URL_PREFIX = "https://demo.invalid/news/"
@@ -497,6 +498,8 @@ class Command(BaseCommand):
                         link.target_id = window_pk[target % TARGET_WINDOW]
                     link_rows.append(link)
             RelatedLink.objects.bulk_create(link_rows, batch_size=INSERT_ROWS)
+            # Stories and related news, by the worker (manage.py db_worker), as for imports.
+            analysis_enqueue(snapshot_ids=[snapshot.pk for snapshot in batch.snapshots])
         return len(link_rows)
 
     @staticmethod

@@ -65,7 +65,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--category",
             default="",
-            help="WARC files: the category of pages that do not name their section (default CAPTURE_DEFAULT_CATEGORY).",
+            help="WARC files: file every page under this category (default: the page's own section, else "
+            "CAPTURE_DEFAULT_CATEGORY).",
         )
 
     def handle(self, *args, paths, dry_run, batch_size, category, verbosity, **options):

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from capture.forms import MAX_URL_LENGTH
 from capture.models import CaptureRequest
 from capture.services import capture_run, captures_request
 
@@ -16,6 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--category", default="", help="File the snapshots under this category.")
 
     def handle(self, *args, urls, category, **options):
+        too_long = [url for url in urls if len(url) > MAX_URL_LENGTH]
+        if too_long:
+            raise CommandError(f"addresses of at most {MAX_URL_LENGTH} characters: {too_long[0][:100]}…")
         requests = captures_request(urls=urls, category=category, enqueue=False)
         failed = 0
         for request in requests:

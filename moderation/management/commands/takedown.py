@@ -2,7 +2,7 @@
 
     manage.py takedown list [--state S]
     manage.py takedown show REF
-    manage.py takedown assign|review|ask|approve|reject|uphold|restore REF --by USERNAME [--reason TEXT]
+    manage.py takedown assign|review|add_items|ask|approve|reject|uphold|restore REF --by USERNAME [--reason TEXT]
         approve: [--ground G] [--refuse ITEM_POSITION]...   reject: [--ground G]
     manage.py takedown warn|suspend|lift|set_publication_delay EMAIL --by USERNAME --reason TEXT
         suspend, set_publication_delay: --days N
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         if workflow.Actor.MODERATOR in action.actors and not action.automatic
     }
     # Actions whose reason is optional.
-    OPTIONAL_REASON = ("assign", "review")
+    OPTIONAL_REASON = ("assign", "review", "add_items")
 
     def add_arguments(self, parser):
         subcommands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
@@ -160,6 +160,12 @@ class Command(BaseCommand):
             services.takedown_assign(**common)
         elif name == "review":
             services.takedown_review(**common, note=reason)
+        elif name == "add_items":  # the other copies of the listed snapshots' stories
+            added = services.takedown_add_story_siblings(**common)
+            self.stdout.write(
+                _("%(count)d snapshot(s) of the same story added: %(urls)s")
+                % {"count": len(added), "urls": ", ".join(item.url for item in added) or "—"}
+            )
         elif name == "ask":
             services.takedown_ask(**common, question=reason)
         elif name == "approve":

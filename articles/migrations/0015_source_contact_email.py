@@ -16,7 +16,7 @@ def drop_column(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0012_snapshot_editor_status_and_withheld"),
+        ("articles", "0014_snapshot_editor_status_and_withheld"),
     ]
 
     operations = [

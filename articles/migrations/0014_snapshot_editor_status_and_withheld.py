@@ -107,7 +107,7 @@ STATUS = models.CharField(
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0011_snapshot_captures"),
+        ("articles", "0013_stories"),
     ]
 
     operations = [

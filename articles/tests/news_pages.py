@@ -1,5 +1,5 @@
 """Pages written for these tests in the shapes Chinese news sites use. Each is served by the local
-server of conftest.py; none is fetched from anywhere else."""
+server of capture/tests/conftest.py or written into WARC files; none is fetched from anywhere else."""
 
 BODY = (
     "<p>在落地鲁西新区的上海正舍健康医疗美容药械综合生产现场，专业技术人员正在调试设备；一批科技含量高、带动能力强的优质项目相继签约落地。</p>"
@@ -51,11 +51,11 @@ GB18030_TITLE = "𠮷野家进驻菏泽"
 GB18030 = f"""<html><head><meta charset="gb2312"><title>{GB18030_TITLE}</title></head>
 <body><h1>{GB18030_TITLE}</h1><p class="time">2024-02-02 08:00</p>{BODY}</body></html>"""
 
-# 5. A mobile page that names its desktop page as canonical.
+# 5. A mobile page that names its desktop page (on the same site) as canonical.
 MOBILE = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>手机版：黄河流域高质量发展座谈会召开</title>
-<link rel="canonical" href="http://desktop.example.cn/2024/0707/c1-42.html"></head>
+<link rel="canonical" href="/2024/0707/c1-42.html"></head>
 <body><div class="m-header">返回</div><div class="m-art"><h1>黄河流域高质量发展座谈会召开</h1>
 <p class="m-info"><span>新京报</span> <span>2024-07-07 18:05</span></p>{BODY}</div>
 <div class="m-footer">打开APP阅读</div></body></html>"""

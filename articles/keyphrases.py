@@ -1,0 +1,401 @@
+"""Related news computed from the archive, the way the seed page shows its related list.
+
+For every snapshot (`related_compute`, run by a task after the snapshot is placed in a story):
+
+1. Its title and text are cut into words by jieba (its dictionary loads from the package; no
+   network), and each word is counted once in the archive's own document frequencies
+   (`TermFrequency`), the first time the snapshot is analysed.
+2. Its key phrases are the words, and pairs of neighbouring words that occur together at least
+   twice (鲁西 + 新区 → 鲁西新区), with the highest TF-IDF weight: occurrences in the snapshot times
+   log((1 + N) / (1 + document frequency)) + 1 over the N snapshots counted. They are stored in
+   `KeyPhrase`, indexed by phrase and date.
+3. Its related snapshots are recent published snapshots of other stories that have one of those
+   phrases among their own key phrases: the newest CANDIDATES_PER_PHRASE per phrase, scored by the
+   weights of the phrases they share, the best ARTICLES_COMPUTED_RELATED kept (one per story), each
+   with an excerpt of its text centred on the best shared phrase, a leading "…" where it is cut.
+   They are stored in `ComputedRelatedLink`; the page reads them with the crawled related links, in
+   the same query, and shows only those whose target is still published.
+
+A list is computed again when its snapshot's text or title changes, and when the archive has
+grown by ARTICLES_RELATED_REFRESH_GROWTH since it was computed (`stale_related`): each batch of
+arrivals also recomputes up to as many stale lists, oldest first, and `manage.py related_refresh`
+queues them all. A refresh weighs the phrase candidates kept from the last computation
+(`SnapshotAnalysis.terms`) under the new frequencies, without segmenting the text again.
+"""
+
+import logging
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import jieba
+from django.conf import settings
+from django.db import connection, models, transaction
+
+from . import purge
+from .bulk import insert_rows
+from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency
+from .purge import purge_enqueue
+from .search_text import body_text
+
+KEY_PHRASES = 8
+# Phrase candidates kept per snapshot for a refresh to weigh again (a new IDF reorders them, but
+# the best 8 come from the best 40 of before).
+KEPT_CANDIDATES = 40
+CANDIDATES_PER_PHRASE = 30
+EXCERPT_CHARS = 80
+MAX_TERM_LENGTH = 50
+CHUNK = 500
+DOCUMENTS = ""  # the TermFrequency row counting the snapshots counted
+
+# Words every news text has; the document frequencies find the rest, but a young archive has too
+# few documents to know these.
+STOP_WORDS = frozenset(
+    """
+    一个 一些 一种 一是 二是 三是 我们 他们 她们 它们 你们 自己 这个 这些 那些 这样 那样 这里 那里 这种 以及 及其
+    进行 表示 已经 没有 可以 可能 不是 就是 还是 也是 都是 因为 所以 但是 而且 并且 如果 虽然 通过 对于 关于 由于
+    其中 之一 之后 之前 以来 以上 以下 目前 当前 今年 去年 明年 同时 此外 另外 其他 有关 相关 方面 情况 问题 工作
+    记者 报道 本报 日电 消息 来源 编辑 责任编辑 转自 原标题 图片 视频 据悉 据了解 了解到 介绍 认为 指出 强调
+    the and for with that this from have has was were are been will would their there which about into
+    """.split()
+)
+_WORD = re.compile(r"[^\W\d_]")  # a letter of any script: words without one (numbers, signs) are not phrases
+
+logger = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
+
+
+def phrase_text(title: str, body: str) -> str:
+    """What key phrases are taken from: the title and the body's text, compatibility forms folded."""
+    return unicodedata.normalize("NFKC", f"{title}\n{body_text(body)}")
+
+
+def words(text: str) -> list[str | None]:
+    """The text's words in order, lower-cased; None where a token that is no word (a number, a
+    sign, a stop word, a single character) stood, so that it separates its neighbours."""
+    found = []
+    for token in jieba.lcut(text):
+        token = token.strip().lower()
+        if len(token) < 2 or len(token) > MAX_TERM_LENGTH or token in STOP_WORDS or not _WORD.search(token):
+            found.append(None)
+        else:
+            found.append(token)
+    return found
+
+
+@dataclass
+class _Doc:
+    pk: int
+    published_at: object
+    story_id: int | None
+    words: list[str | None] | None  # None when its stored candidates are reused
+    candidates: list[list]
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(word for word in self.words if word)
+
+
+def phrase_candidates(doc_words: list[str | None]) -> list[list]:
+    """A text's phrase candidates as [phrase, occurrences, word, (word)]: its words, and pairs of
+    neighbouring words seen together at least twice (a word that occurs mostly inside such a pair
+    gives way to it)."""
+    counts = Counter(word for word in doc_words if word)
+    pairs = Counter(
+        (a, b) for a, b in zip(doc_words, doc_words[1:], strict=False) if a and b and len(a) + len(b) <= MAX_TERM_LENGTH
+    )
+    candidates = {word: [word, count, word] for word, count in counts.items()}
+    for (a, b), count in pairs.items():
+        if count < 2:
+            continue
+        # Latin words keep their space (new york); Chinese ones join (鲁西新区).
+        joined = f"{a} {b}" if a[-1].isascii() and b[0].isascii() else a + b
+        candidates[joined] = [joined, count, a, b]
+        for part in (a, b):
+            if counts[part] - count < 2:  # hardly ever apart from the pair
+                candidates.pop(part, None)
+    return list(candidates.values())
+
+
+def key_phrases(candidates: list[list], idf, *, limit: int = KEY_PHRASES) -> list[tuple[str, float]]:
+    """The `limit` best candidates and their TF-IDF weights: occurrences times the inverse document
+    frequency (`idf(word)`) of the word, or the sum of both words' for a pair."""
+    weights = {phrase: count * sum(idf(word) for word in words) for phrase, count, *words in candidates}
+    best = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [(phrase, round(weight, 4)) for phrase, weight in best]
+
+
+def excerpt(text: str, phrase: str, length: int = EXCERPT_CHARS) -> str:
+    """A passage of `length` characters of `text` centred on the first occurrence of `phrase`,
+    with a leading "…" when it does not start at the beginning."""
+    text = " ".join(text.split())
+    position = text.lower().find(phrase)
+    if position < 0:
+        position = 0
+    start = max(0, position - (length - len(phrase)) // 2)
+    start = max(0, min(start, len(text) - length))
+    return ("…" if start > 0 else "") + text[start : start + length]
+
+
+def _count_terms(docs: list[_Doc]) -> None:
+    """Add each document's words, once each, to the document frequencies. Sorted, so that two
+    workers lock the rows in the same order."""
+    frequencies = Counter()
+    for doc in docs:
+        frequencies.update(set(doc.counts))
+    frequencies[DOCUMENTS] = len(docs)
+    table = connection.ops.quote_name(TermFrequency._meta.db_table)
+    # Identifiers from the model's metadata; every value a parameter.
+    sql = (
+        f"INSERT INTO {table} (term, documents) VALUES (%s, %s) "  # noqa: S608
+        f"ON CONFLICT (term) DO UPDATE SET documents = {table}.documents + excluded.documents"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, sorted(frequencies.items()))
+
+
+def _frequencies(terms: set[str]) -> dict[str, int]:
+    terms = sorted(terms | {DOCUMENTS})
+    found = {}
+    for start in range(0, len(terms), CHUNK):
+        found.update(
+            TermFrequency.objects.filter(term__in=terms[start : start + CHUNK]).values_list("term", "documents")
+        )
+    return found
+
+
+@dataclass
+class RelatedResult:
+    computed: int = 0
+    links: int = 0
+    refreshed: int = 0
+
+    def __str__(self):
+        return f"{self.computed} related lists computed ({self.refreshed} refreshed), {self.links} links"
+
+
+_PHRASE = "\x00phrase"  # stands for the phrase while the query is compiled
+
+
+class _PublishedWith:
+    """The newest published snapshots having a phrase among their key phrases, as (id, story,
+    date): the QuerySet compiled once, then run per phrase with the phrase as its parameter. A
+    batch asks this for thousands of phrases; building the query each time cost ten times running
+    it (2.5 ms against 0.2)."""
+
+    def __init__(self):
+        published = Snapshot.objects.published().filter(pk=models.OuterRef("snapshot_id"))
+        queryset = (
+            KeyPhrase.objects.filter(phrase=_PHRASE)
+            .filter(models.Exists(published))
+            .order_by("-published_at")
+            .values_list("snapshot_id", "snapshot__story_id", "published_at")[:CANDIDATES_PER_PHRASE]
+        )
+        self.sql, params = queryset.query.sql_with_params()
+        self.params = list(params)
+        self.position = self.params.index(_PHRASE)
+        self.cursor = connection.cursor()
+
+    def __call__(self, phrase: str) -> list[tuple]:
+        self.params[self.position] = phrase
+        self.cursor.execute(self.sql, self.params)
+        return self.cursor.fetchall()
+
+
+@transaction.atomic
+def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> RelatedResult:
+    """Compute the key phrases and the related list of each snapshot (see the module's docstring),
+    replacing what was stored. Hidden and withheld snapshots get theirs too (they may be published
+    again), but are never anyone's related news. `reuse_terms` (a refresh: the texts are unchanged)
+    weighs the phrase candidates stored the last time instead of segmenting the texts again."""
+    result = RelatedResult()
+    ids = sorted(set(snapshot_ids))
+    # Rows locked in id order: two tasks computing the same snapshot (an arrival and a refresh) take
+    # turns instead of both replacing its links. A row the stories task has not made yet is made
+    # here (it fills in the text digest).
+    SnapshotAnalysis.objects.bulk_create(
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in ids], ignore_conflicts=True
+    )
+    stored = {
+        pk: (counted, terms)
+        for pk, counted, terms in SnapshotAnalysis.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "terms_counted", "terms")
+    }
+    docs = []
+    for start in range(0, len(ids), CHUNK):
+        rows = Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list(
+            "pk", "published_at", "story_id", "title", "body"
+        )
+        for pk, published_at, story_id, title, body in rows:
+            counted, terms = stored[pk]
+            doc = _Doc(pk=pk, published_at=published_at, story_id=story_id, words=None, candidates=terms)
+            if not (reuse_terms and counted and terms):
+                doc.words = words(phrase_text(title, body))
+                doc.candidates = phrase_candidates(doc.words)
+            docs.append(doc)
+    if not docs:
+        return result
+    doc_ids = [doc.pk for doc in docs]
+    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
+    if uncounted:
+        _count_terms(uncounted)
+        SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
+
+    frequencies = _frequencies({word for doc in docs for _, _, *parts in doc.candidates for word in parts})
+    total = frequencies.get(DOCUMENTS, 0)
+
+    def idf(word: str) -> float:
+        return math.log((1 + total) / (1 + frequencies.get(word, 0))) + 1
+
+    phrases = {doc.pk: key_phrases(doc.candidates, idf) for doc in docs}
+    segmented = [doc for doc in docs if doc.words is not None]
+    for doc in segmented:
+        best = {phrase for phrase, _ in key_phrases(doc.candidates, idf, limit=KEPT_CANDIDATES)}
+        doc.candidates = [candidate for candidate in doc.candidates if candidate[0] in best]
+    SnapshotAnalysis.objects.bulk_update(
+        [SnapshotAnalysis(snapshot_id=doc.pk, terms=doc.candidates) for doc in segmented], ["terms"], batch_size=500
+    )
+    KeyPhrase.objects.filter(snapshot_id__in=doc_ids).delete()
+    insert_rows(
+        KeyPhrase,
+        [
+            {"snapshot_id": doc.pk, "phrase": phrase, "weight": weight, "published_at": doc.published_at}
+            for doc in docs
+            for phrase, weight in phrases[doc.pk]
+        ],
+    )
+
+    holders: dict[str, list] = {}
+    published_with = _PublishedWith()
+    chosen: dict[int, list[tuple[int, str]]] = {}
+    for doc in docs:
+        scores: dict[int, float] = defaultdict(float)
+        best_phrase: dict[int, str] = {}
+        meta: dict[int, tuple] = {}
+        for phrase, weight in phrases[doc.pk]:
+            if phrase not in holders:
+                holders[phrase] = published_with(phrase)
+            for pk, story_id, published_at in holders[phrase]:
+                if pk == doc.pk or (story_id is not None and story_id == doc.story_id):
+                    continue
+                scores[pk] += weight
+                best_phrase.setdefault(pk, phrase)
+                meta[pk] = (story_id, published_at)
+        # Best score first, then the newest (dates compare as the database returns them).
+        ranked = sorted(scores, key=lambda pk: (scores[pk], meta[pk][1], pk), reverse=True)
+        picked, stories = [], set()
+        for pk in ranked:
+            story_id = meta[pk][0]
+            if story_id is not None and story_id in stories:
+                continue  # one reprint of another story is enough
+            stories.add(story_id)
+            picked.append((pk, best_phrase[pk]))
+            if len(picked) == settings.ARTICLES_COMPUTED_RELATED:
+                break
+        chosen[doc.pk] = picked
+
+    target_ids = sorted({pk for picked in chosen.values() for pk, _ in picked})
+    texts = {}
+    for start in range(0, len(target_ids), CHUNK):
+        rows = Snapshot.objects.filter(pk__in=target_ids[start : start + CHUNK]).values_list("pk", "title", "body")
+        texts.update((pk, unicodedata.normalize("NFKC", body_text(body))) for pk, title, body in rows)
+    ComputedRelatedLink.objects.filter(snapshot_id__in=doc_ids).delete()
+    links = [
+        {
+            "snapshot_id": doc_pk,
+            "position": position,
+            "target_id": pk,
+            "phrase": phrase,
+            "excerpt": excerpt(texts[pk], phrase),
+        }
+        for doc_pk, picked in chosen.items()
+        for position, (pk, phrase) in enumerate(picked, start=1)
+        if pk in texts
+    ]
+    insert_rows(ComputedRelatedLink, links)
+    SnapshotAnalysis.objects.filter(pk__in=doc_ids).update(related_documents=total)
+    # Their pages show the new lists (a CDN's copies go; the page cache's key moved by trigger).
+    if settings.ARTICLES_PURGE_HOOK:
+        keys = Snapshot.objects.filter(pk__in=doc_ids).values_list("key", flat=True)
+        purge_enqueue(purge.snapshot_key(key) for key in keys)
+    result.computed = len(docs)
+    result.links = len(links)
+    return result
+
+
+def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["ShownLink"]]:
+    """What a snapshot's page shows as related: its crawled related links in page order, then the
+    computed ones, each only while its target is published (a computed one also while the target is
+    not in this snapshot's story). One query."""
+    from .models import RelatedLink
+
+    crawled = (
+        RelatedLink.objects.visible()
+        .filter(snapshot=snapshot)
+        .order_by()
+        .values(
+            link_kind=models.Value(0),
+            link_position=models.F("position"),
+            link_title=models.F("title"),
+            link_excerpt=models.F("excerpt"),
+            link_date=models.F("date"),
+            link_url=models.F("url"),
+            link_target=models.F("target__key"),
+        )
+    )
+    computed = (
+        ComputedRelatedLink.objects.visible()
+        .filter(snapshot=snapshot)
+        .exclude(
+            target__story_id=models.Subquery(Snapshot.objects.filter(pk=snapshot.pk).order_by().values("story_id")[:1])
+        )
+        .order_by()
+        .values(
+            link_kind=models.Value(1),
+            link_position=models.F("position"),
+            link_title=models.F("target__title"),
+            link_excerpt=models.F("excerpt"),
+            link_date=models.F("target__published_at"),
+            link_url=models.Value(""),
+            link_target=models.F("target__key"),
+        )
+    )
+    shown: tuple[list, list] = ([], [])
+    for row in crawled.union(computed, all=True).order_by("link_kind", "link_position"):
+        shown[row["link_kind"]].append(
+            ShownLink(
+                title=row["link_title"],
+                excerpt=row["link_excerpt"],
+                date=row["link_date"],
+                url=row["link_url"],
+                target_key=row["link_target"],
+            )
+        )
+    return shown
+
+
+@dataclass(frozen=True)
+class ShownLink:
+    """A related link as a page shows it: to a snapshot here (`target_key`) or to an address."""
+
+    title: str
+    excerpt: str
+    date: object
+    url: str
+    target_key: str | None
+
+
+def stale_related(*, limit: int | None) -> list[int]:
+    """Snapshots whose related list was computed before the archive grew by
+    ARTICLES_RELATED_REFRESH_GROWTH, oldest computation first."""
+    total = TermFrequency.objects.filter(term=DOCUMENTS).values_list("documents", flat=True).first() or 0
+    below = math.floor(total / (1 + settings.ARTICLES_RELATED_REFRESH_GROWTH))
+    return list(
+        SnapshotAnalysis.objects.filter(related_documents__lt=below)
+        .order_by("related_documents", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
