@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.models import Count
 from django.test import TestCase, override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -37,7 +38,7 @@ from moderation.models import STANDING_CLAIMS, Appeal, TakedownItem, TakedownReq
 from .helpers import make_editor, make_moderator, make_snapshot, make_submission
 from .test_workflow import replayed_matches_database
 
-EXAMPLES = int(os.environ.get("MODERATION_MACHINE_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("MODERATION_MACHINE_EXAMPLES", "10"))
 STEPS = int(os.environ.get("MODERATION_MACHINE_STEPS", "40"))
 SNAPSHOTS = 4
 REQUESTERS = ["a@example.org", "b@example.org", "c@example.org"]
@@ -50,12 +51,12 @@ Refusal = (services.TransitionError, services.SubmissionError)
 STEP_WEIGHTS = {
     "moderator": 35,
     "requester": 15,
-    "file": 12,
+    "file": 9,
     "counter_notice": 12,
     "appeal": 6,
     "review_appeal": 6,
     "editor": 8,
-    "tick": 10,
+    "tick": 14,
     "stray": 8,
 }
 # How likely a request in each state is to be the one someone acts on (others: 0.3).
@@ -64,7 +65,18 @@ REQUEST_WEIGHTS = {
     Status.IN_REVIEW: 2,
     Status.INFO_REQUESTED: 1.5,
     Status.APPROVED: 2.5,
-    Status.DISPUTED: 4,
+    Status.DISPUTED: 2,
+}
+# How likely each of the moves open to someone is (others: 1): approvals lead to claims, which
+# are what the invariants are about; withdrawing ends a request's story, so it comes up less.
+MOVE_WEIGHTS = {
+    "approve": 3,
+    "withdraw": 0.3,
+    "ask": 0.5,
+    "reject": 0.6,
+    "report_lawsuit": 0.5,
+    "uphold": 0.5,
+    "restore": 0.5,
 }
 PEOPLES_MOVES = {
     "assign",
@@ -120,6 +132,17 @@ class WithholdingMachine(RuleBasedStateMachine):
         self.rnd = rnd
         for _n in range(rnd.randint(1, 3)):
             self.step_file(rnd)
+        # Half the requests filed are decided at once, so that runs start with claims to dispute,
+        # withdraw, appeal and restore rather than spend their steps getting there.
+        for req in TakedownRequest.objects.order_by("pk"):
+            if rnd.random() < 0.5:
+                for name in ("review", "approve"):
+                    refusals = [rnd.random() < 0.3 for _ in range(3)]
+                    self.attempt(
+                        name,
+                        lambda name=name, refusals=refusals, pk=req.pk: self.perform(name, pk, refusals),
+                        lambda _result, name=name, pk=req.pk: self.after(name, pk, getattr(self, "actioned", [])),
+                    )
 
     def request_of(self, rnd) -> TakedownRequest | None:
         """A request of this run, weighted to those further along their story (disputes are where
@@ -217,14 +240,16 @@ class WithholdingMachine(RuleBasedStateMachine):
         req = self.request_of(rnd)
         if req is None:
             return
-        # Assignment changes no state; withdrawing ends a request's story, so it comes up less.
+        # Assignment changes no state.
         moves = [
             m.name
             for m in workflow.moves(workflow.Subject.REQUEST, req.status, who)
             if m.name in PEOPLES_MOVES and m.name != "assign"
         ]
+        if moves == ["withdraw"] and rnd.random() < 0.7:
+            return  # a requester with nothing else to do mostly waits
         if moves:
-            name = rnd.choices(moves, weights=[0.3 if m == "withdraw" else 1 for m in moves])[0]
+            name = rnd.choices(moves, weights=[MOVE_WEIGHTS.get(m, 1) for m in moves])[0]
             refusals = [rnd.random() < 0.3 for _ in range(3)]
             self.attempt(
                 name,
@@ -252,7 +277,21 @@ class WithholdingMachine(RuleBasedStateMachine):
         """Mostly against withheld snapshots (a counter-notice against others is refused)."""
         withheld = [s for s in self.snapshots if Snapshot.objects.get(pk=s.pk).withheld]
         pool = withheld if withheld and rnd.random() < 0.85 else self.snapshots
-        snapshots = rnd.sample(pool, rnd.randint(1, min(2, len(pool))))
+        # Mostly one snapshot: a request whose claims part ways (one disputed, one not) is the test.
+        snapshots = rnd.sample(pool, 1 if rnd.random() < 0.75 else min(2, len(pool)))
+        # Half the time, one snapshot of a request with several standing claims: its claims part ways.
+        several = [
+            req
+            for req, count in TakedownItem.objects.filter(claim=Claim.STANDING)
+            .values_list("request")
+            .annotate(n=Count("pk"))
+            .order_by("request")
+            if count > 1
+        ]
+        if several and rnd.random() < 0.5:
+            claims = TakedownItem.objects.filter(request=rnd.choice(several), claim=Claim.STANDING).order_by("pk")
+            named = rnd.choice(list(claims.values_list("snapshot_id", flat=True)))
+            snapshots = [s for s in self.snapshots if s.pk == named]
 
         def disputed(notice):
             # Every standing claim on the named snapshots, of whichever request, and no other.
@@ -332,7 +371,7 @@ class WithholdingMachine(RuleBasedStateMachine):
         )
 
     def step_tick(self, rnd):
-        days = rnd.choice([0, 1, 14, 16, 30])
+        days = rnd.choice([0, 1, 14, 16, 16, 30])
         now = timezone.now() + timedelta(days=days)
 
         def lapsed(_result):
