@@ -374,6 +374,61 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _parse(body: bytes, content_type: str) -> tuple[str, etree._Element]:
+    """The page's text and its tree; InvalidRecord when it is not HTML or not readable."""
+    if not is_html(content_type):
+        raise InvalidRecord(f"not an HTML page ({content_type.split(';')[0].strip() or 'no content type'})")
+    html = decode_html(body, content_type)
+    html = re.sub(r"^\s*<\?xml[^>]*>", "", html)  # lxml refuses an encoding declaration in a str
+    if not html.strip():
+        raise InvalidRecord("the page is empty")
+    try:
+        return html, lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError) as error:
+        raise InvalidRecord(f"not readable as HTML: {error}") from None
+
+
+def _article_paragraphs(paragraphs: list[str], meta) -> tuple[list[str], str]:
+    """The paragraphs of the article itself, and its reprinted-from: metadata lines, a 本文转自/来源
+    line (taken as reprinted-from unless it names the source itself), an editor's credit and the
+    headline repeated as the first paragraph are left out."""
+    reprinted_from = meta.reprinted_from
+    kept = []
+    for paragraph in paragraphs:
+        labelled = _labelled(paragraph) if len(paragraph) <= 200 else {}
+        if len(labelled) >= 2 or (labelled and "time" in labelled):
+            continue  # the metadata line, taken into the fields already
+        if match := _REPRINT_LINE.match(paragraph):
+            if not reprinted_from and match.group("value").strip() != meta.source:
+                reprinted_from = match.group("value").strip()
+            continue
+        if _EDITOR_LINE.match(paragraph) or (not kept and paragraph == meta.title):
+            continue  # an editor's credit; the headline repeated as the first paragraph
+        if len(paragraph) <= 40 and (match := _DATE_TIME.search(paragraph)) and match.group("H"):
+            continue  # a line of metadata: a source and a time
+        kept.append(paragraph)
+    return kept, reprinted_from
+
+
+def _take_trailing_byline(kept: list[str], byline: str) -> str:
+    """The byline: the page's own, else the one closing the last paragraph, which is taken off it
+    (in place) when it is that byline."""
+    if not kept or not (match := _TRAILING_BYLINE.match(kept[-1])):
+        return byline
+    trailing = match.group("byline").strip()
+    byline = byline or trailing
+    if trailing == byline:
+        kept[-1] = match.group("text").rstrip()
+        if not kept[-1]:
+            kept.pop()
+    return byline
+
+
+def _htmldate(html: str, *, url: str):
+    found = htmldate.find_date(html, url=url, original_date=True, outputformat="%Y-%m-%d %H:%M:%S")
+    return _parse_moment(found) if found else None
+
+
 def extract_capture(
     *,
     body: bytes,
@@ -388,51 +443,16 @@ def extract_capture(
 
     The key comes from the page's rel=canonical, else the address it was fetched from, normalized:
     a mobile page that names its desktop page as canonical is the same snapshot."""
-    if not is_html(content_type):
-        raise InvalidRecord(f"not an HTML page ({content_type.split(';')[0].strip() or 'no content type'})")
-    html = decode_html(body, content_type)
-    html = re.sub(r"^\s*<\?xml[^>]*>", "", html)  # lxml refuses an encoding declaration in a str
-    if not html.strip():
-        raise InvalidRecord("the page is empty")
-    try:
-        tree = lxml.html.fromstring(html)
-    except (etree.ParserError, ValueError) as error:
-        raise InvalidRecord(f"not readable as HTML: {error}") from None
+    html, tree = _parse(body, content_type)
     document = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
     )
     meta = _page_meta(tree, url=url, document=document)
-    paragraphs = _paragraphs(document)
-
-    reprinted_from, byline = meta.reprinted_from, meta.byline
-    kept = []
-    for paragraph in paragraphs:
-        labelled = _labelled(paragraph) if len(paragraph) <= 200 else {}
-        if len(labelled) >= 2 or (labelled and "time" in labelled):
-            continue  # the metadata line, taken into the fields above
-        if match := _REPRINT_LINE.match(paragraph):
-            if not reprinted_from and match.group("value").strip() != meta.source:
-                reprinted_from = match.group("value").strip()
-            continue
-        if _EDITOR_LINE.match(paragraph) or (not kept and paragraph == meta.title):
-            continue  # an editor's credit; the headline repeated as the first paragraph
-        if len(paragraph) <= 40 and (match := _DATE_TIME.search(paragraph)) and match.group("H"):
-            continue  # a line of metadata: a source and a time
-        kept.append(paragraph)
-    if kept and (match := _TRAILING_BYLINE.match(kept[-1])):
-        if not byline:
-            byline = match.group("byline").strip()
-        if match.group("byline").strip() == byline:
-            kept[-1] = match.group("text").rstrip()
-            if not kept[-1]:
-                kept.pop()
+    kept, reprinted_from = _article_paragraphs(_paragraphs(document), meta)
+    byline = _take_trailing_byline(kept, meta.byline)
     if sum(len(p) for p in kept) < MIN_ARTICLE_CHARS:
         raise InvalidRecord("no article found on the page (no paragraphs of text)")
-
-    published = meta.published
-    if published is None:
-        found = htmldate.find_date(html, url=url, original_date=True, outputformat="%Y-%m-%d %H:%M:%S")
-        published = _parse_moment(found) if found else None
+    published = meta.published or _htmldate(html, url=url)
     if published is None:
         raise InvalidRecord("no publication time found on the page")
     if not meta.title:

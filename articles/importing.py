@@ -356,81 +356,127 @@ BYLINE_TAIL = re.compile(
 )
 
 
+class _PageError(Exception):
+    """What is wrong with a saved page, and the line where it shows."""
+
+    def __init__(self, number: int, reason: str):
+        super().__init__(reason)
+        self.number, self.reason = number, reason
+
+
+class _SavedPage:
+    """A saved snapshot page read from the top: each method reads one part of it, in page order,
+    and raises _PageError naming the line when the part is not there."""
+
+    def __init__(self, text: str):
+        lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
+        self.last_number = lines[-1][0] if lines else 1
+        self.content = [(number, line) for number, line in lines if line]
+        # The navigation (• 我的订阅, • 财经) stands above the title; bullets further down are text.
+        while self.content and self.content[0][1].startswith("•"):
+            self.content.pop(0)
+        self.position = 0
+
+    def _next(self, pattern: re.Pattern) -> re.Match | None:
+        """The next line, read only if it matches `pattern`."""
+        if self.position < len(self.content) and (match := pattern.match(self.content[self.position][1])):
+            self.position += 1
+            return match
+        return None
+
+    def header(self) -> tuple[int, str, re.Match, str]:
+        """The title, its 类别/发布时间/来源 line and the optional 本文转自 line."""
+        if not self.content:
+            raise _PageError(1, "the page is empty")
+        title_number, title = self.content[0]
+        if len(self.content) < 2 or not (meta := META_LINE.match(self.content[1][1])):
+            number = self.content[1][0] if len(self.content) > 1 else title_number
+            raise _PageError(number, "no 类别: 发布时间: 来源: line after the title")
+        self.position = 2
+        reprinted = self._next(REPRINTED_LINE)
+        return title_number, title, meta, reprinted.group("value") if reprinted else ""
+
+    def body(self) -> list[str]:
+        """The paragraphs, up to the snapshot notice."""
+        paragraphs = []
+        while self.position < len(self.content) and not NOTICE_LINE.match(self.content[self.position][1]):
+            paragraphs.append(self.content[self.position][1])
+            self.position += 1
+        if self.position == len(self.content):
+            raise _PageError(self.last_number, "no snapshot notice (以上内容为资讯信息快照…) after the body")
+        return paragraphs
+
+    def notice(self) -> tuple[int, str]:
+        """The snapshot notice's line and the crawler it names."""
+        number, notice = self.content[self.position]
+        collector = COLLECTOR.search(notice)
+        if not collector:
+            raise _PageError(number, "the snapshot notice does not name the crawler (由…爬虫)")
+        self.position += 1
+        return number, collector.group("collector")
+
+    def capture_lines(self, notice_number: int) -> tuple[str, str]:
+        """快照生成时间 and 信息原文地址, in the lines after the notice."""
+        captured = original_url = None
+        while self.position < len(self.content) and original_url is None:
+            line = self.content[self.position][1]
+            if match := CAPTURED_LINE.match(line):
+                captured = match.group("captured")
+            elif match := ORIGINAL_LINE.match(line):
+                original_url = match.group("url")
+            self.position += 1
+        if captured is None:
+            raise _PageError(notice_number, "no 快照生成时间: line after the snapshot notice")
+        if original_url is None:
+            raise _PageError(notice_number, "no 信息原文地址: line after the snapshot notice")
+        return captured, original_url
+
+    def related(self) -> list[dict]:
+        """The related excerpts: "...excerpt" lines, each with its date line and an optional title
+        line above it, up to 更多关于…的资讯."""
+        related: list[dict] = []
+        pending_title = None
+        for number, line in self.content[self.position :]:
+            if MORE_LINE.match(line):
+                break
+            if DATE_LINE.match(line):
+                if not related or related[-1]["date"] is not None:
+                    raise _PageError(number, "a date line that belongs to no related excerpt")
+                related[-1]["date"] = line
+            elif line.startswith(("...", "…")):
+                related.append(
+                    {"title": pending_title, "excerpt": LEADING_ELLIPSIS.sub("", line), "date": None, "url": None}
+                )
+                pending_title = None
+            elif pending_title is None:
+                pending_title = line
+            else:
+                raise _PageError(number, "two title lines in a row in the related links")
+        return related
+
+
+def _split_byline(paragraphs: list[str]) -> str:
+    """Take the byline off the end of the last paragraph (in place); "" when there is none."""
+    if not paragraphs or not (match := BYLINE_TAIL.match(paragraphs[-1])):
+        return ""
+    paragraphs[-1] = match.group("text").rstrip()
+    if not paragraphs[-1]:
+        paragraphs.pop()
+    return (match.group("plain") or match.group("byline")).strip()
+
+
 def parse_text_page(text: str, path: str) -> Capture | Rejection:
     """Parse one saved snapshot page (the form of shared/seed/*.txt) into a Capture."""
-    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
-    content = [(number, line) for number, line in lines if line]
-    # The navigation (• 我的订阅, • 财经) stands above the title; bullets further down are text.
-    while content and content[0][1].startswith("•"):
-        content.pop(0)
-    position = 0
-
-    def fail(number: int, reason: str) -> Rejection:
-        return Rejection(Origin(path, number), reason)
-
-    if not content:
-        return fail(1, "the page is empty")
-    title_number, title = content[0]
-    if len(content) < 2 or not (meta := META_LINE.match(content[1][1])):
-        return fail(
-            content[1][0] if len(content) > 1 else title_number, "no 类别: 发布时间: 来源: line after the title"
-        )
-    position = 2
-    reprinted_from = ""
-    if position < len(content) and (match := REPRINTED_LINE.match(content[position][1])):
-        reprinted_from = match.group("value")
-        position += 1
-
-    paragraphs = []
-    while position < len(content) and not NOTICE_LINE.match(content[position][1]):
-        paragraphs.append(content[position][1])
-        position += 1
-    if position == len(content):
-        return fail(lines[-1][0], "no snapshot notice (以上内容为资讯信息快照…) after the body")
-    notice_number, notice = content[position]
-    collector = COLLECTOR.search(notice)
-    if not collector:
-        return fail(notice_number, "the snapshot notice does not name the crawler (由…爬虫)")
-    position += 1
-
-    byline = ""
-    if paragraphs and (match := BYLINE_TAIL.match(paragraphs[-1])):
-        byline = (match.group("plain") or match.group("byline")).strip()
-        paragraphs[-1] = match.group("text").rstrip()
-        if not paragraphs[-1]:
-            paragraphs.pop()
-
-    captured = original_url = None
-    while position < len(content) and original_url is None:
-        number, line = content[position]
-        if match := CAPTURED_LINE.match(line):
-            captured = match.group("captured")
-        elif match := ORIGINAL_LINE.match(line):
-            original_url = match.group("url")
-        position += 1
-    if captured is None:
-        return fail(notice_number, "no 快照生成时间: line after the snapshot notice")
-    if original_url is None:
-        return fail(notice_number, "no 信息原文地址: line after the snapshot notice")
-
-    related: list[dict] = []
-    pending_title = None
-    for number, line in content[position:]:
-        if MORE_LINE.match(line):
-            break
-        if DATE_LINE.match(line):
-            if not related or related[-1]["date"] is not None:
-                return fail(number, "a date line that belongs to no related excerpt")
-            related[-1]["date"] = line
-        elif line.startswith(("...", "…")):
-            excerpt = LEADING_ELLIPSIS.sub("", line)
-            related.append({"title": pending_title, "excerpt": excerpt, "date": None, "url": None})
-            pending_title = None
-        elif pending_title is None:
-            pending_title = line
-        else:
-            return fail(number, "two title lines in a row in the related links")
-
+    page = _SavedPage(text)
+    try:
+        title_number, title, meta, reprinted_from = page.header()
+        paragraphs = page.body()
+        notice_number, collected_by = page.notice()
+        captured, original_url = page.capture_lines(notice_number)
+        related = page.related()
+    except _PageError as error:
+        return Rejection(Origin(path, error.number), error.reason)
+    byline = _split_byline(paragraphs)
     record = {
         "title": title,
         "category": meta.group("category"),
@@ -440,14 +486,14 @@ def parse_text_page(text: str, path: str) -> Capture | Rejection:
         "byline": byline,
         "body_html": "\n".join(f"<p>{_escape(p)}</p>" for p in paragraphs),
         "captured_at": captured,
-        "collected_by": collector.group("collector"),
+        "collected_by": collected_by,
         "url": original_url,
         "related": related,
     }
     try:
         return build_capture(Origin(path, title_number), record)
     except InvalidRecord as error:
-        return fail(title_number, str(error))
+        return Rejection(Origin(path, title_number), str(error))
 
 
 def _escape(text: str) -> str:

@@ -211,10 +211,41 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
     again), but are never anyone's related news. `reuse_terms` (a refresh: the texts are unchanged)
     weighs the phrase candidates stored the last time instead of segmenting the texts again."""
     result = RelatedResult()
-    ids = sorted(set(snapshot_ids))
-    # Rows locked in id order: two tasks computing the same snapshot (an arrival and a refresh) take
-    # turns instead of both replacing its links. A row the stories task has not made yet is made
-    # here (it fills in the text digest).
+    docs, stored = _read_docs(sorted(set(snapshot_ids)), reuse_terms=reuse_terms)
+    if not docs:
+        return result
+    doc_ids = [doc.pk for doc in docs]
+    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
+    if uncounted:
+        _count_terms(uncounted)
+        SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
+
+    frequencies = _frequencies({word for doc in docs for _, _, *parts in doc.candidates for word in parts})
+    total = frequencies.get(DOCUMENTS, 0)
+
+    def idf(word: str) -> float:
+        return math.log((1 + total) / (1 + frequencies.get(word, 0))) + 1
+
+    phrases = {doc.pk: key_phrases(doc.candidates, idf) for doc in docs}
+    _store_phrases(docs, phrases, idf)
+    holders: dict[str, list] = {}
+    published_with = _PublishedWith()
+    chosen = {doc.pk: _choose_related(doc, phrases[doc.pk], holders, published_with) for doc in docs}
+    result.links = _store_links(chosen)
+    SnapshotAnalysis.objects.filter(pk__in=doc_ids).update(related_documents=total)
+    # Their pages show the new lists (a CDN's copies go; the page cache's key moved by trigger).
+    if settings.ARTICLES_PURGE_HOOK:
+        keys = Snapshot.objects.filter(pk__in=doc_ids).values_list("key", flat=True)
+        purge_enqueue(purge.snapshot_key(key) for key in keys)
+    result.computed = len(docs)
+    return result
+
+
+def _read_docs(ids: list[int], *, reuse_terms: bool) -> tuple[list["_Doc"], dict]:
+    """The snapshots as documents, with their phrase candidates (segmented, or the stored ones on a
+    refresh), and what was stored of each. Rows are locked in id order: two tasks computing the same
+    snapshot (an arrival and a refresh) take turns instead of both replacing its links. A row the
+    stories task has not made yet is made here (it fills in the text digest)."""
     SnapshotAnalysis.objects.bulk_create(
         [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in ids], ignore_conflicts=True
     )
@@ -237,21 +268,12 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
                 doc.words = words(phrase_text(title, body))
                 doc.candidates = phrase_candidates(doc.words)
             docs.append(doc)
-    if not docs:
-        return result
-    doc_ids = [doc.pk for doc in docs]
-    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
-    if uncounted:
-        _count_terms(uncounted)
-        SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
+    return docs, stored
 
-    frequencies = _frequencies({word for doc in docs for _, _, *parts in doc.candidates for word in parts})
-    total = frequencies.get(DOCUMENTS, 0)
 
-    def idf(word: str) -> float:
-        return math.log((1 + total) / (1 + frequencies.get(word, 0))) + 1
-
-    phrases = {doc.pk: key_phrases(doc.candidates, idf) for doc in docs}
+def _store_phrases(docs: list["_Doc"], phrases: dict, idf) -> None:
+    """Keep each segmented document's best candidates for later refreshes, and every document's
+    key phrases."""
     segmented = [doc for doc in docs if doc.words is not None]
     for doc in segmented:
         best = {phrase for phrase, _ in key_phrases(doc.candidates, idf, limit=KEPT_CANDIDATES)}
@@ -259,7 +281,7 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
     SnapshotAnalysis.objects.bulk_update(
         [SnapshotAnalysis(snapshot_id=doc.pk, terms=doc.candidates) for doc in segmented], ["terms"], batch_size=500
     )
-    KeyPhrase.objects.filter(snapshot_id__in=doc_ids).delete()
+    KeyPhrase.objects.filter(snapshot_id__in=[doc.pk for doc in docs]).delete()
     insert_rows(
         KeyPhrase,
         [
@@ -269,41 +291,44 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
         ],
     )
 
-    holders: dict[str, list] = {}
-    published_with = _PublishedWith()
-    chosen: dict[int, list[tuple[int, str]]] = {}
-    for doc in docs:
-        scores: dict[int, float] = defaultdict(float)
-        best_phrase: dict[int, str] = {}
-        meta: dict[int, tuple] = {}
-        for phrase, weight in phrases[doc.pk]:
-            if phrase not in holders:
-                holders[phrase] = published_with(phrase)
-            for pk, story_id, published_at in holders[phrase]:
-                if pk == doc.pk or (story_id is not None and story_id == doc.story_id):
-                    continue
-                scores[pk] += weight
-                best_phrase.setdefault(pk, phrase)
-                meta[pk] = (story_id, published_at)
-        # Best score first, then the newest (dates compare as the database returns them).
-        ranked = sorted(scores, key=lambda pk: (scores[pk], meta[pk][1], pk), reverse=True)
-        picked, stories = [], set()
-        for pk in ranked:
-            story_id = meta[pk][0]
-            if story_id is not None and story_id in stories:
-                continue  # one reprint of another story is enough
-            stories.add(story_id)
-            picked.append((pk, best_phrase[pk]))
-            if len(picked) == settings.ARTICLES_COMPUTED_RELATED:
-                break
-        chosen[doc.pk] = picked
 
+def _choose_related(doc: "_Doc", phrases: list, holders: dict, published_with) -> list[tuple[int, str]]:
+    """The related snapshots of `doc`: published snapshots of other stories holding its phrases, by
+    the weight of the phrases they share, then the newest; one per story."""
+    scores: dict[int, float] = defaultdict(float)
+    best_phrase: dict[int, str] = {}
+    meta: dict[int, tuple] = {}
+    for phrase, weight in phrases:
+        if phrase not in holders:
+            holders[phrase] = published_with(phrase)
+        for pk, story_id, published_at in holders[phrase]:
+            if pk == doc.pk or (story_id is not None and story_id == doc.story_id):
+                continue
+            scores[pk] += weight
+            best_phrase.setdefault(pk, phrase)
+            meta[pk] = (story_id, published_at)
+    # Best score first, then the newest (dates compare as the database returns them).
+    ranked = sorted(scores, key=lambda pk: (scores[pk], meta[pk][1], pk), reverse=True)
+    picked, stories = [], set()
+    for pk in ranked:
+        story_id = meta[pk][0]
+        if story_id is not None and story_id in stories:
+            continue  # one reprint of another story is enough
+        stories.add(story_id)
+        picked.append((pk, best_phrase[pk]))
+        if len(picked) == settings.ARTICLES_COMPUTED_RELATED:
+            break
+    return picked
+
+
+def _store_links(chosen: dict[int, list[tuple[int, str]]]) -> int:
+    """Replace the documents' computed links with the chosen ones, each with its excerpt."""
     target_ids = sorted({pk for picked in chosen.values() for pk, _ in picked})
     texts = {}
     for start in range(0, len(target_ids), CHUNK):
         rows = Snapshot.objects.filter(pk__in=target_ids[start : start + CHUNK]).values_list("pk", "title", "body")
         texts.update((pk, unicodedata.normalize("NFKC", body_text(body))) for pk, title, body in rows)
-    ComputedRelatedLink.objects.filter(snapshot_id__in=doc_ids).delete()
+    ComputedRelatedLink.objects.filter(snapshot_id__in=list(chosen)).delete()
     links = [
         {
             "snapshot_id": doc_pk,
@@ -317,14 +342,7 @@ def related_compute(*, snapshot_ids: list[int], reuse_terms: bool = False) -> Re
         if pk in texts
     ]
     insert_rows(ComputedRelatedLink, links)
-    SnapshotAnalysis.objects.filter(pk__in=doc_ids).update(related_documents=total)
-    # Their pages show the new lists (a CDN's copies go; the page cache's key moved by trigger).
-    if settings.ARTICLES_PURGE_HOOK:
-        keys = Snapshot.objects.filter(pk__in=doc_ids).values_list("key", flat=True)
-        purge_enqueue(purge.snapshot_key(key) for key in keys)
-    result.computed = len(docs)
-    result.links = len(links)
-    return result
+    return len(links)
 
 
 def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["ShownLink"]]:

@@ -204,65 +204,96 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
     result.unchanged = len(texts) - len(todo)
     if not todo:
         return result
-    todo_ids = [t.pk for t in todo]
     result.compared = len(todo)
+    placement = _Placement(todo, result)
+    placement.leave_stories()
+    placement.read_stored_candidates()
+    placement.place_each()
+    placement.save()
+    return result
 
-    # Out of their stories and out of the index first: a changed text is compared afresh.
-    left = {t.story_id for t in todo if t.story_id is not None}
-    result.moved_out = sum(t.story_id is not None for t in todo)
-    for start in range(0, len(todo_ids), CHUNK):
-        chunk = todo_ids[start : start + CHUNK]
-        StoryBand.objects.filter(snapshot_id__in=chunk).delete()
-        Snapshot.objects.filter(pk__in=chunk, story__isnull=False).update(story=None)
-    for t in todo:
-        t.story_id = None
 
-    comparable = [t for t in todo if t.digest]
-    buckets = {t.pk: band_buckets(signature(t.shingles)) for t in comparable}
+class _Placement:
+    """One call of stories_place, step by step (the names say the steps)."""
 
-    # Candidates stored earlier, by how many buckets they share (identical texts share them all).
-    stored_candidates: dict[int, Counter] = defaultdict(Counter)
-    by_bucket = defaultdict(list)
-    for t in comparable:
-        for bucket in buckets[t.pk]:
-            by_bucket[bucket].append(t.pk)
-    all_buckets = list(by_bucket)
-    for start in range(0, len(all_buckets), CHUNK):
-        rows = StoryBand.objects.filter(bucket__in=all_buckets[start : start + CHUNK]).values_list(
-            "bucket", "snapshot_id"
+    def __init__(self, todo: list, result: PlaceResult):
+        self.todo, self.result = todo, result
+        self.todo_ids = [t.pk for t in todo]
+        self.comparable = [t for t in todo if t.digest]
+        self.buckets = {t.pk: band_buckets(signature(t.shingles)) for t in self.comparable}
+        self.left: set[int] = set()
+        self.stored_candidates: dict[int, Counter] = defaultdict(Counter)
+        self.others: dict = {}
+        self.story_sizes: Counter = Counter()
+        self.placed: dict[int, _Text] = {}
+        self.batch_buckets: dict[int, list[int]] = defaultdict(list)
+        self.new_stories: dict[int, list[_Text]] = {}  # keyed by a provisional negative id
+        self.joined: dict[int, list[int]] = defaultdict(list)  # story id -> snapshots joining it
+        self.indexed: dict[int, list[int]] = {}
+
+    def leave_stories(self) -> None:
+        """Out of their stories and out of the index first: a changed text is compared afresh."""
+        self.left = {t.story_id for t in self.todo if t.story_id is not None}
+        self.result.moved_out = sum(t.story_id is not None for t in self.todo)
+        for start in range(0, len(self.todo_ids), CHUNK):
+            chunk = self.todo_ids[start : start + CHUNK]
+            StoryBand.objects.filter(snapshot_id__in=chunk).delete()
+            Snapshot.objects.filter(pk__in=chunk, story__isnull=False).update(story=None)
+        for t in self.todo:
+            t.story_id = None
+
+    def read_stored_candidates(self) -> None:
+        """Candidates stored earlier, by how many buckets they share (identical texts share them
+        all), with their texts and the sizes of their stories."""
+        by_bucket = defaultdict(list)
+        for t in self.comparable:
+            for bucket in self.buckets[t.pk]:
+                by_bucket[bucket].append(t.pk)
+        all_buckets = list(by_bucket)
+        for start in range(0, len(all_buckets), CHUNK):
+            rows = StoryBand.objects.filter(bucket__in=all_buckets[start : start + CHUNK]).values_list(
+                "bucket", "snapshot_id"
+            )
+            for bucket, other in rows:
+                for pk in by_bucket[bucket]:
+                    self.stored_candidates[pk][other] += 1
+        wanted = {pk for found in self.stored_candidates.values() for pk, _ in found.most_common(MAX_CANDIDATES)}
+        self.others = _read_texts(wanted - set(self.todo_ids))
+        self.story_sizes = Counter(
+            dict(
+                Snapshot.objects.filter(story_id__in={o.story_id for o in self.others.values() if o.story_id})
+                .order_by()
+                .values("story_id")
+                .annotate(n=models.Count("pk"))
+                .values_list("story_id", "n")
+            )
         )
-        for bucket, other in rows:
-            for pk in by_bucket[bucket]:
-                stored_candidates[pk][other] += 1
-    todo_set = set(todo_ids)
-    wanted = {pk for found in stored_candidates.values() for pk, _ in found.most_common(MAX_CANDIDATES)}
-    others = _read_texts(wanted - todo_set)
-    story_sizes = Counter(
-        dict(
-            Snapshot.objects.filter(story_id__in={o.story_id for o in others.values() if o.story_id})
-            .order_by()
-            .values("story_id")
-            .annotate(n=models.Count("pk"))
-            .values_list("story_id", "n")
-        )
-    )
 
-    # Earliest first, so that within a batch a reprint finds the copy published before it.
-    order = dict(Snapshot.objects.filter(pk__in=todo_ids).values_list("pk", "published_at"))
-    comparable.sort(key=lambda t: (order[t.pk], t.pk))
-    placed: dict[int, _Text] = {}
-    batch_buckets: dict[int, list[int]] = defaultdict(list)
-    new_stories: dict[int, list[_Text]] = {}  # keyed by a provisional negative id
-    joined: dict[int, list[int]] = defaultdict(list)  # existing story id -> snapshots joining it
-    indexed = {}
-    for t in comparable:
-        shared = Counter({pk: n for pk, n in stored_candidates.get(t.pk, Counter()).items() if pk in others})
-        for bucket in buckets[t.pk]:
-            shared.update(batch_buckets.get(bucket, ()))
-        candidates = [others.get(pk) or placed[pk] for pk, _ in shared.most_common(MAX_CANDIDATES)]
+    def place_each(self) -> None:
+        """Earliest first, so that within a batch a reprint finds the copy published before it."""
+        order = dict(Snapshot.objects.filter(pk__in=self.todo_ids).values_list("pk", "published_at"))
+        self.comparable.sort(key=lambda t: (order[t.pk], t.pk))
+        for t in self.comparable:
+            best = self._closest_reprint(t)
+            if best is not None:
+                self._join(t, best)
+            self.placed[t.pk] = t
+            # A story's first INDEXED_MEMBERS members stand for it in the index; later reprints are
+            # found through them, so a much-reprinted story never makes a bucket hold thousands.
+            if t.story_id is None or self.story_sizes[t.story_id] <= INDEXED_MEMBERS:
+                self.indexed[t.pk] = self.buckets[t.pk]
+                for bucket in self.buckets[t.pk]:
+                    self.batch_buckets[bucket].append(t.pk)
+
+    def _closest_reprint(self, t):
+        """The candidate most similar to `t` among those verified as reprints of it, or None."""
+        shared = Counter({pk: n for pk, n in self.stored_candidates.get(t.pk, Counter()).items() if pk in self.others})
+        for bucket in self.buckets[t.pk]:
+            shared.update(self.batch_buckets.get(bucket, ()))
         best, best_score = None, None
-        for candidate in candidates:
-            result.candidates += 1
+        for pk, _ in shared.most_common(MAX_CANDIDATES):
+            candidate = self.others.get(pk) or self.placed[pk]
+            self.result.candidates += 1
             if candidate.digest == t.digest:
                 score = (1.0, 1.0)
             else:
@@ -271,42 +302,39 @@ def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
                     continue
             if best_score is None or score > best_score:
                 best, best_score = candidate, score
-        if best is not None:
-            if best.story_id is None:
-                best.story_id = -(len(new_stories) + 1)
-                new_stories[best.story_id] = [best]
-                story_sizes[best.story_id] = 1
-            t.story_id = best.story_id
-            if t.story_id < 0:
-                new_stories[t.story_id].append(t)
-            else:
-                joined[t.story_id].append(t.pk)
-            story_sizes[t.story_id] += 1
-            result.joined += 1
-        placed[t.pk] = t
-        # A story's first INDEXED_MEMBERS members stand for it in the index; later reprints are
-        # found through them, so a much-reprinted story never makes a bucket hold thousands.
-        if t.story_id is None or story_sizes[t.story_id] <= INDEXED_MEMBERS:
-            indexed[t.pk] = buckets[t.pk]
-            for bucket in buckets[t.pk]:
-                batch_buckets[bucket].append(t.pk)
+        return best
 
-    if new_stories:
-        made = Story.objects.bulk_create([Story() for _ in new_stories])
-        result.stories_made = len(made)
-        for members, story in zip(new_stories.values(), made, strict=True):
-            joined[story.pk] = [member.pk for member in members]
-            for member in members:
-                member.story_id = story.pk
-    for story_id, members in joined.items():
-        Snapshot.objects.filter(pk__in=members).update(story_id=story_id)
-    _purge_pages(todo_ids, set(joined) | left)
-    _dissolve_small(left)
+    def _join(self, t, best) -> None:
+        if best.story_id is None:
+            best.story_id = -(len(self.new_stories) + 1)
+            self.new_stories[best.story_id] = [best]
+            self.story_sizes[best.story_id] = 1
+        t.story_id = best.story_id
+        if t.story_id < 0:
+            self.new_stories[t.story_id].append(t)
+        else:
+            self.joined[t.story_id].append(t.pk)
+        self.story_sizes[t.story_id] += 1
+        self.result.joined += 1
 
-    _write_analyses(todo)
-    # 32 rows a snapshot: building model instances for bulk_create took a third of the task.
-    insert_rows(StoryBand, [{"bucket": b, "snapshot_id": pk} for pk, values in indexed.items() for b in set(values)])
-    return result
+    def save(self) -> None:
+        if self.new_stories:
+            made = Story.objects.bulk_create([Story() for _ in self.new_stories])
+            self.result.stories_made = len(made)
+            for members, story in zip(self.new_stories.values(), made, strict=True):
+                self.joined[story.pk] = [member.pk for member in members]
+                for member in members:
+                    member.story_id = story.pk
+        for story_id, members in self.joined.items():
+            Snapshot.objects.filter(pk__in=members).update(story_id=story_id)
+        _purge_pages(self.todo_ids, set(self.joined) | self.left)
+        _dissolve_small(self.left)
+        _write_analyses(self.todo)
+        # 32 rows a snapshot: building model instances for bulk_create took a third of the task.
+        insert_rows(
+            StoryBand,
+            [{"bucket": b, "snapshot_id": pk} for pk, values in self.indexed.items() for b in set(values)],
+        )
 
 
 def _purge_pages(snapshot_ids: list[int], story_ids: set[int]) -> None:

@@ -205,6 +205,47 @@ def _record_bytes(record) -> tuple[str, list[tuple[str, str]], bytes]:
     return record.http_headers.statusline, list(record.http_headers.headers), record.content_stream().read()
 
 
+def _page_record(
+    record, origin: Origin, statusline: str, headers, body: bytes, *, software: str, category: str
+) -> Capture | Rejection | Skipped:
+    """A response record as a snapshot: extracted when it is an HTML page with status 200, skipped
+    when it is another response, refused when its date or its page cannot be read."""
+    from .extraction import extract_capture, is_html
+
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    status = record.http_headers.get_statuscode()
+    content_type = record.http_headers.get_header("Content-Type") or ""
+    if status != "200":
+        return Skipped(origin, f"status {status} for {url}")
+    if not is_html(content_type):
+        return Skipped(origin, f"not HTML ({content_type.split(';')[0] or 'no content type'}) for {url}")
+    date = parse_datetime(record.rec_headers.get_header("WARC-Date") or "")
+    if date is None:
+        return Rejection(origin, "WARC-Date is missing or not a date")
+    try:
+        capture = extract_capture(
+            body=body,
+            content_type=content_type,
+            url=url,
+            captured_at=date,
+            origin=origin,
+            collected_by=software or None,
+            category=category,
+        )
+    except InvalidRecord as error:
+        return Rejection(origin, f"{url}: {error}")
+    capture.raw = response_record(
+        url=url,
+        status=statusline,
+        headers=headers,
+        body=body,
+        date=date,
+        protocol=record.http_headers.protocol or "HTTP/1.1",
+    )
+    capture.final_url = url
+    return capture
+
+
 def read_warc(
     stream: IO[bytes], path: str, *, category: str = "", progress=None
 ) -> Iterator[Capture | Rejection | Skipped]:
@@ -213,8 +254,6 @@ def read_warc(
     from WARC-Target-URI, and keeps its response as a raw record; every other record is skipped.
     A file that is not WARC, or that ends inside a record, is refused at the byte where it fails;
     the records before that are kept."""
-    from .extraction import extract_capture, is_html
-
     counting = _Counting(stream)
     iterator = ArchiveIterator(counting, no_record_parse=False, arc2warc=True)
     end = 0  # where the last complete record ended
@@ -243,44 +282,9 @@ def read_warc(
             if not is_page:
                 yield Skipped(origin, f"{record.rec_type} record")
                 continue
-            url = record.rec_headers.get_header("WARC-Target-URI") or ""
-            status = record.http_headers.get_statuscode()
-            content_type = record.http_headers.get_header("Content-Type") or ""
             if progress is not None:
                 progress(counting.count)
-            if status != "200":
-                yield Skipped(origin, f"status {status} for {url}")
-                continue
-            if not is_html(content_type):
-                yield Skipped(origin, f"not HTML ({content_type.split(';')[0] or 'no content type'}) for {url}")
-                continue
-            date = parse_datetime(record.rec_headers.get_header("WARC-Date") or "")
-            if date is None:
-                yield Rejection(origin, "WARC-Date is missing or not a date")
-                continue
-            try:
-                capture = extract_capture(
-                    body=body,
-                    content_type=content_type,
-                    url=url,
-                    captured_at=date,
-                    origin=origin,
-                    collected_by=software or None,
-                    category=category,
-                )
-            except InvalidRecord as error:
-                yield Rejection(origin, f"{url}: {error}")
-                continue
-            capture.raw = response_record(
-                url=url,
-                status=statusline,
-                headers=headers,
-                body=body,
-                date=date,
-                protocol=record.http_headers.protocol or "HTTP/1.1",
-            )
-            capture.final_url = url
-            yield capture
+            yield _page_record(record, origin, statusline, headers, body, software=software, category=category)
     except Exception as error:  # warcio raises many kinds on a damaged file; each means "stops here"
         yield Rejection(Origin(path, offset=end), f"not a readable WARC record here ({type(error).__name__}: {error})")
         return

@@ -809,7 +809,7 @@ def redis_down(server_env: dict, log: Path, work: Path, facts: dict, snapshot_ur
 # --- the run ------------------------------------------------------------------------------------
 
 
-def main():
+def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--database-url", default="", help="an empty PostgreSQL database (default: a fresh SQLite file)"
@@ -823,39 +823,28 @@ def main():
         sys.exit("wrk is not installed: apt-get install -y wrk")
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is not installed: apt-get install -y redis-server")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    return args
 
-    work = Path(tempfile.mkdtemp(prefix="newsarchive-faults-"))
-    relay = None
-    if args.database_url:
-        kind = "postgresql"
-        parts = urlsplit(args.database_url)
-        relay = Relay(parts.hostname or HOST, parts.port or 5432)
-        netloc = parts.netloc.rsplit("@", 1)
-        server_url = urlunsplit(
-            parts._replace(netloc=f"{netloc[0] + '@' if len(netloc) == 2 else ''}{HOST}:{relay.port}")
-        )
-        database_url = args.database_url
-    else:
-        kind = "sqlite"
-        sqlite_path = work / "db.sqlite3"
-        database_url = server_url = f"sqlite:///{sqlite_path}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")} | {
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "DJANGO_EVIDENCE_ROOT": str(work / "evidence"),
-        "DJANGO_SITE_URL": f"http://{HOST}",
-    }
+
+def _databases(args, work: Path):
+    """(kind, the URL the commands use, the URL the server uses, the relay between them or None):
+    on PostgreSQL the server reaches the database through a relay the outage can cut."""
+    if not args.database_url:
+        url = f"sqlite:///{work / 'db.sqlite3'}"
+        return "sqlite", url, url, None
+    parts = urlsplit(args.database_url)
+    relay = Relay(parts.hostname or HOST, parts.port or 5432)
+    netloc = parts.netloc.rsplit("@", 1)
+    server_url = urlunsplit(parts._replace(netloc=f"{netloc[0] + '@' if len(netloc) == 2 else ''}{HOST}:{relay.port}"))
+    return "postgresql", args.database_url, server_url, relay
+
+
+def _prepare(env: dict, args, kind: str) -> dict:
     print(f"setting up {kind}: migrate, {args.snapshots:,} demo snapshots, collectstatic", flush=True)
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "demo_data", "--snapshots", str(args.snapshots))
     manage(env, "collectstatic", "--no-input", "-v0")
-    facts = json.loads(
+    return json.loads(
         manage(
             env,
             "shell",
@@ -868,18 +857,10 @@ def main():
         .strip()
         .splitlines()[-1]
     )
-    urls = [f"http://{HOST}/detail/{key}.html" for key in facts["keys"]]
-    server_env = env | {"DATABASE_URL": server_url}
-    log = work / "gunicorn.log"
-    results = {
-        "database": kind,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "server": {"gunicorn_workers": WORKERS, "threads": THREADS, "settings": "DJANGO_DEBUG=0"},
-        "snapshots": args.snapshots,
-    }
 
-    # 1 and the raised-limit burst: one server with the rate limit out of the way.
+
+def _with_the_limit_raised(env, server_env, log, args, facts, urls, results) -> list:
+    """The load on pages and forms, a burst and the duplicates, the rate limit out of the way."""
     raised = 1_000_000
     server = Server(server_env, log, TAKEDOWN_RATE_LIMIT=str(raised), TAKEDOWN_RECIPIENT_RATE_LIMIT=str(raised))
     try:
@@ -906,7 +887,31 @@ def main():
         results["duplicates"] = duplicates(env, server, urls[0])
     finally:
         server.stop()
+    return bursts
 
+
+def _sqlite_outage(work: Path):
+    """Moving the database file aside, and back."""
+    aside = work / "aside"
+    aside.mkdir()
+    names = ["db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"]
+
+    def cut():
+        for name in names:
+            if (work / name).exists():
+                (work / name).rename(aside / name)
+
+    def restore():
+        for name in names:
+            (work / name).unlink(missing_ok=True)
+            if (aside / name).exists():
+                (aside / name).rename(work / name)
+
+    return cut, restore
+
+
+def _with_the_default_limit(env, server_env, log, args, facts, urls, relay, work, bursts, results) -> None:
+    """A burst at the default rate limit, then the database taken away and given back."""
     # On SQLite a kept connection holds the database file open, so moving the file aside would not
     # take it away from a worker that has one: this server opens a connection per request there.
     server = Server(server_env, log, **({"DJANGO_CONN_MAX_AGE": "0"} if relay is None else {}))
@@ -927,53 +932,19 @@ def main():
             f"The rate limit is per address and, with the default local-memory cache, per worker process "
             f"({WORKERS} here): production shares it through Redis (DJANGO_CACHE_URL)."
         )
-
         print("outage", flush=True)
         paths = ["/", facts["category"], urls[-1].removeprefix(f"http://{HOST}")]
         if relay is not None:
             results["outage"] = {"how": "the TCP relay between server and PostgreSQL cut, then restored"}
             results["outage"] |= outage(server, paths, relay.cut, relay.restore)
         else:
-            aside = work / "aside"
-            aside.mkdir()
-            names = ["db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"]
-
-            def cut():
-                for name in names:
-                    if (work / name).exists():
-                        (work / name).rename(aside / name)
-
-            def restore():
-                for name in names:
-                    (work / name).unlink(missing_ok=True)
-                    if (aside / name).exists():
-                        (aside / name).rename(work / name)
-
             results["outage"] = {"how": "the SQLite file moved aside, then back"}
-            results["outage"] |= outage(server, paths, cut, restore)
+            results["outage"] |= outage(server, paths, *_sqlite_outage(work))
     finally:
         server.stop()
 
-    print(f"mail down: {args.burst} JSON requests, the mail server refusing for the first half", flush=True)
-    results["mail_down"] = mail_down(env, server_env, log, urls[: args.burst], count=args.burst)
-    print("Redis down: a redis-server of our own stopped under load, then started", flush=True)
-    results["redis_down"] = redis_down(
-        server_env, log, work, facts, urls, urls[-1], duration=min(args.duration, 10), connections=args.connections
-    )
 
-    results["ok"] = all(
-        [
-            all(run["errors"] == 0 for run in results["load"]),
-            all(run["ok"] for run in results["burst"]),
-            results["duplicates"]["ok"],
-            results["outage"]["ok"],
-            results["mail_down"]["ok"],
-            results["redis_down"]["ok"],
-        ]
-    )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    target = RESULTS / f"faults-{kind}.json"
-    target.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+def _print_summary(results: dict, target: Path) -> None:
     for run in results["load"]:
         print(
             f"{run['label']:36} {run['rps']:>8} req/s  p50 {run['p50_ms']} ms  p99 {run['p99_ms']} ms  errors {run['errors']}"
@@ -995,6 +966,57 @@ def main():
         f"posts {redis['down']['posts']}  5xx {redis['answers_5xx']}  ok {redis['ok']}"
     )
     print(f"outage ok {results['outage']['ok']}; written to {target.relative_to(ROOT)}")
+
+
+def main():
+    args = _arguments()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    work = Path(tempfile.mkdtemp(prefix="newsarchive-faults-"))
+    kind, database_url, server_url, relay = _databases(args, work)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")} | {
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "DJANGO_EVIDENCE_ROOT": str(work / "evidence"),
+        "DJANGO_SITE_URL": f"http://{HOST}",
+    }
+    facts = _prepare(env, args, kind)
+    urls = [f"http://{HOST}/detail/{key}.html" for key in facts["keys"]]
+    server_env = env | {"DATABASE_URL": server_url}
+    log = work / "gunicorn.log"
+    results = {
+        "database": kind,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "server": {"gunicorn_workers": WORKERS, "threads": THREADS, "settings": "DJANGO_DEBUG=0"},
+        "snapshots": args.snapshots,
+    }
+    bursts = _with_the_limit_raised(env, server_env, log, args, facts, urls, results)
+    _with_the_default_limit(env, server_env, log, args, facts, urls, relay, work, bursts, results)
+    print(f"mail down: {args.burst} JSON requests, the mail server refusing for the first half", flush=True)
+    results["mail_down"] = mail_down(env, server_env, log, urls[: args.burst], count=args.burst)
+    print("Redis down: a redis-server of our own stopped under load, then started", flush=True)
+    results["redis_down"] = redis_down(
+        server_env, log, work, facts, urls, urls[-1], duration=min(args.duration, 10), connections=args.connections
+    )
+    results["ok"] = all(
+        [
+            all(run["errors"] == 0 for run in results["load"]),
+            all(run["ok"] for run in results["burst"]),
+            results["duplicates"]["ok"],
+            results["outage"]["ok"],
+            results["mail_down"]["ok"],
+            results["redis_down"]["ok"],
+        ]
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = RESULTS / f"faults-{kind}.json"
+    target.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    _print_summary(results, target)
     shutil.rmtree(work, ignore_errors=True)
     sys.exit(0 if results["ok"] else 1)
 

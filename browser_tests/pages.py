@@ -21,6 +21,7 @@ from articles.tests.stories_data import ORIGINAL, REBYLINED, SAME_TOPIC, TRIMMED
 from moderation import services
 from moderation.models import TakedownRequest
 from moderation.tests.helpers import make_request, make_submission
+from newsarchive.testing import run_tasks
 from subscriptions.emails import unsubscribe_token
 
 from .conftest import zh
@@ -167,6 +168,13 @@ def visit_all(page: Page, archive: dict, settings) -> Iterator[tuple[str, str]]:
     yield name, html
 
 
+def mailed_link(pattern: str) -> str:
+    """The link matching `pattern` in the last email sent, once the worker has sent what is queued
+    (the site queues every email in the outbox; the worker's own loop sends it, as in production)."""
+    run_tasks()
+    return re.search(pattern, mail.outbox[-1].body).group(0)
+
+
 def account_pages(page: Page, get, submit) -> Iterator[tuple[str, str]]:
     """A reader's account: log-in and sign-up (empty and refused), the confirmation, 我的订阅."""
     yield get("log-in", "/accounts/login/")
@@ -182,7 +190,7 @@ def account_pages(page: Page, get, submit) -> Iterator[tuple[str, str]]:
     page.get_by_label(re.compile("^" + re.escape(zh("Password")))).first.fill("a long reader passphrase 2026")
     page.get_by_label(re.compile("^" + re.escape(zh("Password confirmation")))).fill("a long reader passphrase 2026")
     yield submit("check your email", zh("Sign up"))
-    link = re.search(r"https?://\S+/accounts/confirm/\S+", mail.outbox[-1].body).group(0)
+    link = mailed_link(r"https?://\S+/accounts/confirm/\S+")
     yield get("confirm the address", link)
     page.get_by_role("button", name=zh("Confirm and log in")).click()
     yield get("my subscriptions, empty", "/me/subscriptions/")

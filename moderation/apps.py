@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ModerationConfig(AppConfig):
     name = "moderation"
-    verbose_name = _("removal requests")
+    verbose_name = _("moderation")
 
     def ready(self):
         from articles import withholding
