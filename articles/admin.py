@@ -47,8 +47,9 @@ class CategoryAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(PurgeEverywhereMixin, admin.ModelAdmin):
-    list_display = ["name"]
+    list_display = ["name", "contact_email"]
     search_fields = ["name"]
+    fields = ["name", "contact_email"]
 
 
 class RelatedLinkFormSet(forms.BaseInlineFormSet):
@@ -83,18 +84,12 @@ class RelatedLinkInline(admin.TabularInline):
 
 
 class SnapshotAdminForm(forms.ModelForm):
-    """Editors choose between published and hidden; withholding belongs to moderation."""
+    """Editors choose between published and hidden (the editor's status); withholding belongs to the
+    moderation workflow's ledger, and the public state follows from both."""
 
     class Meta:
         model = Snapshot
-        fields = ["title", "category", "status", "is_featured"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "status" in self.fields:
-            self.fields["status"].choices = [
-                (value, label) for value, label in Snapshot.Status.choices if value in Snapshot.EDITOR_STATUSES
-            ]
+        fields = ["title", "category", "editor_status", "is_featured"]
 
 
 class CategoryChoiceForm(forms.Form):
@@ -141,7 +136,7 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
     inlines = [RelatedLinkInline]
     actions = ["publish", "hide", "move_to_category"]
     fieldsets = [
-        (None, {"fields": ["title", "category", "status", "is_featured"]}),
+        (None, {"fields": ["title", "category", "editor_status", "status", "is_featured"]}),
         (
             _("Captured"),
             {
@@ -172,10 +167,7 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
         return qs
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(CAPTURED_FIELDS)
-        if obj is not None and obj.pk and self._stored_status(obj) == Snapshot.Status.WITHHELD:
-            readonly.append("status")
-        return readonly
+        return [*CAPTURED_FIELDS, "status"]
 
     def has_add_permission(self, request):
         # Snapshots arrive through `import_snapshots`; a capture cannot be typed in by hand.
@@ -278,16 +270,15 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
             },
         )
 
-    @staticmethod
-    def _stored_status(obj):
-        return Snapshot.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
-
     def save_model(self, request, obj, form, change):
-        stored = self._stored_status(obj) if change else None
-        if Snapshot.Status.WITHHELD in (stored, obj.status) and stored != obj.status:
-            raise PermissionDenied("A withheld snapshot changes state only through the moderation workflow.")
+        # Whether a decision withholds the snapshot is the ledger's alone: whatever a form or an old
+        # version (a revert from the history) says, the stored flag stands, and save() derives the
+        # public state from it and the editor's status.
         if change:
+            obj.withheld = Snapshot.objects.filter(pk=obj.pk).values_list("withheld", flat=True).first() or False
             services.snapshot_ensure_history(snapshot=obj)
+        else:
+            obj.withheld = False
         before = Snapshot.objects.filter(pk=obj.pk).values_list("key", "category_id").first() if change else None
         super().save_model(request, obj, form, change)
         # The pages of its category before and after, and of the snapshot itself (its related links
@@ -309,13 +300,8 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
             # The revert form hides its button from those who may only view; the POST itself must
             # be refused too, or a moderator could save a title, category or state through it.
             raise PermissionDenied
-        if request.method == "POST" and self._stored_status(Snapshot(pk=object_id)) == Snapshot.Status.WITHHELD:
-            self.message_user(
-                request,
-                _("This snapshot is withheld by a removal decision; it cannot be reverted here."),
-                messages.ERROR,
-            )
-            return redirect("admin:articles_snapshot_history", object_id)
+        # A withheld snapshot may be reverted too: save_model keeps its withheld flag, which only
+        # the moderation workflow's ledger changes.
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def _report(self, request, result, done_message):
@@ -328,15 +314,17 @@ class SnapshotAdmin(NumericIdAdmin, SimpleHistoryAdmin):
                 % {"count": result.unchanged},
                 messages.INFO,
             )
-        if result.refused:
+        if result.withheld:
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)d withheld snapshot was left alone: only the moderation workflow can change it.",
-                    "%(count)d withheld snapshots were left alone: only the moderation workflow can change them.",
-                    result.refused,
+                    "%(count)d of them is withheld by a removal decision: it stays withheld until the moderation "
+                    "workflow lifts the decision.",
+                    "%(count)d of them are withheld by a removal decision: they stay withheld until the moderation "
+                    "workflow lifts the decisions.",
+                    result.withheld,
                 )
-                % {"count": result.refused},
+                % {"count": result.withheld},
                 messages.WARNING,
             )
 

@@ -141,6 +141,14 @@ class SourceManager(models.Manager):
 
 class Source(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
+    # Where the source is told of a removal request against its snapshots and of the decision, and
+    # may answer (条例 art. 15): never published.
+    contact_email = models.EmailField(
+        _("contact email"),
+        blank=True,
+        db_default="",
+        help_text=_("Told of removal requests against this source's snapshots and of each decision. Never published."),
+    )
 
     objects = SourceManager()
 
@@ -212,14 +220,29 @@ class SnapshotStatus(models.TextChoices):
     WITHHELD = "withheld", _("withheld")
 
 
+class EditorStatus(models.TextChoices):
+    PUBLISHED = "published", _("published")
+    HIDDEN = "hidden", _("hidden")
+
+
+def derive_status(editor_status: str, withheld: bool) -> str:
+    """A snapshot's public state from its two inputs: hidden when an editor hid it (the archive then
+    answers as if it held no such snapshot), else withheld while a removal decision withholds it,
+    else published. The database checks every row against this (snapshot_status_derived)."""
+    if editor_status == EditorStatus.HIDDEN:
+        return SnapshotStatus.HIDDEN
+    return SnapshotStatus.WITHHELD if withheld else SnapshotStatus.PUBLISHED
+
+
 # Brackets a captured byline may come in; one without them is shown in ASCII parentheses.
 BYLINE_BRACKETS = ("(", "（", "[", "【", "〔", "［")
 
 
 class Snapshot(models.Model):
     Status = SnapshotStatus
+    EditorStatus = EditorStatus
 
-    # Editors may move a snapshot between these; WITHHELD belongs to the moderation workflow.
+    # What editors choose between (editor_status). Withholding is not theirs: see `withheld`.
     EDITOR_STATUSES = (Status.PUBLISHED, Status.HIDDEN)
 
     key = models.CharField(
@@ -240,7 +263,34 @@ class Snapshot(models.Model):
     collected_by = models.CharField(_("collected by"), max_length=200, help_text=_("The crawler that captured it."))
     original_url = models.URLField(_("original URL"), max_length=2000, blank=True)
     content_hash = models.CharField(_("content hash"), max_length=64, editable=False)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    # `status` is derived from the two fields after it (derive_status), in the same write: it is the
+    # one indexed column that published(), the search index's triggers and the page cache's version
+    # read, so "is it public?" stays one filter. Nothing sets it directly.
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status,
+        default=Status.PUBLISHED,
+        editable=False,
+        help_text=_("Public state: hidden if an editor hid it, else withheld while a removal decision stands."),
+    )
+    editor_status = models.CharField(
+        _("editor's status"),
+        max_length=10,
+        choices=EditorStatus,
+        default=EditorStatus.PUBLISHED,
+        db_default=EditorStatus.PUBLISHED,
+        help_text=_("Published or hidden, as editors decide. A removal decision does not change it."),
+    )
+    # Kept by the withholding ledger of the removal workflow (moderation.ledger), which recomputes it
+    # from the standing claims on this snapshot whenever a claim changes, under the snapshot's row lock.
+    withheld = models.BooleanField(
+        _("withheld"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("Whether at least one approved removal claim on this snapshot stands."),
+    )
     is_featured = models.BooleanField(_("featured"), default=False)
     # The reprints of one article (see articles.stories); none while the snapshot has no reprint
     # here, or has not been compared yet. Set by the stories task, never by hand.
@@ -314,6 +364,12 @@ class Snapshot(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=SnapshotStatus.values), name="snapshot_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(editor_status=EditorStatus.HIDDEN, status=SnapshotStatus.HIDDEN)
+                | models.Q(editor_status=EditorStatus.PUBLISHED, withheld=True, status=SnapshotStatus.WITHHELD)
+                | models.Q(editor_status=EditorStatus.PUBLISHED, withheld=False, status=SnapshotStatus.PUBLISHED),
+                name="snapshot_status_derived",
+            ),
             models.CheckConstraint(condition=models.Q(key__length=40), name="snapshot_key_40_chars"),
         ]
 
@@ -325,6 +381,7 @@ class Snapshot(models.Model):
             self.key = self.compute_key()
         if not self.content_hash:
             self.content_hash = self.compute_content_hash()
+        self.status = derive_status(self.editor_status, self.withheld)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -14,7 +14,7 @@ from simple_history.utils import bulk_update_with_history
 
 from .bulk import insert_rows as _insert
 from .importing import Capture, InvalidRecord, Origin, Rejection, RelatedCapture, Skipped
-from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source
+from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source, derive_status
 from .purge import category_key, keys_of, purge_enqueue
 from .statistics import statistics_refresh
 from .stories import analysis_enqueue
@@ -25,7 +25,9 @@ from .warc import StoredRecord, WarcStore
 class BulkResult:
     changed: int
     unchanged: int
-    refused: int  # withheld snapshots, which only the moderation workflow may move
+    # Of those changed, how many a removal decision withholds: they stay withheld (not public) until
+    # the moderation workflow lifts it, and then take the state the editor gave them.
+    withheld: int = 0
 
 
 def _ensure_history_baseline(snapshots: list[Snapshot]) -> None:
@@ -58,22 +60,25 @@ def snapshot_ensure_history(*, snapshot: Snapshot) -> None:
 
 @transaction.atomic
 def snapshot_set_status(*, snapshot_ids: list[int], status: str, actor: AbstractBaseUser) -> BulkResult:
-    """Publish or hide snapshots as an editor. Withheld snapshots are refused and left alone:
-    they return only through the moderation workflow."""
+    """Publish or hide snapshots as an editor: their editor's status. Whether a removal decision
+    withholds a snapshot is the withholding ledger's, not the editor's: a withheld snapshot an
+    editor publishes stays withheld, and is public only once no decision withholds it."""
     if status not in Snapshot.EDITOR_STATUSES:
         raise ValueError(f"Editors may only set {' or '.join(Snapshot.EDITOR_STATUSES)}, not '{status}'.")
     snapshots = list(Snapshot.objects.select_for_update().filter(pk__in=snapshot_ids).order_by("pk"))
-    refused = [s for s in snapshots if s.status == Snapshot.Status.WITHHELD]
-    to_change = [s for s in snapshots if s.status not in (Snapshot.Status.WITHHELD, status)]
+    to_change = [s for s in snapshots if s.editor_status != status]
     _ensure_history_baseline(to_change)
     for snapshot in to_change:
-        snapshot.status = status
+        snapshot.editor_status = status
+        snapshot.status = derive_status(status, snapshot.withheld)
     bulk_update_with_history(
-        to_change, Snapshot, ["status"], default_user=actor, default_change_reason=f"status: {status}"
+        to_change, Snapshot, ["editor_status", "status"], default_user=actor, default_change_reason=f"status: {status}"
     )
     purge_enqueue(keys_of((s.key, s.category_id) for s in to_change) if to_change else ())
     return BulkResult(
-        changed=len(to_change), unchanged=len(snapshots) - len(to_change) - len(refused), refused=len(refused)
+        changed=len(to_change),
+        unchanged=len(snapshots) - len(to_change),
+        withheld=sum(1 for s in to_change if s.withheld),
     )
 
 
@@ -90,7 +95,7 @@ def snapshot_move_to_category(*, snapshot_ids: list[int], category: Category, ac
         to_change, Snapshot, ["category"], default_user=actor, default_change_reason=f"category: {category.name}"
     )
     purge_enqueue(moved_from | ({category_key(category.pk)} if to_change else set()))
-    return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change), refused=0)
+    return BulkResult(changed=len(to_change), unchanged=len(snapshots) - len(to_change))
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -433,7 +438,14 @@ def snapshots_import_batch(
         _insert(
             Snapshot,
             [
-                {"key": key, "created_at": now, "status": new_status, "is_featured": False, "capture_count": 1}
+                {
+                    "key": key,
+                    "created_at": now,
+                    "status": new_status,
+                    "editor_status": new_status,
+                    "is_featured": False,
+                    "capture_count": 1,
+                }
                 | _captured_values(by_key[key], categories, sources, now)
                 for key in new_keys
             ],

@@ -10,10 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
-from moderation.selectors import public_record_url
-from moderation.services import withholding_request
-
-from . import purge
+from . import purge, withholding
 from .caching import reader_page_cache
 from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
@@ -151,23 +148,16 @@ def takedown_url(request, snapshot):
 
 
 def withheld_response(request, snapshot):
-    """HTTP 451 (RFC 7725) for a snapshot withheld by a removal decision: a notice naming the
-    request, the date, the public record and how to dispute it. Nothing of the snapshot's content
-    is shown, not even its title (the title itself may be what the decision is about)."""
-    decision = withholding_request(snapshot)
-    if decision is not None:
-        record_url = public_record_url(decision.reference)
-    else:
-        record_url = reverse("moderation:transparency")
+    """HTTP 451 (RFC 7725) for a snapshot withheld by removal decisions: a notice naming each
+    decision that withholds it, its public record and how to dispute it. Nothing of the snapshot's
+    content is shown, not even its title (the title itself may be what a decision is about). The
+    decisions come from whichever app registered with `articles.withholding`."""
     page_url = request.build_absolute_uri(snapshot.get_absolute_url())
-    counter_url = f"{reverse('moderation:counter')}?{urlencode({'url': page_url})}"
-    response = render(
-        request,
-        "articles/snapshot_withheld.html",
-        {"snapshot": snapshot, "decision": decision, "record_url": record_url, "counter_url": counter_url},
-        status=451,
-    )
-    response["Link"] = f'<{request.build_absolute_uri(record_url)}>; rel="blocked-by"'
+    notice = withholding.notice_for(snapshot, page_url=page_url)
+    response = render(request, "articles/snapshot_withheld.html", {"snapshot": snapshot, "notice": notice}, status=451)
+    blocked_by = notice.claims[0].record_url if notice.claims else notice.record_url
+    if blocked_by:
+        response["Link"] = f'<{request.build_absolute_uri(blocked_by)}>; rel="blocked-by"'
     return response
 
 

@@ -116,13 +116,14 @@ def ensure_takedown_requests(admin: User) -> None:
         for position, snapshot_id in enumerate(dict.fromkeys(snapshot_ids), start=1):
             if snapshot_id not in keys:
                 continue
+            claim = TakedownItem.Claim.NONE
             if req.status == Status.APPROVED:
-                outcome = TakedownItem.Outcome.ACTIONED
+                outcome, claim = TakedownItem.Outcome.ACTIONED, TakedownItem.Claim.STANDING
                 withhold.add(snapshot_id)
             elif req.status in open_:
                 outcome = TakedownItem.Outcome.PENDING
             elif req.status == Status.RESTORED:
-                outcome = TakedownItem.Outcome.ACTIONED
+                outcome, claim = TakedownItem.Outcome.ACTIONED, TakedownItem.Claim.RESTORED
             else:
                 outcome = TakedownItem.Outcome.REFUSED
             items.append(
@@ -132,13 +133,19 @@ def ensure_takedown_requests(admin: User) -> None:
                     url=f"{settings.SITE_URL}/detail/{keys[snapshot_id]}.html",
                     snapshot_id=snapshot_id,
                     outcome=outcome,
-                    status_before=Snapshot.Status.PUBLISHED if outcome == TakedownItem.Outcome.ACTIONED else "",
+                    claim=claim,
+                    effective_at=req.decided_at if claim != TakedownItem.Claim.NONE else None,
                 )
             )
     TakedownItem.objects.bulk_create(items, batch_size=5000)
     withhold = sorted(withhold)
+    # As the withholding ledger would: withheld while a claim stands; a hidden snapshot stays hidden.
     for start in range(0, len(withhold), 5000):
-        Snapshot.objects.filter(pk__in=withhold[start : start + 5000]).update(status=Snapshot.Status.WITHHELD)
+        chunk = Snapshot.objects.filter(pk__in=withhold[start : start + 5000])
+        chunk.filter(editor_status=Snapshot.EditorStatus.PUBLISHED).update(
+            withheld=True, status=Snapshot.Status.WITHHELD
+        )
+        chunk.filter(editor_status=Snapshot.EditorStatus.HIDDEN).update(withheld=True)
 
 
 def analyze() -> None:

@@ -315,7 +315,7 @@ def test_a_moderator_approves_a_request_and_restores_after_a_counter_notice(jour
     expect(reader.get_by_text(snapshot.title)).to_have_count(0)
     journey.step("the snapshot answers 451", reader)
 
-    reader.get_by_role("link", name=zh("Read the public record of this decision")).click()
+    reader.get_by_role("link", name=zh("Read the public record of %(reference)s", reference=req.reference)).click()
     record = reader.get_by_role("article", name=req.reference)
     expect(record).to_contain_text(snapshot.title)
     expect(record).to_contain_text(req.organisation)
@@ -326,7 +326,7 @@ def test_a_moderator_approves_a_request_and_restores_after_a_counter_notice(jour
 
     reader.goto(snapshot.get_absolute_url())
     reader.get_by_role("link", name=zh_link(COUNTER_SENTENCE, counter_url="")).click()
-    expect(field(reader, "Address of the withheld snapshot")).to_have_value(
+    expect(field(reader, "Addresses of the withheld snapshots")).to_have_value(
         re.compile(re.escape(snapshot.get_absolute_url()) + "$")
     )
     fill(reader, COUNTER_NOTICE)
@@ -341,7 +341,7 @@ def test_a_moderator_approves_a_request_and_restores_after_a_counter_notice(jour
     field(moderator, "Statement of reasons").fill("反通知理由成立，恢复快照。")
     admin_button(moderator, zh("Restore now")).click()
     expect(
-        moderator.get_by_text(zh("%(reference)s is restored; its snapshots are public again.", reference=req.reference))
+        moderator.get_by_text(zh("%(reference)s no longer withholds its disputed snapshots.", reference=req.reference))
     ).to_be_visible()
     journey.step("restored", moderator)
 

@@ -7,7 +7,6 @@ move they refuse is reported with `message_user`. Events are never added, change
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,17 +20,16 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from articles.models import Snapshot
-from articles.stories import story_siblings
 from newsarchive.admin import LargeTablePaginator
 
-from . import services
-from .models import ModerationEvent, Requester, TakedownItem, TakedownRequest
+from . import selectors, services, workflow
+from .models import Appeal, CounterNotice, ModerationEvent, Requester, SourceRecord, TakedownItem, TakedownRequest
+from .selectors import listed_urls
 
 Status = TakedownRequest.Status
 Ground = TakedownRequest.Ground
@@ -44,73 +42,6 @@ EVIDENCE_PERMISSION = "moderation.view_evidencefile"
 def status_label(value: str) -> str:
     """The display name of a stored status (events keep the raw value)."""
     return Status(value).label if value in Status.values else value
-
-
-# --- the timeline check ----------------------------------------------------------------------
-
-
-@dataclass
-class ListedURL:
-    """One URL of a request beside what the archive knows of its snapshot, so that a claim to a
-    work dated after the snapshot was published or captured (a backdated "stolen article") shows."""
-
-    item: TakedownItem
-    work_date: date | None
-
-    @property
-    def snapshot(self) -> Snapshot | None:
-        return self.item.snapshot
-
-    @property
-    def published_on(self) -> date | None:
-        return timezone.localdate(self.snapshot.published_at) if self.snapshot else None
-
-    @property
-    def captured_on(self) -> date | None:
-        return timezone.localdate(self.snapshot.captured_at) if self.snapshot else None
-
-    @property
-    def claimed_after_publication(self) -> bool:
-        return bool(self.work_date and self.snapshot and self.work_date > self.published_on)
-
-    @property
-    def claimed_after_capture(self) -> bool:
-        return bool(self.work_date and self.snapshot and self.work_date > self.captured_on)
-
-    @property
-    def timeline_warning(self) -> str:
-        dates = {"claimed": self.work_date, "published": self.published_on, "captured": self.captured_on}
-        if self.claimed_after_publication and self.claimed_after_capture:
-            return (
-                gettext(
-                    "The requester dates the work %(claimed)s: later than this snapshot's publication at its "
-                    "source (%(published)s) and later than its capture here (%(captured)s)."
-                )
-                % dates
-            )
-        if self.claimed_after_publication:
-            return (
-                gettext(
-                    "The requester dates the work %(claimed)s: later than this snapshot's publication at its "
-                    "source (%(published)s)."
-                )
-                % dates
-            )
-        if self.claimed_after_capture:
-            return (
-                gettext(
-                    "The requester dates the work %(claimed)s: later than this snapshot's capture here (%(captured)s)."
-                )
-                % dates
-            )
-        return ""
-
-
-def listed_urls(req: TakedownRequest, *, pending_only: bool = False) -> list[ListedURL]:
-    items = req.items.select_related("snapshot", "withheld_by").defer("snapshot__body").order_by("position")
-    if pending_only:
-        items = items.filter(outcome=Outcome.PENDING)
-    return [ListedURL(item=item, work_date=req.work_date) for item in items]
 
 
 # --- the forms behind the workflow buttons -----------------------------------------------------
@@ -176,44 +107,69 @@ class ApproveForm(MoveForm):
         return {row.item.pk: self.cleaned_data[f"item_{row.item.pk}"] for row in self.listed}
 
 
+class AppealDecisionForm(MoveForm):
+    """The review of an open appeal: which one, and the reasons (sent to the appellant)."""
+
+    appeal = forms.ModelChoiceField(label=_("Appeal"), queryset=Appeal.objects.none(), empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["appeal"].queryset = self.req.appeals.filter(status=Appeal.Status.OPEN).order_by("filed_at")
+        self.fields["appeal"].label_from_instance = lambda appeal: (
+            f"{appeal.get_party_display()}{f' ({appeal.source.name})' if appeal.source_id else ''}: {appeal.reason[:120]}"
+        )
+        self.fields["reason"].help_text = _("Sent to the appellant; the outcome is on the public record.")
+
+
+class AppealReverseForm(AppealDecisionForm):
+    ground = forms.ChoiceField(
+        label=_("Ground (when a refusal is reversed)"),
+        choices=[c for c in Ground.choices if c[0] != Ground.NONE],
+        initial=Ground.COPYRIGHT,
+    )
+
+
 @dataclass(frozen=True)
 class Move:
-    """A workflow button: the states it is offered in (the service has the last word), its form,
-    and the service call it makes."""
+    """A workflow button: an action of the workflow table (its label, and the states it is offered
+    in; the service has the last word), the form it asks for and the service call it makes."""
 
-    name: str
-    label: str
-    allowed: tuple
+    action: workflow.Action
     form: type[MoveForm]
     perform: Callable[[TakedownRequest, object, MoveForm], TakedownRequest]
     done: str
 
+    @property
+    def name(self) -> str:
+        return self.action.name
 
-MOVES = [
-    Move(
-        "review",
-        _("Take into review"),
-        (Status.SUBMITTED,),
+    @property
+    def label(self) -> str:
+        return self.action.label
+
+    @property
+    def allowed(self) -> tuple:
+        return self.action.sources
+
+
+# The form and the service call of each moderator action of the table the admin offers as a button.
+# Assignment is the changelist's and the change page's "Assign to me" action, which needs no form.
+FORMS = {
+    "review": (
         ReviewForm,
         lambda req, user, form: services.takedown_review(
             request_id=req.pk, moderator=user, note=form.cleaned_data["reason"]
         ),
         _("%(reference)s is in review."),
     ),
-    Move(
-        "ask",
-        _("Ask for information"),
-        (Status.IN_REVIEW,),
+    "ask": (
         AskForm,
         lambda req, user, form: services.takedown_ask(
             request_id=req.pk, moderator=user, question=form.cleaned_data["reason"]
         ),
         _("The question on %(reference)s was sent to the requester."),
     ),
-    Move(
-        "approve",
-        _("Approve"),
-        (Status.IN_REVIEW,),
+    "approve": (
         ApproveForm,
         lambda req, user, form: services.takedown_approve(
             request_id=req.pk,
@@ -224,40 +180,103 @@ MOVES = [
         ),
         _("%(reference)s is approved; the requester was sent the statement of reasons."),
     ),
-    Move(
-        "reject",
-        _("Reject"),
-        (Status.IN_REVIEW, Status.INFO_REQUESTED),
+    "reject": (
         RejectForm,
         lambda req, user, form: services.takedown_reject(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"], ground=form.cleaned_data["ground"]
         ),
         _("%(reference)s is rejected; the requester was sent the statement of reasons."),
     ),
-    Move(
-        "uphold",
-        _("Uphold (keep withheld)"),
-        (Status.DISPUTED,),
+    "uphold": (
         MoveForm,
         lambda req, user, form: services.takedown_uphold(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"]
         ),
-        _("%(reference)s is upheld; its snapshots stay withheld."),
+        _("%(reference)s is upheld; its disputed snapshots stay withheld."),
     ),
-    Move(
-        "restore",
-        _("Restore now"),
-        (Status.DISPUTED,),
+    "restore": (
         MoveForm,
         lambda req, user, form: services.takedown_restore(
             request_id=req.pk, moderator=user, reason=form.cleaned_data["reason"]
         ),
-        _("%(reference)s is restored; its snapshots are public again."),
+        _("%(reference)s no longer withholds its disputed snapshots."),
     ),
+}
+FORMS.update(
+    {
+        "appeal_uphold": (
+            AppealDecisionForm,
+            lambda req, user, form: services.appeal_uphold(
+                appeal_id=form.cleaned_data["appeal"].pk, moderator=user, reason=form.cleaned_data["reason"]
+            ),
+            _("The appeal against %(reference)s is decided: the decision stands."),
+        ),
+        "appeal_reverse": (
+            AppealReverseForm,
+            lambda req, user, form: services.appeal_reverse(
+                appeal_id=form.cleaned_data["appeal"].pk,
+                moderator=user,
+                reason=form.cleaned_data["reason"],
+                ground=form.cleaned_data["ground"],
+            ),
+            _("The appeal against %(reference)s is decided: the decision is reversed for what it concerned."),
+        ),
+    }
+)
+# Moves offered only when there is something to take them on.
+NEEDS_OPEN_APPEAL = ("appeal_uphold", "appeal_reverse")
+CHANGELIST_ACTIONS = ("assign", "review", "add_items")
+
+MOVES = [
+    Move(action, *FORMS[action.name])
+    for action in workflow.ACTIONS
+    if action.subject == workflow.Subject.REQUEST and workflow.Actor.MODERATOR in action.actors and action.name in FORMS
 ]
 
 
 # --- removal requests --------------------------------------------------------------------------
+
+
+# The queue's risk flags (selectors.with_risk_flags), each a column and a filter.
+RISK_FLAGS = {
+    "backdated": (_("backdated work"), _("A work is dated after the publication or capture of a snapshot it lists.")),
+    "repeat_requester": (
+        _("repeat or warned requester"),
+        _("The requester was warned, or had several requests rejected."),
+    ),
+    "large": (_("large notice"), _("Many URLs in one notice.")),
+    "disputed": (_("snapshot disputed before"), _("A snapshot it lists was disputed by a counter-notice before.")),
+    "repeat_infringer": (
+        _("repeat-infringer source"),
+        _("A snapshot it lists is of a source that several decisions withheld before."),
+    ),
+}
+
+
+class RiskFilter(admin.SimpleListFilter):
+    title = _("risk flag")
+    parameter_name = "risk"
+
+    def lookups(self, request, model_admin):
+        return [(name, label) for name, (label, _help) in RISK_FLAGS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in RISK_FLAGS:
+            return queryset.filter(**{f"flag_{self.value()}": True})
+        return queryset
+
+
+class OpenAppealFilter(admin.SimpleListFilter):
+    title = _("appeal")
+    parameter_name = "appeal"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("an appeal is open"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(appeals__status=Appeal.Status.OPEN).distinct()
+        return queryset
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -287,11 +306,18 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         "status",
         "organisation",
         "url_count",
+        "risk_flags",
         "received_at",
         "due_at",
         "assignee",
     ]
-    list_filter = ["status", OverdueFilter, ("assignee", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        OverdueFilter,
+        RiskFilter,
+        OpenAppealFilter,
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["assignee"]
     search_fields = ["reference", "email"]
     search_help_text = _("Search by reference or by the requester's email.")
@@ -307,6 +333,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                     "reference",
                     "status",
                     "overdue",
+                    "risk_flags",
                     "received_at",
                     "due_at",
                     "assignee",
@@ -315,8 +342,6 @@ class TakedownRequestAdmin(admin.ModelAdmin):
                     "decision_reason",
                     "info_request",
                     "info_due_at",
-                    "restore_after",
-                    "lawsuit_reported_at",
                     "lawsuit_note",
                 ]
             },
@@ -326,14 +351,13 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "requester_link",
+                    "works_list",
                     "name",
                     "organisation",
                     "role",
                     "email",
                     "phone",
                     "address",
-                    "work",
-                    "work_date",
                     "explanation",
                     "evidence",
                     "good_faith",
@@ -353,7 +377,8 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         # A count per row, not a GROUP BY over every request and URL: the queue reads one page of
         # rows, and the GROUP BY made it read them all (0.5 s with 20,000 requests).
         urls = TakedownItem.objects.filter(request=OuterRef("pk")).order_by().values("request").annotate(n=Count("pk"))
-        return super().get_queryset(request).annotate(url_count=Coalesce(Subquery(urls.values("n")), 0))
+        queryset = super().get_queryset(request).annotate(url_count=Coalesce(Subquery(urls.values("n")), 0))
+        return selectors.with_risk_flags(queryset)
 
     # Requests arrive through the public form and the API, change only through the workflow, and
     # are never deleted: the page is read-only for everyone, superusers included.
@@ -382,6 +407,26 @@ class TakedownRequestAdmin(admin.ModelAdmin):
     def url_count(self, obj):
         return obj.url_count
 
+    @admin.display(description=_("risk flags"))
+    def risk_flags(self, obj):
+        flags = [
+            (label, help_text) for name, (label, help_text) in RISK_FLAGS.items() if getattr(obj, f"flag_{name}", False)
+        ]
+        return format_html_join(
+            " ", '<span class="takedown-flag" title="{}">{}</span>', ((h, label) for label, h in flags)
+        )
+
+    @admin.display(description=_("works"))
+    def works_list(self, obj):
+        return format_html_join(
+            "",
+            "<p>{}. {} ({})</p>",
+            (
+                (work.position, work.description, work.work_date.isoformat() if work.work_date else "—")
+                for work in obj.works.order_by("position")
+            ),
+        )
+
     @admin.display(description=_("requester"))
     def requester_link(self, obj):
         requester = obj.requester
@@ -406,7 +451,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
 
-    @admin.action(description=_("Assign to me"), permissions=["decide"], location=BOTH_LOCATIONS)
+    @admin.action(description=workflow.action("assign").label, permissions=["decide"], location=BOTH_LOCATIONS)
     def assign_to_me(self, request, queryset):
         self._each(
             request,
@@ -417,7 +462,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Take into review"), permissions=["decide"], location=BOTH_LOCATIONS)
+    @admin.action(description=workflow.action("review").label, permissions=["decide"], location=BOTH_LOCATIONS)
     def take_into_review(self, request, queryset):
         self._each(
             request,
@@ -429,20 +474,14 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(
-        description=_("Add the other copies of the same story"), permissions=["decide"], location=BOTH_LOCATIONS
-    )
+    @admin.action(description=workflow.action("add_items").label, permissions=["decide"], location=BOTH_LOCATIONS)
     def add_story_siblings(self, request, queryset):
         """Add to each selected request the other snapshots of its snapshots' stories (shown on its
         page as copies that may copy the same work); the requester is told which were added."""
         added = 0
         for pk in queryset.order_by().values_list("pk", flat=True):
-            listed = TakedownItem.objects.filter(request_id=pk, snapshot__isnull=False).values_list(
-                "snapshot", flat=True
-            )
-            siblings = [s.pk for s in story_siblings(snapshot_ids=listed)]
             try:
-                added += len(services.takedown_add_items(request_id=pk, snapshot_ids=siblings, moderator=request.user))
+                added += len(services.takedown_add_story_siblings(request_id=pk, moderator=request.user))
             except services.TransitionError as error:
                 self.message_user(request, str(error), messages.ERROR)
         if added:
@@ -495,6 +534,7 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             }
             for move in MOVES
             if req.status in move.allowed
+            and (move.name not in NEEDS_OPEN_APPEAL or req.appeals.filter(status=Appeal.Status.OPEN).exists())
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -507,12 +547,14 @@ class TakedownRequestAdmin(admin.ModelAdmin):
             context.update(
                 moves=self.moves_for(request, obj),
                 listed_urls=listed_urls(obj),
-                story_siblings=story_siblings(
-                    snapshot_ids=obj.items.filter(snapshot__isnull=False).values_list("snapshot", flat=True)
-                ),
+                story_siblings=selectors.story_siblings_of(obj),
                 requester=requester,
                 earlier_requests=earlier_requests(obj),
-                counter_notices=obj.counter_notices.select_related("snapshot").order_by("received_at"),
+                appeals=obj.appeals.select_related("source", "decided_by").order_by("filed_at", "pk"),
+                counter_notices=CounterNotice.objects.filter(claims__request=obj)
+                .distinct()
+                .prefetch_related("snapshots")
+                .order_by("received_at"),
                 evidence_files=[
                     (
                         evidence,
@@ -636,34 +678,76 @@ class SuspendForm(WarnForm):
     days = forms.IntegerField(label=_("Days"), min_value=1, initial=30)
 
 
+class PublicationDelayForm(WarnForm):
+    days = forms.IntegerField(
+        label=_("Days"),
+        min_value=0,
+        max_value=365,
+        help_text=_("After each decision on their requests, before it appears in the public record. 0: at once."),
+    )
+
+
+class LiftForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why"),
+        help_text=_("Kept on the requester's record; the requester is told by email."),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+    )
+
+
 @dataclass(frozen=True)
 class Measure:
-    name: str
-    label: str
+    """A button on a requester's page: an action of the workflow table, its form and its service."""
+
+    action: workflow.Action
     form: type[forms.Form]
     perform: Callable[[Requester, object, dict], Requester]
     done: str
 
+    @property
+    def name(self) -> str:
+        return self.action.name
 
-MEASURES = [
-    Measure(
-        "warn",
-        _("Warn"),
+    @property
+    def label(self) -> str:
+        return self.action.label
+
+
+MEASURE_FORMS = {
+    "warn": (
         WarnForm,
         lambda requester, user, data: services.requester_warn(
             requester_id=requester.pk, moderator=user, note=data["note"]
         ),
         _("%(email)s was warned."),
     ),
-    Measure(
-        "suspend",
-        _("Suspend for N days"),
+    "suspend": (
         SuspendForm,
         lambda requester, user, data: services.requester_suspend(
             requester_id=requester.pk, moderator=user, days=data["days"], note=data["note"]
         ),
         _("%(email)s is suspended."),
     ),
+    "set_publication_delay": (
+        PublicationDelayForm,
+        lambda requester, user, data: services.requester_set_publication_delay(
+            requester_id=requester.pk, moderator=user, days=data["days"], note=data["note"]
+        ),
+        _("The publication delay of %(email)s is set."),
+    ),
+    "lift": (
+        LiftForm,
+        lambda requester, user, data: services.requester_lift(
+            requester_id=requester.pk, moderator=user, note=data["note"]
+        ),
+        _("The suspension of %(email)s is lifted."),
+    ),
+}
+
+MEASURES = [
+    Measure(action, *MEASURE_FORMS[action.name])
+    for action in workflow.ACTIONS
+    if action.subject == workflow.Subject.REQUESTER and workflow.Actor.MODERATOR in action.actors
 ]
 
 
@@ -684,12 +768,19 @@ class MeasureFilter(admin.SimpleListFilter):
 
 @admin.register(Requester)
 class RequesterAdmin(admin.ModelAdmin):
-    list_display = ["email", "request_count", "rejected_count", "warned_at", "suspended_until"]
+    list_display = [
+        "email",
+        "request_count",
+        "rejected_count",
+        "warned_at",
+        "suspended_until",
+        "publication_delay_days",
+    ]
     list_filter = [MeasureFilter]
     search_fields = ["email"]
     ordering = ["email"]
     show_full_result_count = False
-    fields = ["email", "created_at", "warned_at", "suspended_until", "abuse_note"]
+    fields = ["email", "created_at", "warned_at", "suspended_until", "abuse_note", "publication_delay_days"]
     readonly_fields = fields
 
     class Media:
@@ -743,12 +834,18 @@ class RequesterAdmin(admin.ModelAdmin):
         if obj is not None:
             context["measures"] = (
                 [
-                    {"label": m.label, "url": reverse(f"admin:moderation_requester_{m.name}", args=[obj.pk])}
+                    {
+                        "name": m.name,
+                        "label": m.label,
+                        "url": reverse(f"admin:moderation_requester_{m.name}", args=[obj.pk]),
+                    }
                     for m in MEASURES
+                    if workflow.requester_state(obj) in m.action.sources
                 ]
                 if self.has_measure_permission(request)
                 else []
             )
+            context["measure_events"] = obj.events.select_related("actor").order_by("created_at", "id")
             context["requests"] = obj.requests.annotate(
                 url_count=Count("items"),
                 actioned_count=Count("items", filter=Q(items__outcome=Outcome.ACTIONED)),
@@ -798,13 +895,13 @@ class ModerationEventAdmin(admin.ModelAdmin):
     """Every request's history in one list. Append-only: nobody, not even a superuser, can add,
     change or delete an event here."""
 
-    list_display = ["created_at", "request", "action", "from_status", "to_status", "actor_label"]
+    list_display = ["created_at", "request", "requester", "action", "from_status", "to_status", "actor_label"]
     list_filter = ["action"]
-    list_select_related = ["request"]
-    search_fields = ["=request__reference", "actor_label"]
-    search_help_text = _("Search by the full reference or by the actor.")
+    list_select_related = ["request", "requester"]
+    search_fields = ["=request__reference", "=requester__email", "actor_label"]
+    search_help_text = _("Search by the full reference, the requester's full email or the actor.")
     show_full_result_count = False
-    fields = ["request", "created_at", "actor_label", "action", "from_status", "to_status", "note"]
+    fields = ["request", "requester", "created_at", "actor_label", "action", "from_status", "to_status", "note", "data"]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -815,3 +912,53 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- sources: the repeat-infringer count ----------------------------------------------------------
+
+
+class RepeatInfringerFilter(admin.SimpleListFilter):
+    title = _("repeat infringer")
+    parameter_name = "repeat"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("past the threshold"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(repeat_infringer=True)
+        return queryset
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(admin.ModelAdmin):
+    """Each source with how many decisions withheld its snapshots (not reversed on appeal), flagged
+    past TAKEDOWN_REPEAT_INFRINGER_THRESHOLD. Read-only: editors keep sources (and their contact
+    address) in the articles admin."""
+
+    list_display = ["name", "decisions", "repeat_infringer_flag", "contact_email"]
+    list_filter = [RepeatInfringerFilter]
+    search_fields = ["name"]
+    show_full_result_count = False
+    fields = ["name", "contact_email", "decisions", "repeat_infringer_flag"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.sources_with_records(super().get_queryset(request)).order_by("-decisions", "name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("decisions withholding its snapshots"), ordering="decisions")
+    def decisions(self, obj):
+        return obj.decisions
+
+    @admin.display(description=_("repeat infringer"), boolean=True, ordering="decisions")
+    def repeat_infringer_flag(self, obj):
+        return obj.repeat_infringer

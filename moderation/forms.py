@@ -10,13 +10,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from articles.filters import DateInput
-from articles.models import Snapshot, archive_key
+from articles.models import Snapshot
 
-from . import services
+from . import selectors, services
 from .models import TakedownItem, TakedownRequest
 
 # The longest address a listed URL may have (TakedownItem.url) and generous caps on free text, so
@@ -133,10 +134,44 @@ def _textarea(label, max_length: int, required_message, rows: int = 4, **kwargs)
     return _text(label, max_length, required_message, widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
 
 
+def _work_fields(number: int) -> dict[str, forms.Field]:
+    """The fields of the notice's `number`th work: its description, its date and its addresses.
+    The first keeps the plain names (work, work_date, urls) the form and the API always had; the
+    others are suffixed with their number (work_2, work_date_2, urls_2, …)."""
+    suffix = "" if number == 1 else f"_{number}"
+    label = (lambda text: text) if number == 1 else (lambda text: format_lazy("{} ({})", text, number))
+    return {
+        f"work{suffix}": _textarea(
+            label(_("The work")),
+            MAX_SHORT_TEXT,
+            _("Describe the work whose rights you hold."),
+            help_text=_("Its title, author and where it was first published."),
+        ),
+        f"work_date{suffix}": forms.DateField(
+            label=label(_("Date of the work (optional)")),
+            required=False,
+            help_text=_("When the work was first published, if you know it (YYYY-MM-DD)."),
+            widget=DateInput,
+        ),
+        f"urls{suffix}": forms.CharField(
+            label=label(_("Snapshot addresses")),
+            strip=False,
+            error_messages={"required": _("List at least one snapshot address.")},
+            help_text=_(
+                "The address of each snapshot page on this site (…/detail/<key>.html), or of the original "
+                "article, one per line. An address that names nothing in this archive is recorded as not found."
+            ),
+            widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
+        ),
+    }
+
+
 class TakedownForm(forms.Form):
     """Every element a valid notice needs: 条例 art. 14, 民法典 art. 1195, DMCA §512(c)(3)(A) and
-    DSA art. 16(2). `urls` is one address per line; `url_lines` keeps each accepted address's line
-    number so that errors about an address name its line."""
+    DSA art. 16(2). A notice claims one work or several (`works` says how many are shown; the
+    filer adds one with the "add another work" button, which submits nothing), each with its
+    addresses, one per line. `url_lines` keeps, for each accepted address in order across the works,
+    its field and line, so that errors about an address name both."""
 
     name = _text(
         _("Your name"),
@@ -182,25 +217,6 @@ class TakedownForm(forms.Form):
         _("Give your postal address."),
         rows=3,
         help_text=_("Never published."),
-    )
-    work = _textarea(
-        _("The work"),
-        MAX_SHORT_TEXT,
-        _("Describe the work whose rights you hold."),
-        help_text=_("Its title, author and where it was first published."),
-    )
-    work_date = forms.DateField(
-        label=_("Date of the work (optional)"),
-        required=False,
-        help_text=_("When the work was first published, if you know it (YYYY-MM-DD)."),
-        widget=DateInput,
-    )
-    urls = forms.CharField(
-        label=_("Snapshot addresses"),
-        strip=False,
-        error_messages={"required": _("List at least one snapshot address.")},
-        help_text=_("The address of each snapshot page on this site (…/detail/<key>.html), one per line."),
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
     )
     explanation = _textarea(
         _("Why it infringes"),
@@ -248,9 +264,23 @@ class TakedownForm(forms.Form):
         help_text=_("Type your full name; it serves as your electronic signature."),
     )
 
-    def __init__(self, *args, **kwargs):
+    works = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args, work_count: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.url_lines: list[int] = []
+        if work_count is not None:
+            self.work_count = max(1, min(work_count, settings.TAKEDOWN_MAX_WORKS))
+        else:
+            self.work_count = self.count_works(self.data) if self.is_bound else 1
+        # The works' fields go where the single work's always were: after the requester's.
+        fields = list(self.fields.items())
+        at = [name for name, _field in fields].index("explanation")
+        work_fields = {}
+        for number in range(1, self.work_count + 1):
+            work_fields.update(_work_fields(number))
+        self.fields = dict(fields[:at] + list(work_fields.items()) + fields[at:])
+        self.initial.setdefault("works", self.work_count)
+        self.url_lines: list[tuple[str, int]] = []
         self.fields["files"].help_text = self.fields["files"].help_text % {
             "count": settings.TAKEDOWN_MAX_FILES,
             "size": filesizeformat(settings.TAKEDOWN_MAX_FILE_BYTES),
@@ -259,52 +289,90 @@ class TakedownForm(forms.Form):
             ".pdf,.png,.jpg,.jpeg,.txt,application/pdf,image/png,image/jpeg,text/plain"
         )
 
-    def clean_work_date(self):
-        work_date = self.cleaned_data["work_date"]
-        if work_date and work_date > timezone.localdate():
-            raise ValidationError(_("The date of the work cannot be in the future."), code="future")
-        return work_date
+    @staticmethod
+    def count_works(data) -> int:
+        """How many works the form shows: the number it says, at least the highest numbered work
+        filled in, at most TAKEDOWN_MAX_WORKS."""
+        try:
+            count = int(data.get("works") or 1)
+        except (TypeError, ValueError):
+            count = 1
+        for key in data:
+            name, _sep, number = str(key).rpartition("_")
+            if name in ("work", "work_date", "urls") and number.isdigit():
+                count = max(count, int(number))
+        return max(1, min(count, settings.TAKEDOWN_MAX_WORKS))
 
-    def clean_urls(self):
-        """One address per line, blank lines ignored. Each must name a snapshot page here; the
-        service checks again (and more) when the request is filed."""
-        lines = self.cleaned_data["urls"].replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        urls, self.url_lines = [], []
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                urls.append(line.strip())
-                self.url_lines.append(number)
-        if not urls:
-            raise ValidationError(_("List at least one snapshot address."), code="required")
+    def work_groups(self) -> list[tuple[int, list]]:
+        """Each work's number and bound fields, for the template."""
+        return [(number, [self[name] for name in self.work_names(number)]) for number in range(1, self.work_count + 1)]
+
+    @property
+    def can_add_work(self) -> bool:
+        return self.work_count < settings.TAKEDOWN_MAX_WORKS
+
+    def work_names(self, number: int) -> tuple[str, str, str]:
+        suffix = "" if number == 1 else f"_{number}"
+        return f"work{suffix}", f"work_date{suffix}", f"urls{suffix}"
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        for number in range(1, self.work_count + 1):
+            _work, work_date, _urls = self.work_names(number)
+            if data.get(work_date) and data[work_date] > today:
+                self.add_error(
+                    work_date, ValidationError(_("The date of the work cannot be in the future."), code="future")
+                )
+        self.clean_addresses(data)
+        return data
+
+    def clean_addresses(self, data) -> None:
+        """One address per line, blank lines ignored, in every work. Each must be a web address;
+        the service looks them up (and records those that name nothing here as not found)."""
+        self.url_lines = []
+        for number in range(1, self.work_count + 1):
+            _work, _date, name = self.work_names(number)
+            if name not in data:
+                continue  # required and missing: the field has said so
+            lines = data[name].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            urls = []
+            for line_number, line in enumerate(lines, start=1):
+                if line.strip():
+                    urls.append((line.strip(), line_number))
+            if not urls:
+                self.add_error(name, ValidationError(_("List at least one snapshot address."), code="required"))
+                continue
+            errors = []
+            for url, line_number in urls:
+                index = len(self.url_lines)
+                self.url_lines.append((name, line_number))
+                problem = _address_problem(url)
+                if problem:
+                    errors.append(url_line_error(index, line_number, problem))
+            data[name] = [url for url, _line in urls]
+            if errors:
+                self.add_error(name, errors)
         limit = settings.TAKEDOWN_MAX_URLS
-        if len(urls) > limit:
-            raise ValidationError(
-                _("At most %(limit)d addresses per request; send the rest in another."),
-                code="too_many",
-                params={"limit": limit},
+        if len(self.url_lines) > limit:
+            self.add_error(
+                "urls",
+                ValidationError(
+                    _("At most %(limit)d addresses per request; send the rest in another."),
+                    code="too_many",
+                    params={"limit": limit},
+                ),
             )
-        errors, resolvable = [], []
-        for index, url in enumerate(urls):
-            problem = _address_problem(url)
-            if problem:
-                errors.append(url_line_error(index, self.url_lines[index], problem))
-            else:
-                resolvable.append(index)
-        _snapshots, found_errors = services.resolve_urls([urls[i] for i in resolvable])
-        for position, index in enumerate(resolvable):
-            for message in found_errors.get(f"urls.{position}", []):
-                errors.append(url_line_error(index, self.url_lines[index], message))
-        if errors:
-            raise ValidationError(sorted(errors, key=lambda error: error.params["line"]))
-        return urls
 
     def add_submission_errors(self, errors: dict[str, list[str]]) -> None:
-        """Show the service's refusal (SubmissionError.errors) on the fields it names."""
+        """Show the service's refusal (SubmissionError.errors) on the fields it names: `urls.<i>`,
+        the i-th address across the works, on its work's field and line."""
         for key, messages in errors.items():
             field, _dot, index = key.partition(".")
             for message in messages:
                 if field == "urls" and index.isdigit() and int(index) < len(self.url_lines):
-                    self.add_error("urls", url_line_error(int(index), self.url_lines[int(index)], message))
+                    name, line = self.url_lines[int(index)]
+                    self.add_error(name, url_line_error(int(index), line, message))
                 elif field in self.fields:
                     self.add_error(field, message)
                 else:
@@ -319,9 +387,10 @@ class TakedownForm(forms.Form):
             email=data["email"],
             phone=data["phone"],
             address=data["address"],
-            work=data["work"],
-            work_date=data["work_date"],
-            urls=data["urls"],
+            works=[
+                services.SubmittedWork(description=data[work], work_date=data[work_date], urls=data[urls])
+                for work, work_date, urls in map(self.work_names, range(1, self.work_count + 1))
+            ],
             explanation=data["explanation"],
             evidence=data["evidence"],
             good_faith=data["good_faith"],
@@ -349,7 +418,7 @@ def _address_problem(url: str) -> str | None:
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(
         label_suffix="",
-        label=_("I withdraw this request. It will not be decided."),
+        label=_("I withdraw this request."),
         error_messages={"required": _("Tick the box to confirm that you withdraw the request.")},
     )
     note = forms.CharField(
@@ -369,6 +438,16 @@ class AnswerForm(forms.Form):
     )
 
 
+class AppealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the decision is wrong"),
+        max_length=MAX_LONG_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("A moderator other than the one who decided reviews the appeal and tells you the outcome."),
+        error_messages={"required": _("Say why the decision is wrong.")},
+    )
+
+
 class LawsuitForm(forms.Form):
     note = forms.CharField(
         label=_("The lawsuit or complaint"),
@@ -380,14 +459,17 @@ class LawsuitForm(forms.Form):
 
 
 class CounterNoticeForm(forms.Form):
-    """The elements of 条例 art. 16 and DMCA §512(g)(3). `url` must name a snapshot withheld by a
-    decision that can still be disputed; `snapshot` and `withholding` are set when it does."""
+    """The elements of 条例 art. 16 and DMCA §512(g)(3). `urls` names the withheld snapshots the
+    counter-notice disputes, one address per line; each must be withheld by a decision that can
+    still be disputed. `snapshots` holds them once they are."""
 
-    url = forms.CharField(
-        label=_("Address of the withheld snapshot"),
-        max_length=MAX_URL_LENGTH,
+    urls = forms.CharField(
+        label=_("Addresses of the withheld snapshots"),
+        strip=False,
+        max_length=(MAX_URL_LENGTH + 2) * 50,
         error_messages={"required": _("Give the address of the withheld snapshot.")},
-        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
+        help_text=_("One address per line. The counter-notice disputes these snapshots and no others."),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
     )
     name = _text(_("Your name"), 200, _("Give your full name."), widget=forms.TextInput(attrs={"autocomplete": "name"}))
     email = forms.EmailField(
@@ -435,39 +517,23 @@ class CounterNoticeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.snapshot: Snapshot | None = None
-        self.withholding: TakedownRequest | None = None
+        self.snapshots: list[Snapshot] = []
+        self.disputes: list[selectors.Disputable] = []
 
-    def clean_url(self):
-        url = self.cleaned_data["url"]
-        self.snapshot, self.withholding, problem = disputable_snapshot(url)
-        if problem:
-            raise ValidationError(problem, code="not_disputable")
-        return url
-
-
-def disputable_snapshot(url: str) -> tuple[Snapshot | None, TakedownRequest | None, str | None]:
-    """The withheld snapshot an address names and the approved request that withholds it, or a
-    message saying why no counter-notice can be sent against it."""
-    try:
-        key = archive_key(url) if url else None
-    except ValueError:
-        key = None
-    snapshot = Snapshot.objects.filter(key=key).first() if key else None
-    if snapshot is None or snapshot.status == Snapshot.Status.HIDDEN:
-        return None, None, str(_("This address does not name a snapshot page of this site."))
-    if snapshot.status != Snapshot.Status.WITHHELD:
-        return snapshot, None, str(_("This snapshot is not withheld: there is nothing to dispute."))
-    withholding = services.withholding_request(snapshot)
-    if withholding is None:
-        return snapshot, None, str(_("This snapshot is withheld, but not by a decision that can still be disputed."))
-    if withholding.status == TakedownRequest.Status.DISPUTED:
-        return (
-            snapshot,
-            withholding,
-            str(
-                _("A counter-notice against %(reference)s has already been received; the dispute is under way.")
-                % {"reference": withholding.reference}
-            ),
-        )
-    return snapshot, withholding, None
+    def clean_urls(self):
+        lines = [line.strip() for line in self.cleaned_data["urls"].replace("\r", "\n").split("\n")]
+        urls = list(dict.fromkeys(line for line in lines if line))
+        if not urls:
+            raise ValidationError(_("Give the address of the withheld snapshot."), code="required")
+        if len(urls) > settings.TAKEDOWN_MAX_URLS:
+            raise ValidationError(
+                _("At most %(limit)d addresses per counter-notice."),
+                code="too_many",
+                params={"limit": settings.TAKEDOWN_MAX_URLS},
+            )
+        self.disputes = [selectors.disputable(url) for url in urls]
+        problems = [dispute.problem for dispute in self.disputes if dispute.problem]
+        if problems:
+            raise ValidationError(problems, code="not_disputable")
+        self.snapshots = [dispute.snapshot for dispute in self.disputes]
+        return urls

@@ -16,36 +16,42 @@ management command all call these functions and nothing else.
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from articles.models import Snapshot, archive_key
+from articles.models import Snapshot, Source, archive_key, key_for_url
+from articles.stories import story_siblings
 
-from . import emails
+from . import emails, ledger, workflow
 from .models import (
+    STANDING_CLAIMS,
+    Appeal,
+    ClaimState,
     CounterNotice,
     EvidenceFile,
     ModerationEvent,
     Requester,
+    SourceNotice,
     TakedownItem,
     TakedownRequest,
+    Work,
     hash_token,
     new_token,
 )
 
 logger = logging.getLogger(__name__)
 
+TransitionError = workflow.TransitionError
+Actor = workflow.Actor
+
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
-
-
-class TransitionError(Exception):
-    """A move the workflow does not allow now, or not for this actor. The message says why."""
+Claim = ClaimState
 
 
 class SubmissionError(Exception):
@@ -75,8 +81,11 @@ def _lock(request_id: int) -> TakedownRequest:
         raise TransitionError(_("There is no removal request %(id)s.") % {"id": request_id}) from None
 
 
-def _ensure_state(req: TakedownRequest, allowed: tuple, action: str) -> None:
-    if req.status not in allowed:
+def _check(req: TakedownRequest, name: str, actor: str) -> workflow.Action:
+    """The move `name` by `actor` on the locked request, as the workflow table allows it; else a
+    TransitionError naming the state and who moved the request there last."""
+
+    def describe(move: workflow.Action) -> str:
         last = req.events.order_by("-created_at", "-id").first()
         detail = ""
         if last is not None:
@@ -85,11 +94,13 @@ def _ensure_state(req: TakedownRequest, allowed: tuple, action: str) -> None:
                 "actor": last.actor_label,
                 "time": timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M:%S"),
             }
-        raise TransitionError(
+        return (
             _("Cannot %(action)s %(reference)s: it is %(status)s.")
-            % {"action": action, "reference": req.reference, "status": req.get_status_display()}
+            % {"action": move.verb, "reference": req.reference, "status": req.get_status_display()}
             + detail
         )
+
+    return workflow.check(name, req.status, actor, describe=describe)
 
 
 def _require_reason(reason: str) -> str:
@@ -99,7 +110,11 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def _record(req: TakedownRequest, *, action: str, from_status: str, actor=None, label: str = "", note: str = ""):
+def _record(
+    req: TakedownRequest, *, action: str, from_status: str, actor=None, label: str = "", note: str = "", data=None
+):
+    """Write the move's event, after checking that it ends where the workflow table says it may."""
+    workflow.check_target(action, from_status, req.status)
     ModerationEvent.objects.create(
         request=req,
         actor=actor,
@@ -108,46 +123,47 @@ def _record(req: TakedownRequest, *, action: str, from_status: str, actor=None, 
         from_status=from_status,
         to_status=req.status,
         note=note,
+        data=data or {},
     )
 
 
-def _withhold(items: list[TakedownItem]) -> None:
-    """Withhold the items' snapshots, remembering each one's state so a restoration is exact."""
-    snapshots = Snapshot.objects.select_for_update().filter(pk__in=[i.snapshot_id for i in items]).order_by("pk")
-    by_id = {s.pk: s for s in snapshots}
-    for item in items:
-        snapshot = by_id[item.snapshot_id]
-        if snapshot.status == Snapshot.Status.WITHHELD:
-            # Withheld by another decision since this request arrived (checked on the locked row,
-            # so two approvals at once cannot both withhold it): answered as such, naming it.
-            item.outcome = Outcome.ALREADY_WITHHELD
-            item.withheld_by = withholding_request(snapshot)
-            item.save(update_fields=["outcome", "withheld_by"])
-            continue
-        item.status_before = snapshot.status
-        item.save(update_fields=["status_before", "outcome"])
-        snapshot.status = Snapshot.Status.WITHHELD
-        snapshot.save(update_fields=["status", "updated_at"])
+def _decided(req: TakedownRequest) -> None:
+    """Stamp a decision: when it was taken, and when it may appear in the public record (the
+    requester's publication delay later)."""
+    req.decided_at = timezone.now()
+    req.publish_after = req.decided_at + timedelta(days=req.requester.publication_delay_days)
 
 
-def _restore(req: TakedownRequest) -> list[Snapshot]:
-    """Give the request's withheld snapshots back the state they had before."""
-    restored = []
-    for item in req.items.filter(outcome=Outcome.ACTIONED).select_related("snapshot"):
-        snapshot = Snapshot.objects.select_for_update().get(pk=item.snapshot_id)
-        if snapshot.status == Snapshot.Status.WITHHELD:
-            snapshot.status = item.status_before or Snapshot.Status.PUBLISHED
-            snapshot.save(update_fields=["status", "updated_at"])
-            restored.append(snapshot)
-    return restored
+def _settled_status(req: TakedownRequest) -> str:
+    """Where a decided request stands once its claims have moved: disputed while a counter-notice
+    disputes one of its claims, approved while one withholds (or will), restored when all were
+    lifted after counter-notices, else as it was."""
+    claims = set(req.items.exclude(claim=Claim.NONE).values_list("claim", flat=True))
+    if Claim.DISPUTED in claims:
+        return Status.DISPUTED
+    if claims & {Claim.STANDING, Claim.SCHEDULED}:
+        return Status.APPROVED
+    if Claim.RESTORED in claims:
+        return Status.RESTORED
+    return req.status
 
 
 # --- filing ----------------------------------------------------------------------------------
 
 
 @dataclass
+class SubmittedWork:
+    """One work a notice claims, with the addresses where it is copied."""
+
+    description: str
+    work_date: date | None
+    urls: list[str]
+
+
+@dataclass
 class Submission:
-    """A removal request as the form or the API received it, already checked field by field."""
+    """A removal request as the form or the API received it, already checked field by field. Its
+    URLs are numbered across its works in order (`urls`): errors about one are keyed `urls.<index>`."""
 
     name: str
     organisation: str
@@ -155,9 +171,7 @@ class Submission:
     email: str
     phone: str
     address: str
-    work: str
-    work_date: date | None
-    urls: list[str]
+    works: list[SubmittedWork]
     explanation: str
     evidence: str
     good_faith: bool
@@ -166,6 +180,10 @@ class Submission:
     files: list = field(default_factory=list)  # UploadedFile objects, already type- and size-checked
     ip: str | None = None
 
+    @property
+    def urls(self) -> list[str]:
+        return [url for work in self.works for url in work.urls]
+
 
 @dataclass
 class Receipt:
@@ -173,25 +191,31 @@ class Receipt:
     token: str  # shown once; only its hash is stored
 
 
+def _key_of(url: str) -> str | None:
+    """The key of the snapshot an address names: one of this archive's pages names its own, any
+    other web address the snapshot captured from it. None for what is no web address."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return archive_key(url) or key_for_url(url)
+
+
 def resolve_urls(urls: list[str]) -> tuple[list[Snapshot | None], dict[str, list[str]]]:
-    """The snapshot each URL names (None when it names none here), and errors by `urls.<index>`."""
+    """The snapshot each URL names in this archive, None where it names none (not captured here,
+    or hidden by an editor: to the public both are not in this archive), and errors by
+    `urls.<index>` for what is no web address at all."""
     errors: dict[str, list[str]] = {}
     keys = []
     for index, url in enumerate(urls):
-        key = archive_key(url)
+        key = _key_of(url)
         if key is None:
-            errors[f"urls.{index}"] = [
-                _("%(url)s is not the address of a snapshot page of this site (/detail/<key>.html).") % {"url": url}
-            ]
+            errors[f"urls.{index}"] = [_("%(url)s is not a web address (https://…).") % {"url": url}]
         keys.append(key)
-    found = {s.key: s for s in Snapshot.objects.filter(key__in=[k for k in keys if k])}
-    snapshots = []
-    for index, key in enumerate(keys):
-        snapshot = found.get(key) if key else None
-        if key and snapshot is None:
-            errors[f"urls.{index}"] = [_("%(url)s: there is no snapshot with this address.") % {"url": urls[index]}]
-        snapshots.append(snapshot)
-    return snapshots, errors
+    found = {s.key: s for s in Snapshot.objects.with_page().filter(key__in=[k for k in keys if k])}
+    return [found.get(key) if key else None for key in keys], errors
 
 
 def _length_errors(model, values: dict[str, str]) -> dict[str, list[str]]:
@@ -226,38 +250,57 @@ def _requester_locked(email: str) -> Requester:
 
 
 def submission_check(submission: Submission) -> tuple[Requester | None, list[Snapshot | None]]:
-    """The checks that need the database: each URL resolves to a snapshot here, none repeats, the
-    requester is not suspended, the request is no duplicate of an open one, and no URL names a
-    work restored after this requester's earlier notice (条例 art. 17). Also each value fits its
-    field. Raises SubmissionError."""
+    """The checks that need the database: each URL is looked up here (one that names nothing in
+    this archive is recorded as not found, not refused, as long as one URL names something), none
+    repeats, the requester is not suspended, the request is no duplicate of an open one, and no URL
+    names a work restored after this requester's earlier notice (条例 art. 17). Also each value
+    fits its field. Raises SubmissionError."""
     limit = settings.TAKEDOWN_MAX_URLS
-    if not submission.urls:
+    urls = submission.urls
+    if not urls:
         raise SubmissionError({"urls": [_("List at least one snapshot address.")]})
-    if len(submission.urls) > limit:
+    if len(urls) > limit:
         raise SubmissionError(
             {"urls": [_("At most %(limit)d addresses per request; send the rest in another.") % {"limit": limit}]}
+        )
+    if len(submission.works) > settings.TAKEDOWN_MAX_WORKS:
+        raise SubmissionError(
+            {"works": [_("At most %(limit)d works per request.") % {"limit": settings.TAKEDOWN_MAX_WORKS}]}
         )
     errors = _length_errors(
         TakedownRequest,
         {name: getattr(submission, name) for name in ("name", "organisation", "email", "phone", "signature")},
     )
-    for index, url in enumerate(submission.urls):
+    for index, url in enumerate(urls):
         if len(url) > MAX_URL_LENGTH:
             errors[f"urls.{index}"] = [
                 _("The address is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH}
             ]
     if errors:
         raise SubmissionError(errors)
-    snapshots, url_errors = resolve_urls(submission.urls)
+    snapshots, url_errors = resolve_urls(urls)
     errors.update(url_errors)
-    seen = {}
-    for index, snapshot in enumerate(snapshots):
+    seen, seen_urls = {}, {}
+    for index, (url, snapshot) in enumerate(zip(urls, snapshots, strict=True)):
         if snapshot is not None and snapshot.pk in seen:
             errors.setdefault(f"urls.{index}", []).append(
                 _("The same snapshot as address %(n)d.") % {"n": seen[snapshot.pk] + 1}
             )
         elif snapshot is not None:
             seen[snapshot.pk] = index
+        elif url.strip() in seen_urls:
+            errors.setdefault(f"urls.{index}", []).append(
+                _("The same address as address %(n)d.") % {"n": seen_urls[url.strip()] + 1}
+            )
+        else:
+            seen_urls[url.strip()] = index
+    if not seen and not url_errors:
+        errors["urls"] = [
+            _(
+                "None of these addresses names a snapshot in this archive: there is nothing here to remove. "
+                "Give the address of the snapshot page here (…/detail/<key>.html) or of the original article."
+            )
+        ]
 
     requester = _requester_locked(submission.email)
     if requester is not None and requester.is_suspended():
@@ -275,10 +318,7 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
     if requester is not None and seen:
         restored = set(
             TakedownItem.objects.filter(
-                request__requester=requester,
-                request__status=Status.RESTORED,
-                outcome=Outcome.ACTIONED,
-                snapshot__in=list(seen),
+                request__requester=requester, claim=Claim.RESTORED, snapshot__in=list(seen)
             ).values_list("snapshot_id", flat=True)
         )
         for pk in restored:
@@ -306,8 +346,8 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
 
 @transaction.atomic
 def takedown_submit(*, submission: Submission) -> Receipt:
-    """File a removal request: check it, store it with its URLs and files, answer snapshots already
-    withheld as such, and send the receipt (DSA art. 16(4)). Returns the one-time status token."""
+    """File a removal request: check it, store it with its works, their URLs (each found here or
+    not) and the files, and send the receipt (DSA art. 16(4)). Returns the one-time status token."""
     requester, snapshots = submission_check(submission)
     if requester is None:
         requester, _created = Requester.objects.get_or_create(email=submission.email.lower())
@@ -323,8 +363,6 @@ def takedown_submit(*, submission: Submission) -> Receipt:
         email=submission.email,
         phone=submission.phone,
         address=submission.address,
-        work=submission.work,
-        work_date=submission.work_date,
         explanation=submission.explanation,
         evidence=submission.evidence,
         good_faith=submission.good_faith,
@@ -336,19 +374,25 @@ def takedown_submit(*, submission: Submission) -> Receipt:
     )
     req.reference = f"TD-{timezone.localtime(now).year}-{req.pk:06d}"
     req.save(update_fields=["reference"])
-    TakedownItem.objects.bulk_create(
-        [
-            TakedownItem(
-                request=req,
-                position=position,
-                url=url,
-                snapshot=snapshot,
-                outcome=Outcome.ALREADY_WITHHELD if snapshot.status == Snapshot.Status.WITHHELD else Outcome.PENDING,
-                withheld_by=withholding_request(snapshot) if snapshot.status == Snapshot.Status.WITHHELD else None,
+    items, found = [], iter(snapshots)
+    for number, submitted in enumerate(submission.works, start=1):
+        work = Work.objects.create(
+            request=req, position=number, description=submitted.description, work_date=submitted.work_date
+        )
+        for url in submitted.urls:
+            snapshot = next(found)
+            items.append(
+                TakedownItem(
+                    request=req,
+                    work=work,
+                    position=len(items) + 1,
+                    url=url,
+                    snapshot=snapshot,
+                    outcome=Outcome.PENDING if snapshot else Outcome.NOT_FOUND,
+                    withheld_when_filed=bool(snapshot and snapshot.withheld),
+                )
             )
-            for position, (url, snapshot) in enumerate(zip(submission.urls, snapshots, strict=True), start=1)
-        ]
-    )
+    TakedownItem.objects.bulk_create(items)
     for upload in submission.files:
         EvidenceFile.objects.create(
             request=req,
@@ -357,7 +401,13 @@ def takedown_submit(*, submission: Submission) -> Receipt:
             content_type=getattr(upload, "checked_content_type", upload.content_type or ""),
             size=upload.size,
         )
-    _record(req, action="submit", from_status="", label="requester")
+    _record(
+        req,
+        action="submit",
+        from_status=workflow.NEW,
+        label="requester",
+        data={"outcomes": {str(item.pk): item.outcome for item in req.items.all()}},
+    )
     emails.send_receipt(req.pk, token)
     return Receipt(request=req, token=token)
 
@@ -371,13 +421,18 @@ def takedown_by_token(token: str) -> TakedownRequest | None:
 
 @transaction.atomic
 def takedown_withdraw(*, request_id: int, note: str = "") -> TakedownRequest:
-    """The requester withdraws a request that has not been decided yet."""
+    """The requester withdraws a request, at any time. Before a decision it will not be decided;
+    after an approval their claims are lifted (and only theirs: another decision that withholds
+    the same snapshot still does)."""
     req = _lock(request_id)
-    _ensure_state(req, TakedownRequest.OPEN_STATUSES, _("withdraw"))
+    _check(req, "withdraw", Actor.REQUESTER)
+    claims = list(req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED)))
+    moved = ledger.move(claims, Claim.WITHDRAWN)
+    ledger.sync(item.snapshot_id for item in claims)
     before = req.status
     req.status = Status.WITHDRAWN
     req.save(update_fields=["status"])
-    _record(req, action="withdraw", from_status=before, label="requester", note=note.strip())
+    _record(req, action="withdraw", from_status=before, label="requester", note=note.strip(), data={"claims": moved})
     return req
 
 
@@ -385,7 +440,7 @@ def takedown_withdraw(*, request_id: int, note: str = "") -> TakedownRequest:
 def takedown_answer(*, request_id: int, answer: str) -> TakedownRequest:
     """The requester answers a request for information; the request goes back into review."""
     req = _lock(request_id)
-    _ensure_state(req, (Status.INFO_REQUESTED,), _("answer"))
+    _check(req, "answer", Actor.REQUESTER)
     answer = (answer or "").strip()
     if not answer:
         raise TransitionError(_("The answer is empty."))
@@ -399,17 +454,30 @@ def takedown_answer(*, request_id: int, answer: str) -> TakedownRequest:
 
 @transaction.atomic
 def takedown_report_lawsuit(*, request_id: int, note: str) -> TakedownRequest:
-    """During a dispute the requester reports a lawsuit or complaint (民法典 art. 1196): the
-    snapshots are then not restored when the waiting period ends; a moderator decides."""
+    """During a dispute the requester reports a lawsuit or complaint (民法典 art. 1196): their
+    disputed claims are then not lifted when the waiting period ends; a moderator decides."""
     req = _lock(request_id)
-    _ensure_state(req, (Status.DISPUTED,), _("report a lawsuit for"))
+    _check(req, "report_lawsuit", Actor.REQUESTER)
     note = (note or "").strip()
     if not note:
         raise TransitionError(_("Say where and when the lawsuit or complaint was filed."))
-    req.lawsuit_reported_at = timezone.now()
+    unanswered = list(req.items.filter(claim=Claim.DISPUTED, lawsuit_reported_at__isnull=True))
+    if not unanswered:
+        raise TransitionError(_("A lawsuit or complaint has already been reported for every disputed snapshot."))
+    now = timezone.now()
+    for item in unanswered:
+        item.lawsuit_reported_at = now
+        item.save(update_fields=["lawsuit_reported_at"])
     req.lawsuit_note = note
-    req.save(update_fields=["lawsuit_reported_at", "lawsuit_note"])
-    _record(req, action="report_lawsuit", from_status=req.status, label="requester", note=note)
+    req.save(update_fields=["lawsuit_note"])
+    _record(
+        req,
+        action="report_lawsuit",
+        from_status=req.status,
+        label="requester",
+        note=note,
+        data={"answered": [str(item.pk) for item in unanswered]},
+    )
     return req
 
 
@@ -422,7 +490,7 @@ def takedown_assign(*, request_id: int, moderator: AbstractBaseUser) -> Takedown
     request that still needs a moderator can be assigned: an open one, or a dispute."""
     _require_moderator(moderator)
     req = _lock(request_id)
-    _ensure_state(req, (*TakedownRequest.OPEN_STATUSES, Status.DISPUTED), _("assign"))
+    _check(req, "assign", Actor.MODERATOR)
     req.assignee = moderator
     req.save(update_fields=["assignee"])
     _record(req, action="assign", from_status=req.status, actor=moderator)
@@ -433,22 +501,35 @@ def takedown_assign(*, request_id: int, moderator: AbstractBaseUser) -> Takedown
 def takedown_add_items(*, request_id: int, snapshot_ids: list[int], moderator: AbstractBaseUser) -> list[TakedownItem]:
     """Add snapshots to an open request, so that its decision covers them too: a moderator's
     addition (the other reprints of a listed snapshot's story, `articles.stories.story_siblings`).
-    Snapshots already listed are left out. The addition is recorded, and the requester is told
-    which were added. Returns the items added."""
+    Snapshots already listed are left out. Each added URL claims the work of a listed snapshot of
+    its story (the request's first work when none is). The addition is recorded, and the
+    requester is told which were added. Returns the items added."""
     _require_moderator(moderator)
     req = _lock(request_id)
-    _ensure_state(req, TakedownRequest.OPEN_STATUSES, _("add snapshots to"))
-    items = list(req.items.all())
+    _check(req, "add_items", Actor.MODERATOR)
+    items = list(req.items.select_related("snapshot").order_by("position"))
     listed = {item.snapshot_id for item in items}
     snapshots = [
         s for s in Snapshot.objects.filter(pk__in=snapshot_ids).order_by("published_at", "id") if s.pk not in listed
     ]
     if not snapshots:
         return []
+    work_of_story = {}
+    for item in items:
+        if item.snapshot is not None and item.snapshot.story_id is not None:
+            work_of_story.setdefault(item.snapshot.story_id, item.work_id)
+    first_work = req.works.order_by("position").values_list("pk", flat=True).first()
     position = max((item.position for item in items), default=0)
     added = TakedownItem.objects.bulk_create(
         [
-            TakedownItem(request=req, position=position + n, url=settings.SITE_URL + s.get_absolute_url(), snapshot=s)
+            TakedownItem(
+                request=req,
+                work_id=work_of_story.get(s.story_id, first_work),
+                position=position + n,
+                url=settings.SITE_URL + s.get_absolute_url(),
+                snapshot=s,
+                withheld_when_filed=s.withheld,
+            )
             for n, s in enumerate(snapshots, start=1)
         ]
     )
@@ -463,12 +544,21 @@ def takedown_add_items(*, request_id: int, snapshot_ids: list[int], moderator: A
     return added
 
 
+def takedown_add_story_siblings(*, request_id: int, moderator: AbstractBaseUser) -> list[TakedownItem]:
+    """Add to a request the other snapshots of its listed snapshots' stories (`add_items`)."""
+    listed = TakedownItem.objects.filter(request_id=request_id, snapshot__isnull=False).values_list(
+        "snapshot", flat=True
+    )
+    siblings = [s.pk for s in story_siblings(snapshot_ids=listed)]
+    return takedown_add_items(request_id=request_id, snapshot_ids=siblings, moderator=moderator)
+
+
 @transaction.atomic
 def takedown_review(*, request_id: int, moderator: AbstractBaseUser, note: str = "") -> TakedownRequest:
     """Take a submitted request into review (and assign it to oneself when nobody has it)."""
     _require_moderator(moderator)
     req = _lock(request_id)
-    _ensure_state(req, (Status.SUBMITTED,), _("take into review"))
+    _check(req, "review", Actor.MODERATOR)
     before = req.status
     req.status = Status.IN_REVIEW
     if req.assignee_id is None:
@@ -485,7 +575,7 @@ def takedown_ask(*, request_id: int, moderator: AbstractBaseUser, question: str)
     _require_moderator(moderator)
     question = _require_reason(question)
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW,), _("ask for information on"))
+    _check(req, "ask", Actor.MODERATOR)
     before = req.status
     req.status = Status.INFO_REQUESTED
     req.info_request = question
@@ -507,19 +597,17 @@ def takedown_approve(
 ) -> TakedownRequest:
     """Approve a request, in whole or in part: each pending URL is withheld (`actioned`) or
     `refused`; `outcomes` maps item ids to one of the two, and pending items not named are
-    actioned. The actioned snapshots are withheld at once; the requester gets the statement of
-    reasons.
-
-    A snapshot another decision withholds already (when the request arrived, or since) is
-    `already_withheld` and names that decision. The approval stands even when that leaves nothing
-    newly withheld: the notice was well-founded and its snapshots are withheld, which the record
-    says. Refusing every pending URL is a rejection, not an approval."""
+    actioned. Each actioned URL becomes a standing claim on its snapshot, which is withheld at once
+    (whether or not another decision withholds it too: each claim stands on its own), or, with a
+    changes window (TAKEDOWN_CHANGES_WINDOW_HOURS), a scheduled claim that takes effect when it
+    ends; the requester gets the statement of reasons and the sources are told. Refusing every
+    pending URL is a rejection."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
         raise TransitionError(_("Name the legal ground of an approval."))
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW,), _("approve"))
+    _check(req, "approve", Actor.MODERATOR)
     pending = list(req.items.filter(outcome=Outcome.PENDING))
     outcomes = outcomes or {}
     unknown = set(outcomes) - {item.pk for item in pending}
@@ -529,23 +617,57 @@ def takedown_approve(
         item.outcome = outcomes.get(item.pk, Outcome.ACTIONED)
         if item.outcome not in (Outcome.ACTIONED, Outcome.REFUSED):
             raise TransitionError(_("A URL can be withheld or refused, not “%(o)s”.") % {"o": item.outcome})
-    actioned = [item for item in pending if item.outcome == Outcome.ACTIONED]
-    already = req.items.filter(outcome=Outcome.ALREADY_WITHHELD).exists()
-    if not actioned and not already:
+    actioned = [item for item in pending if item.outcome == Outcome.ACTIONED and item.snapshot_id]
+    if not actioned:
         raise TransitionError(_("Nothing would be withheld: reject the request instead."))
-    _withhold(actioned)
     for item in pending:
-        if item.outcome != Outcome.ACTIONED:
-            item.save(update_fields=["outcome"])
+        item.save(update_fields=["outcome"])
+    window = settings.TAKEDOWN_CHANGES_WINDOW_HOURS
+    if window:
+        # The changes window: the claims take effect later (takedown_tick), the sources told now.
+        moved = ledger.move(actioned, Claim.SCHEDULED, effective_at=timezone.now() + timedelta(hours=window))
+    else:
+        moved = ledger.move(actioned, Claim.STANDING)
+    ledger.sync(item.snapshot_id for item in actioned)
     before = req.status
     req.status = Status.APPROVED
     req.ground = ground
     req.decision_reason = reason
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
-    _record(req, action="approve", from_status=before, actor=moderator, note=reason)
+    _decided(req)
+    req.save(update_fields=["status", "ground", "decision_reason", "decided_at", "publish_after"])
+    _record(
+        req,
+        action="approve",
+        from_status=before,
+        actor=moderator,
+        note=reason,
+        data={"outcomes": {str(item.pk): item.outcome for item in pending}, "claims": moved},
+    )
     emails.send_decision(req.pk)
+    _notify_sources(req, actioned)
     return req
+
+
+def _notify_sources(req: TakedownRequest, items: list[TakedownItem]) -> None:
+    """Tell the source of each snapshot newly withheld (条例 art. 15), once per request and source,
+    where it has a contact address: the notice without the requester's private data, the decision,
+    and the secret link to its page of the request (counter-notice, appeal)."""
+    sources = (
+        Source.objects.filter(pk__in={item.snapshot.source_id for item in items if item.snapshot_id})
+        .exclude(contact_email="")
+        .exclude(pk__in=req.source_notices.values("source_id"))
+        .order_by("pk")
+    )
+    for source in sources:
+        token = new_token()
+        notice = SourceNotice.objects.create(
+            request=req, source=source, email=source.contact_email, token_hash=hash_token(token)
+        )
+        emails.send_source_notice(notice.pk, token)
+
+
+def source_notice_by_token(token: str) -> SourceNotice | None:
+    return SourceNotice.objects.select_related("request", "source").filter(token_hash=hash_token(token)).first()
 
 
 @transaction.atomic
@@ -557,20 +679,28 @@ def takedown_reject(
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.IN_REVIEW, Status.INFO_REQUESTED), _("reject"))
+    _check(req, "reject", Actor.MODERATOR)
     ground = ground if ground in TakedownRequest.Ground.values else TakedownRequest.Ground.NONE
     return _do_reject(req, ground=ground, reason=reason, action="reject", actor=moderator)
 
 
 def _do_reject(req: TakedownRequest, *, ground: str, reason: str, action: str, actor) -> TakedownRequest:
-    req.items.filter(outcome=Outcome.PENDING).update(outcome=Outcome.REFUSED)
+    refused = list(req.items.filter(outcome=Outcome.PENDING).values_list("pk", flat=True))
+    req.items.filter(pk__in=refused).update(outcome=Outcome.REFUSED)
     before = req.status
     req.status = Status.REJECTED
     req.ground = ground
     req.decision_reason = reason
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "ground", "decision_reason", "decided_at"])
-    _record(req, action=action, from_status=before, actor=actor, note=reason)
+    _decided(req)
+    req.save(update_fields=["status", "ground", "decision_reason", "decided_at", "publish_after"])
+    _record(
+        req,
+        action=action,
+        from_status=before,
+        actor=actor,
+        note=reason,
+        data={"outcomes": {str(pk): Outcome.REFUSED for pk in refused}},
+    )
     emails.send_decision(req.pk)
     return req
 
@@ -591,45 +721,64 @@ def lapse_reason(req: TakedownRequest) -> str:
 
 @transaction.atomic
 def takedown_uphold(*, request_id: int, moderator: AbstractBaseUser, reason: str) -> TakedownRequest:
-    """End a dispute by keeping the snapshots withheld (typically after a reported lawsuit)."""
+    """End a dispute by keeping this request's disputed claims standing (typically after a reported
+    lawsuit). Other requests' claims on the same snapshots are theirs to settle."""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.DISPUTED,), _("uphold"))
+    _check(req, "uphold", Actor.MODERATOR)
+    disputed = list(req.items.filter(claim=Claim.DISPUTED))
+    moved = ledger.move(disputed, Claim.STANDING)
+    ledger.sync(item.snapshot_id for item in disputed)
     before = req.status
-    req.status = Status.APPROVED
-    req.restore_after = None
-    req.save(update_fields=["status", "restore_after"])
-    _record(req, action="uphold", from_status=before, actor=moderator, note=reason)
-    emails.send_dispute_outcome(req.pk)
+    req.status = _settled_status(req)
+    req.save(update_fields=["status"])
+    _record(req, action="uphold", from_status=before, actor=moderator, note=reason, data={"claims": moved})
+    emails.send_dispute_outcome(req.pk, claim_ids=[item.pk for item in disputed])
     return req
 
 
 @transaction.atomic
 def takedown_restore(*, request_id: int, moderator: AbstractBaseUser, reason: str) -> TakedownRequest:
-    """A moderator ends a dispute by restoring the snapshots exactly as they were. (The system's
+    """A moderator ends a dispute by lifting this request's disputed claims now. A snapshot comes
+    back, exactly as its editor left it, once no other claim withholds it. (The system's
     restoration after the waiting period is `takedown_tick`.)"""
     _require_moderator(moderator)
     reason = _require_reason(reason)
     req = _lock(request_id)
-    _ensure_state(req, (Status.DISPUTED,), _("restore"))
-    return _do_restore(req, actor=moderator, reason=reason)
+    _check(req, "restore", Actor.MODERATOR)
+    return _do_restore(req, list(req.items.filter(claim=Claim.DISPUTED)), actor=moderator, reason=reason)
 
 
-def _do_restore(req: TakedownRequest, *, actor, reason: str) -> TakedownRequest:
-    _restore(req)
+def _do_restore(req: TakedownRequest, claims: list[TakedownItem], *, actor, reason: str) -> TakedownRequest:
+    moved = ledger.move(claims, Claim.RESTORED)
+    ledger.sync(item.snapshot_id for item in claims)
     before = req.status
-    req.status = Status.RESTORED
+    req.status = _settled_status(req)
     req.save(update_fields=["status"])
-    _record(req, action="restore", from_status=before, actor=actor, label="" if actor else "system", note=reason)
-    emails.send_dispute_outcome(req.pk)
+    _record(
+        req,
+        action="restore" if actor else "restore_due",
+        from_status=before,
+        actor=actor,
+        label="" if actor else "system",
+        note=reason,
+        data={"claims": moved},
+    )
+    emails.send_dispute_outcome(req.pk, claim_ids=[item.pk for item in claims])
     return req
+
+
+def disputable_claims(snapshot: Snapshot) -> list[TakedownItem]:
+    """The claims a counter-notice naming `snapshot` would dispute: those standing and not yet
+    disputed."""
+    return list(TakedownItem.objects.filter(snapshot=snapshot, claim=Claim.STANDING))
 
 
 @transaction.atomic
 def counter_notice_submit(
     *,
-    snapshot: Snapshot,
+    snapshots: list[Snapshot],
     name: str,
     email: str,
     phone: str,
@@ -639,26 +788,41 @@ def counter_notice_submit(
     consent_to_jurisdiction: bool,
     signature: str,
     ip: str | None = None,
-) -> TakedownRequest:
-    """Record a counter-notice against the approved request that withheld `snapshot`: the request
-    becomes disputed, the requester gets a copy, and the snapshots come back when the waiting
-    period ends (at once when it is 0) unless a lawsuit is reported. Raises SubmissionError for a
-    value longer than its field, TransitionError when the snapshot cannot be disputed."""
+) -> CounterNotice:
+    """Record a counter-notice against the claims that withhold `snapshots`: each claim standing
+    on them, of whichever request, becomes disputed, and only those. Every request concerned
+    becomes disputed and its requester is sent the counter-notice and the date its disputed claims
+    lapse (after the waiting period; at once when it is 0) unless they report a lawsuit. Raises
+    SubmissionError for a value longer than its field, TransitionError when a snapshot cannot be
+    disputed."""
     errors = _length_errors(CounterNotice, {"name": name, "email": email, "phone": phone, "signature": signature})
     if errors:
         raise SubmissionError(errors)
-    item = (
-        TakedownItem.objects.filter(snapshot=snapshot, outcome=Outcome.ACTIONED, request__status=Status.APPROVED)
-        .order_by("-request__decided_at")
-        .first()
+    snapshots = list({snapshot.pk: snapshot for snapshot in snapshots}.values())
+    if not snapshots:
+        raise TransitionError(_("Name at least one withheld snapshot."))
+    request_ids = sorted(
+        set(
+            TakedownItem.objects.filter(snapshot__in=snapshots, claim=Claim.STANDING).values_list(
+                "request_id", flat=True
+            )
+        )
     )
-    if item is None:
-        raise TransitionError(_("This snapshot is not withheld by a removal decision that can be disputed."))
-    req = _lock(item.request_id)
-    _ensure_state(req, (Status.APPROVED,), _("dispute"))
-    CounterNotice.objects.create(
-        request=req,
-        snapshot=snapshot,
+    requests = [_lock(pk) for pk in request_ids]  # in primary-key order: no deadlock between two
+    claims = list(
+        TakedownItem.objects.filter(snapshot__in=snapshots, claim=Claim.STANDING, request_id__in=request_ids)
+        .select_related("request")
+        .order_by("request_id", "position")
+    )
+    disputed_snapshots = {item.snapshot_id for item in claims}
+    for snapshot in snapshots:
+        if snapshot.pk not in disputed_snapshots:
+            raise TransitionError(
+                _("%(key)s is not withheld by a removal decision that can be disputed now.") % {"key": snapshot.key}
+            )
+    now = timezone.now()
+    restore_after = now + timedelta(days=settings.TAKEDOWN_RESTORE_AFTER_DAYS)
+    notice = CounterNotice.objects.create(
         name=name,
         email=email,
         phone=phone,
@@ -668,40 +832,218 @@ def counter_notice_submit(
         consent_to_jurisdiction=consent_to_jurisdiction,
         signature=signature,
         submitted_ip=ip,
+        received_at=now,
+        restore_after=restore_after,
     )
-    before = req.status
-    req.status = Status.DISPUTED
-    req.restore_after = timezone.now() + timedelta(days=settings.TAKEDOWN_RESTORE_AFTER_DAYS)
-    req.lawsuit_reported_at = None
-    req.save(update_fields=["status", "restore_after", "lawsuit_reported_at"])
-    _record(req, action="counter_notice", from_status=before, label="counter-notice", note=explanation)
-    emails.send_counter_notice(req.pk)
+    notice.snapshots.set(snapshots)
+    notice.claims.set(claims)
+    for req in requests:
+        mine = [item for item in claims if item.request_id == req.pk]
+        _check(req, "counter_notice", Actor.COUNTER_NOTIFIER)
+        moved = ledger.move(mine, Claim.DISPUTED, now=now, restore_after=restore_after, lawsuit_reported_at=None)
+        before = req.status
+        req.status = Status.DISPUTED
+        req.save(update_fields=["status"])
+        _record(
+            req,
+            action="counter_notice",
+            from_status=before,
+            label="counter-notice",
+            note=explanation,
+            data={"claims": moved, "counter_notice": notice.pk},
+        )
+        emails.send_counter_notice(req.pk, notice.pk)
     if settings.TAKEDOWN_RESTORE_AFTER_DAYS == 0:
         # 条例 art. 17: restore at once on a counter-notice.
-        _do_restore(req, actor=None, reason=_("Restored at once on a counter-notice (waiting period 0)."))
-    return req
+        for req in requests:
+            due = list(req.items.filter(claim=Claim.DISPUTED, counter_notices=notice))
+            _do_restore(req, due, actor=None, reason=_("Restored at once on a counter-notice (waiting period 0)."))
+    return notice
+
+
+# --- appeals (DSA art. 20) -----------------------------------------------------------------------
+
+
+def _decision_event(req: TakedownRequest) -> ModerationEvent | None:
+    return req.events.filter(action__in=("approve", "reject", "lapse")).order_by("-created_at", "-id").first()
+
+
+def appealable_items(req: TakedownRequest, *, party: str, source=None) -> list[TakedownItem]:
+    """What an appeal by `party` would concern: for the requester, the URLs refused (a rejection,
+    or the refused part of an approval); for a snapshot's source, this request's claims that
+    withhold (or will withhold) its snapshots."""
+    if party == Appeal.Party.REQUESTER:
+        return list(req.items.filter(outcome=Outcome.REFUSED, snapshot__isnull=False).order_by("position"))
+    return list(
+        req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED), snapshot__source=source).order_by("position")
+    )
+
+
+def appeal_deadline(req: TakedownRequest):
+    return req.decided_at + timedelta(days=settings.TAKEDOWN_APPEAL_DAYS) if req.decided_at else None
+
+
+@transaction.atomic
+def appeal_file(*, request_id: int, party: str, reason: str, source=None) -> Appeal:
+    """The requester, or the source of a withheld snapshot, appeals the decision on a request
+    within TAKEDOWN_APPEAL_DAYS (six months) of it. The appeal names the URLs it concerns; a
+    moderator other than the one who decided reviews it (appeal_uphold, appeal_reverse)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionError(_("Say why the decision is wrong."))
+    req = _lock(request_id)
+    actor = Actor.SOURCE if party == Appeal.Party.SOURCE else Actor.REQUESTER
+    _check(req, "appeal", actor)
+    deadline = appeal_deadline(req)
+    if deadline is None or timezone.now() > deadline:
+        raise TransitionError(
+            _("The time to appeal %(reference)s ended on %(date)s.")
+            % {
+                "reference": req.reference,
+                "date": timezone.localtime(deadline).strftime("%Y-%m-%d") if deadline else "—",
+            }
+        )
+    items = appealable_items(req, party=party, source=source)
+    if not items:
+        raise TransitionError(_("Nothing in %(reference)s is yours to appeal.") % {"reference": req.reference})
+    if req.appeals.filter(party=party, source=source, status=Appeal.Status.OPEN).exists():
+        raise TransitionError(
+            _("An appeal of yours against %(reference)s is already open.") % {"reference": req.reference}
+        )
+    appeal = Appeal.objects.create(request=req, party=party, source=source, reason=reason)
+    appeal.items.set(items)
+    _record(
+        req,
+        action="appeal",
+        from_status=req.status,
+        label=f"source: {source.name}"[:50] if source else "requester",
+        note=reason,
+        data={"appeal": appeal.pk, "party": party, "items": [str(item.pk) for item in items]},
+    )
+    emails.send_appeal_received(appeal.pk)
+    return appeal
+
+
+def _lock_open_appeal(appeal_id: int, moderator) -> tuple[Appeal, TakedownRequest]:
+    try:
+        appeal = Appeal.objects.get(pk=appeal_id)
+    except Appeal.DoesNotExist:
+        raise TransitionError(_("There is no appeal %(id)s.") % {"id": appeal_id}) from None
+    req = _lock(appeal.request_id)
+    appeal = Appeal.objects.select_for_update().get(pk=appeal_id)
+    if appeal.status != Appeal.Status.OPEN:
+        raise TransitionError(
+            _("The appeal against %(reference)s was already decided: %(status)s.")
+            % {"reference": req.reference, "status": appeal.get_status_display()}
+        )
+    decision = _decision_event(req)
+    if decision is not None and decision.actor_id == moderator.pk:
+        raise TransitionError(
+            _("You decided %(reference)s yourself: a moderator other than the one who decided reviews the appeal.")
+            % {"reference": req.reference}
+        )
+    return appeal, req
+
+
+def _close_appeal(appeal: Appeal, *, status: str, moderator, reason: str) -> None:
+    appeal.status = status
+    appeal.decided_at = timezone.now()
+    appeal.decided_by = moderator
+    appeal.decision_reason = reason
+    appeal.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+
+
+@transaction.atomic
+def appeal_uphold(*, appeal_id: int, moderator: AbstractBaseUser, reason: str) -> Appeal:
+    """Review an appeal and keep the decision; the appellant is told why."""
+    _require_moderator(moderator)
+    reason = _require_reason(reason)
+    appeal, req = _lock_open_appeal(appeal_id, moderator)
+    _check(req, "appeal_uphold", Actor.MODERATOR)
+    _close_appeal(appeal, status=Appeal.Status.UPHELD, moderator=moderator, reason=reason)
+    _record(
+        req,
+        action="appeal_uphold",
+        from_status=req.status,
+        actor=moderator,
+        note=reason,
+        data={"appeal": appeal.pk},
+    )
+    emails.send_appeal_outcome(appeal.pk)
+    return appeal
+
+
+@transaction.atomic
+def appeal_reverse(
+    *, appeal_id: int, moderator: AbstractBaseUser, reason: str, ground: str = TakedownRequest.Ground.COPYRIGHT
+) -> Appeal:
+    """Review an appeal and reverse the decision for the URLs it concerns: a requester's appeal
+    withholds the URLs that were refused (on `ground`), a source's lifts this request's claims on
+    its snapshots. The public record shows the reversal."""
+    _require_moderator(moderator)
+    reason = _require_reason(reason)
+    appeal, req = _lock_open_appeal(appeal_id, moderator)
+    _check(req, "appeal_reverse", Actor.MODERATOR)
+    before = req.status
+    items = list(appeal.items.all())
+    data = {"appeal": appeal.pk}
+    if appeal.party == Appeal.Party.REQUESTER:
+        if ground not in TakedownRequest.Ground.values or ground == TakedownRequest.Ground.NONE:
+            raise TransitionError(_("Name the legal ground of an approval."))
+        items = [item for item in items if item.outcome == Outcome.REFUSED and item.snapshot_id]
+        for item in items:
+            item.outcome = Outcome.ACTIONED
+            item.save(update_fields=["outcome"])
+        data["outcomes"] = {str(item.pk): Outcome.ACTIONED for item in items}
+        data["claims"] = ledger.move(items, Claim.STANDING)
+        _notify_sources(req, items)
+        if req.ground in ("", TakedownRequest.Ground.NONE):
+            req.ground = ground
+        req.status = _settled_status(req)  # a rejection reversed is an approval now
+    else:
+        items = [item for item in items if item.claim in (*STANDING_CLAIMS, Claim.SCHEDULED)]
+        data["claims"] = ledger.move(items, Claim.REVERSED)
+        active = req.items.filter(claim__in=(*STANDING_CLAIMS, Claim.SCHEDULED)).exists()
+        req.status = _settled_status(req) if active else Status.REVERSED
+    ledger.sync(item.snapshot_id for item in items)
+    req.save(update_fields=["status", "ground"])
+    _close_appeal(appeal, status=Appeal.Status.REVERSED, moderator=moderator, reason=reason)
+    _record(req, action="appeal_reverse", from_status=before, actor=moderator, note=reason, data=data)
+    emails.send_appeal_outcome(appeal.pk)
+    return appeal
 
 
 @dataclass
 class TickResult:
     restored: list[str] = field(default_factory=list)  # references of disputes restored
     lapsed: list[str] = field(default_factory=list)  # references closed for want of an answer
+    took_effect: list[str] = field(default_factory=list)  # references whose changes window ended
     failed: list[tuple[str, str]] = field(default_factory=list)  # (request id, error) of moves that failed
 
 
 def takedown_tick(*, now=None) -> TickResult:
-    """The workflow's clock: restore the snapshots of every dispute whose waiting period has ended
-    with no lawsuit or complaint reported, and close (as rejected, with the standard statement of
-    reasons) every request whose question went unanswered past `info_due_at`. Safe to run as
-    often as cron likes: each move re-checks its request under the row lock. Each request is its
-    own transaction: one that fails is logged and reported in `failed`, and the rest go on."""
+    """The workflow's clock: lift every disputed claim whose waiting period has ended with no
+    lawsuit or complaint reported (its snapshot comes back once no other claim withholds it), and
+    close (as rejected, with the standard statement of reasons) every request whose question went
+    unanswered past `info_due_at`. Safe to run as often as cron likes: each move re-checks its
+    request under the row lock. Each request is its own transaction: one that fails is logged and
+    reported in `failed`, and the rest go on."""
     now = now or timezone.now()
     result = TickResult()
-    due_disputes = TakedownRequest.objects.filter(
-        status=Status.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True
-    ).values_list("pk", flat=True)
-    for request_id in list(due_disputes):
+    due_disputes = (
+        TakedownItem.objects.filter(claim=Claim.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True)
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    for request_id in sorted(set(due_disputes)):
         _tick_one(request_id, result, _restore_if_due, now)
+    due_effects = (
+        TakedownItem.objects.filter(claim=Claim.SCHEDULED, effective_at__lte=now)
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    for request_id in sorted(set(due_effects)):
+        _tick_one(request_id, result, _take_effect_if_due, now)
     unanswered = TakedownRequest.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now).values_list(
         "pk", flat=True
     )
@@ -721,10 +1063,17 @@ def _tick_one(request_id: int, result: TickResult, move, now) -> None:
 @transaction.atomic
 def _restore_if_due(request_id: int, now, result: TickResult) -> None:
     req = _lock(request_id)
-    if req.status != Status.DISPUTED or req.lawsuit_reported_at or not req.restore_after or req.restore_after > now:
+    due = list(
+        req.items.filter(claim=Claim.DISPUTED, restore_after__lte=now, lawsuit_reported_at__isnull=True).order_by(
+            "position"
+        )
+    )
+    if req.status != Status.DISPUTED or not due:
         return
+    _check(req, "restore_due", Actor.SYSTEM)
     _do_restore(
         req,
+        due,
         actor=None,
         reason=_("The waiting period after the counter-notice ended with no lawsuit or complaint reported."),
     )
@@ -732,26 +1081,97 @@ def _restore_if_due(request_id: int, now, result: TickResult) -> None:
 
 
 @transaction.atomic
+def _take_effect_if_due(request_id: int, now, result: TickResult) -> None:
+    """The changes window of an approval has ended: its scheduled claims take effect, except those
+    on the snapshots of a source whose appeal is still open (its answer, reviewed first)."""
+    req = _lock(request_id)
+    held = set(req.appeals.filter(status=Appeal.Status.OPEN, party=Appeal.Party.SOURCE).values_list("items", flat=True))
+    due = [
+        item
+        for item in req.items.filter(claim=Claim.SCHEDULED, effective_at__lte=now).order_by("position")
+        if item.pk not in held
+    ]
+    if not due:
+        return
+    _check(req, "take_effect", Actor.SYSTEM)
+    moved = ledger.move(due, Claim.STANDING)
+    ledger.sync(item.snapshot_id for item in due)
+    _record(
+        req,
+        action="take_effect",
+        from_status=req.status,
+        note=_("The changes window ended; the withholding took effect automatically."),
+        data={"claims": moved},
+    )
+    emails.send_taken_effect(req.pk, [item.pk for item in due])
+    result.took_effect.append(req.reference)
+
+
+@transaction.atomic
 def _lapse_if_due(request_id: int, now, result: TickResult) -> None:
     req = _lock(request_id)
     if req.status != Status.INFO_REQUESTED or not req.info_due_at or req.info_due_at > now:
         return
+    _check(req, "lapse", Actor.SYSTEM)
     _do_reject(req, ground=TakedownRequest.Ground.NONE, reason=lapse_reason(req), action="lapse", actor=None)
     result.lapsed.append(req.reference)
 
 
-# --- abuse -----------------------------------------------------------------------------------
+# --- abuse ---------------------------------------------------------------------------------------
+
+
+def _lock_requester(requester_id: int) -> Requester:
+    try:
+        return Requester.objects.select_for_update().get(pk=requester_id)
+    except Requester.DoesNotExist:
+        raise TransitionError(_("There is no requester %(id)s.") % {"id": requester_id}) from None
+
+
+def _measure(requester: Requester, name: str, moderator) -> tuple[workflow.Action, str]:
+    """Check a measure against the workflow table: the requester's state now, and the move."""
+    before = workflow.requester_state(requester)
+
+    def describe(move: workflow.Action) -> str:
+        return _("Cannot %(action)s %(email)s: the requester is %(state)s.") % {
+            "action": move.verb,
+            "email": requester.email,
+            "state": workflow.STATE_LABELS[before],
+        }
+
+    return workflow.check(name, before, Actor.MODERATOR, describe=describe), before
+
+
+def _record_measure(requester: Requester, *, action: str, before: str, moderator, note: str, data=None) -> None:
+    after = workflow.requester_state(requester)
+    workflow.check_target(action, before, after)
+    ModerationEvent.objects.create(
+        requester=requester,
+        actor=moderator,
+        actor_label=moderator.get_username(),
+        action=action,
+        from_status=before,
+        to_status=after,
+        note=note,
+        data=data or {},
+    )
+
+
+def _append_note(requester: Requester, note: str) -> str:
+    return (requester.abuse_note + "\n" if requester.abuse_note else "") + note
 
 
 @transaction.atomic
 def requester_warn(*, requester_id: int, moderator: AbstractBaseUser, note: str) -> Requester:
-    """Warn a requester whose notices are repeatedly unfounded (DSA art. 23(1))."""
+    """Warn a requester whose notices are repeatedly unfounded (DSA art. 23(1)); an event records
+    who did and why, and the requester is told by email."""
     _require_moderator(moderator)
     note = _require_reason(note)
-    requester = Requester.objects.select_for_update().get(pk=requester_id)
+    requester = _lock_requester(requester_id)
+    _move, before = _measure(requester, "warn", moderator)
     requester.warned_at = timezone.now()
-    requester.abuse_note = (requester.abuse_note + "\n" if requester.abuse_note else "") + note
+    requester.abuse_note = _append_note(requester, note)
     requester.save(update_fields=["warned_at", "abuse_note"])
+    _record_measure(requester, action="warn", before=before, moderator=moderator, note=note)
     emails.send_abuse_notice(requester.pk, "warned")
     return requester
 
@@ -763,23 +1183,61 @@ def requester_suspend(*, requester_id: int, moderator: AbstractBaseUser, days: i
     note = _require_reason(note)
     if days < 1:
         raise TransitionError(_("A suspension lasts at least one day."))
-    requester = Requester.objects.select_for_update().get(pk=requester_id)
+    requester = _lock_requester(requester_id)
     if requester.warned_at is None:
         raise TransitionError(_("Warn a requester before suspending them."))
+    _move, before = _measure(requester, "suspend", moderator)
     requester.suspended_until = timezone.now() + timedelta(days=days)
-    requester.abuse_note = (requester.abuse_note + "\n" if requester.abuse_note else "") + note
+    requester.abuse_note = _append_note(requester, note)
     requester.save(update_fields=["suspended_until", "abuse_note"])
+    _record_measure(
+        requester,
+        action="suspend",
+        before=before,
+        moderator=moderator,
+        note=note,
+        data={"until": requester.suspended_until.isoformat()},
+    )
     emails.send_abuse_notice(requester.pk, "suspended")
     return requester
 
 
-def withholding_request(snapshot: Snapshot) -> TakedownRequest | None:
-    """The decided request that keeps `snapshot` withheld, for its 451 page."""
-    item = (
-        TakedownItem.objects.filter(snapshot=snapshot, outcome=Outcome.ACTIONED)
-        .filter(Q(request__status=Status.APPROVED) | Q(request__status=Status.DISPUTED))
-        .select_related("request")
-        .order_by("-request__decided_at")
-        .first()
+@transaction.atomic
+def requester_set_publication_delay(
+    *, requester_id: int, moderator: AbstractBaseUser, days: int, note: str
+) -> Requester:
+    """Give a requester (an organisation, typically) a delay between each decision on their requests
+    and its publication on /transparency/; it applies to decisions taken from now on."""
+    _require_moderator(moderator)
+    note = _require_reason(note)
+    if not 0 <= days <= 365:
+        raise TransitionError(_("A publication delay is between 0 and 365 days."))
+    requester = _lock_requester(requester_id)
+    _move, before = _measure(requester, "set_publication_delay", moderator)
+    previous = requester.publication_delay_days
+    requester.publication_delay_days = days
+    requester.save(update_fields=["publication_delay_days"])
+    _record_measure(
+        requester,
+        action="set_publication_delay",
+        before=before,
+        moderator=moderator,
+        note=note,
+        data={"days": days, "previous": previous},
     )
-    return item.request if item else None
+    return requester
+
+
+@transaction.atomic
+def requester_lift(*, requester_id: int, moderator: AbstractBaseUser, note: str) -> Requester:
+    """End a suspension before its time (the warning stays on record); the requester is told."""
+    _require_moderator(moderator)
+    note = _require_reason(note)
+    requester = _lock_requester(requester_id)
+    _move, before = _measure(requester, "lift", moderator)
+    requester.suspended_until = timezone.now()
+    requester.abuse_note = _append_note(requester, note)
+    requester.save(update_fields=["suspended_until", "abuse_note"])
+    _record_measure(requester, action="lift", before=before, moderator=moderator, note=note)
+    emails.send_abuse_notice(requester.pk, "lifted")
+    return requester

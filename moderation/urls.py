@@ -11,4 +11,6 @@ urlpatterns = [
     path("api/takedown/", views.api_takedown, name="api_takedown"),
     path("transparency/", views.transparency, name="transparency"),
     path("transparency/decisions.json", views.transparency_decisions, name="decisions_json"),
+    path("transparency/statements.json", views.transparency_statements_json, name="statements_json"),
+    path("transparency/statements.csv", views.transparency_statements_csv, name="statements_csv"),
 ]

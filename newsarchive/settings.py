@@ -377,10 +377,26 @@ CAPTURE_UPLOAD_ROOT = Path(os.environ.get("CAPTURE_UPLOAD_ROOT", BASE_DIR / "pri
 # files, and requests per address per hour (form and API together).
 TAKEDOWN_DUE_HOURS = int(os.environ.get("TAKEDOWN_DUE_HOURS", "24"))
 TAKEDOWN_RESTORE_AFTER_DAYS = int(os.environ.get("TAKEDOWN_RESTORE_AFTER_DAYS", "15"))
+# Hours between an approval and the withholding taking effect, during which the snapshots' sources
+# are told and may answer (appeal); 0: at once.
+TAKEDOWN_CHANGES_WINDOW_HOURS = int(os.environ.get("TAKEDOWN_CHANGES_WINDOW_HOURS", "0"))
 TAKEDOWN_INFO_DAYS = int(os.environ.get("TAKEDOWN_INFO_DAYS", "14"))
 if TAKEDOWN_INFO_DAYS < 1:
     raise ImproperlyConfigured("TAKEDOWN_INFO_DAYS must be at least 1: a requester needs time to answer.")
 TAKEDOWN_MAX_URLS = int(os.environ.get("TAKEDOWN_MAX_URLS", "50"))
+# Works one notice may claim, each with its own URLs (the URL cap counts them all together).
+TAKEDOWN_MAX_WORKS = 10
+# Risk flags of the moderators' queue: a notice of this many URLs or more is large; a requester with
+# this many rejected requests (or a warning) is a repeat notifier; a source with this many decisions
+# withholding its snapshots is a repeat infringer (flagged on the request and in its record).
+TAKEDOWN_LARGE_NOTICE_URLS = int(os.environ.get("TAKEDOWN_LARGE_NOTICE_URLS", "10"))
+TAKEDOWN_REPEAT_REQUESTER_REJECTIONS = int(os.environ.get("TAKEDOWN_REPEAT_REQUESTER_REJECTIONS", "3"))
+TAKEDOWN_REPEAT_INFRINGER_THRESHOLD = int(os.environ.get("TAKEDOWN_REPEAT_INFRINGER_THRESHOLD", "3"))
+# Days after a decision within which the requester or a snapshot's source may appeal it (DSA art.
+# 20(1): at least six months).
+TAKEDOWN_APPEAL_DAYS = int(os.environ.get("TAKEDOWN_APPEAL_DAYS", "183"))
+if TAKEDOWN_APPEAL_DAYS < 183:
+    raise ImproperlyConfigured("TAKEDOWN_APPEAL_DAYS must be at least 183: DSA art. 20 gives six months.")
 TAKEDOWN_MAX_FILES = 5
 TAKEDOWN_MAX_FILE_BYTES = int(os.environ.get("TAKEDOWN_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
 TAKEDOWN_RATE_LIMIT = int(os.environ.get("TAKEDOWN_RATE_LIMIT", "10"))

@@ -36,7 +36,27 @@ def make_snapshot(**fields) -> Snapshot:
     fields.setdefault("captured_at", fields["published_at"] + timedelta(hours=3))
     fields.setdefault("collected_by", "test.crawler")
     fields.setdefault("body", f"<p>第 {n} 篇测试正文。</p>")
+    # `status` is derived (Snapshot.save): a test that wants a hidden or withheld snapshot gets it
+    # through the fields it derives from. A withheld one made here has no claim behind it: for
+    # tests of the reader side only (the moderation tests withhold through the workflow).
+    status = fields.pop("status", None)
+    if status == Snapshot.Status.HIDDEN:
+        fields.setdefault("editor_status", Snapshot.EditorStatus.HIDDEN)
+    elif status == Snapshot.Status.WITHHELD:
+        fields.setdefault("withheld", True)
     return Snapshot.objects.create(**fields)
+
+
+def status_fields(status: str) -> dict:
+    """The fields to write for a snapshot to end up in public state `status`, for a bulk update()
+    that bypasses save() (the database checks that `status` follows from the other two)."""
+    return {
+        "status": status,
+        "editor_status": Snapshot.EditorStatus.HIDDEN
+        if status == Snapshot.Status.HIDDEN
+        else Snapshot.EditorStatus.PUBLISHED,
+        "withheld": status == Snapshot.Status.WITHHELD,
+    }
 
 
 def make_related_link(snapshot: Snapshot, **fields) -> RelatedLink:

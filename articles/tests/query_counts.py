@@ -16,6 +16,9 @@ RENDER = {
     # The snapshot, its related links (crawled and computed, one UNION), the other reprints of its
     # story, more in its category, the navigation.
     "detail": 5,
+    # A withheld snapshot's 451 page: the snapshot, the decisions that withhold it (however many,
+    # through articles.withholding), the navigation. Never cached.
+    "withheld": 3,
     "captures": 3,  # the snapshot, its captures (compared in memory), the navigation
     # Search: choosing the plan, the page of results, the sources and categories of the filter form,
     # the header's categories; a filter value adds its lookup; a refused query searches nothing.

@@ -203,14 +203,19 @@ class SnapshotAdminTests(TestCase):
         select = re.search(r'<select name="action".*?</select>', content, re.S).group(0)
         self.assertEqual(re.findall(r'<option value="(\w+)"', select), ["publish", "hide", "move_to_category"])
 
-    def test_hide_action_hides_the_selected_snapshots_and_leaves_withheld_ones_alone(self):
+    def test_hide_action_hides_the_selected_snapshots_withheld_ones_included(self):
         response = self.post_action("hide", [self.published, self.withheld, self.hidden])
         self.assertRedirects(response, CHANGELIST, fetch_redirect_response=False)
         statuses = dict(Snapshot.objects.values_list("title", "status"))
-        self.assertEqual(statuses, {"公开的快照": "hidden", "隐藏的快照": "hidden", "屏蔽的快照": "withheld"})
+        self.assertEqual(statuses, {"公开的快照": "hidden", "隐藏的快照": "hidden", "屏蔽的快照": "hidden"})
+        self.assertTrue(Snapshot.objects.get(pk=self.withheld.pk).withheld)  # the decision still stands
         self.assertEqual(
             messages_of(self.client.get(CHANGELIST)),
-            ["已隐藏 1 个快照。", "1 个快照已是该状态。", "1 个已屏蔽的快照未作改动：只有审核流程可以更改。"],
+            [
+                "已隐藏 2 个快照。",
+                "1 个快照已是该状态。",
+                "其中 1 个快照被删除决定屏蔽：在审核流程撤销该决定之前，它仍处于屏蔽状态。",
+            ],
         )
         record = Snapshot.objects.get(pk=self.published.pk).history.latest()
         self.assertEqual((record.status, record.history_user), ("hidden", self.admin))
@@ -261,7 +266,8 @@ class SnapshotAdminTests(TestCase):
 
     def test_change_form_offers_published_and_hidden_only(self):
         content = self.client.get(change_url(self.published)).content.decode()
-        select = re.search(r'<select name="status".*?</select>', content, re.S).group(0)
+        self.assertNotIn('name="status"', content)
+        select = re.search(r'<select name="editor_status".*?</select>', content, re.S).group(0)
         self.assertEqual(re.findall(r'<option value="(\w+)"', select), ["published", "hidden"])
 
     def test_change_form_of_a_withheld_snapshot_shows_status_read_only(self):
@@ -271,18 +277,20 @@ class SnapshotAdminTests(TestCase):
         self.assertContains(response, "已屏蔽")
 
     def test_posting_withheld_through_the_change_form_is_rejected(self):
-        data = form_data(self.client.get(change_url(self.published)), status="withheld")
+        data = form_data(self.client.get(change_url(self.published)), editor_status="withheld")
         response = self.client.post(change_url(self.published), data)
         self.assertEqual(response.status_code, 200)
-        self.assertIn("status", response.context["adminform"].form.errors)
+        self.assertIn("editor_status", response.context["adminform"].form.errors)
         self.assertEqual(Snapshot.objects.get(pk=self.published.pk).status, "published")
 
-    def test_posting_a_status_for_a_withheld_snapshot_changes_nothing(self):
-        data = form_data(self.client.get(change_url(self.withheld)), status="published", title="屏蔽的快照（改题）")
+    def test_publishing_a_withheld_snapshot_through_the_change_form_leaves_it_withheld(self):
+        data = form_data(
+            self.client.get(change_url(self.withheld)), editor_status="published", title="屏蔽的快照（改题）"
+        )
         response = self.client.post(change_url(self.withheld), data)
         self.assertRedirects(response, CHANGELIST, fetch_redirect_response=False)
         stored = Snapshot.objects.get(pk=self.withheld.pk)
-        self.assertEqual((stored.status, stored.title), ("withheld", "屏蔽的快照（改题）"))
+        self.assertEqual((stored.status, stored.title, stored.withheld), ("withheld", "屏蔽的快照（改题）", True))
 
     def test_captured_fields_are_read_only(self):
         response = self.client.get(change_url(self.published))
@@ -333,15 +341,22 @@ class SnapshotAdminTests(TestCase):
         self.assertEqual((reverted.body, reverted.key, reverted.status), (original.body, original.key, "published"))
         self.assertEqual(reverted.history.count(), history_before + 2)
 
-    def test_withheld_snapshot_cannot_be_reverted_from_history(self):
+    def test_reverting_a_withheld_snapshot_from_history_reverts_the_title_and_keeps_it_withheld(self):
         version = self.withheld.history.latest()
         Snapshot.objects.filter(pk=self.withheld.pk).update(title="屏蔽后的标题")
         revert_url = reverse("admin:articles_snapshot_simple_history", args=[self.withheld.pk, version.history_id])
         response = self.client.post(revert_url, form_data(self.client.get(revert_url)))
-        self.assertRedirects(
-            response, reverse("admin:articles_snapshot_history", args=[self.withheld.pk]), fetch_redirect_response=False
-        )
-        self.assertEqual(Snapshot.objects.get(pk=self.withheld.pk).title, "屏蔽后的标题")
+        self.assertEqual(response.status_code, 302)
+        stored = Snapshot.objects.get(pk=self.withheld.pk)
+        self.assertEqual((stored.title, stored.status, stored.withheld), ("屏蔽的快照", "withheld", True))
+
+    def test_reverting_to_a_version_from_before_a_withholding_does_not_lift_it(self):
+        before = self.published.history.latest()
+        Snapshot.objects.filter(pk=self.published.pk).update(withheld=True, status=Snapshot.Status.WITHHELD)
+        revert_url = reverse("admin:articles_snapshot_simple_history", args=[self.published.pk, before.history_id])
+        self.client.post(revert_url, form_data(self.client.get(revert_url)))
+        stored = Snapshot.objects.get(pk=self.published.pk)
+        self.assertEqual((stored.status, stored.withheld), ("withheld", True))
 
     def test_snapshots_cannot_be_added_or_deleted_even_by_a_superuser(self):
         self.assertEqual(self.client.get(reverse("admin:articles_snapshot_add")).status_code, 403)

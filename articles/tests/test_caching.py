@@ -25,7 +25,7 @@ from moderation import services as moderation
 from moderation.models import TakedownItem
 from moderation.tests.helpers import api_body, make_counter_notice, make_moderator, submit
 
-from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source
+from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_source, status_fields
 from .query_counts import PAGE_CACHE_CHECK, RENDER
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -194,7 +194,7 @@ class ChangesReachCachedPagesTests(_Archive, TestCase):
 
     def test_withholding_by_any_write_even_one_that_bypasses_the_services(self):
         self.warm()
-        Snapshot.objects.filter(pk=self.target.pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.target.pk).update(**status_fields(Snapshot.Status.WITHHELD))
         self.assert_gone_everywhere()
 
     def test_editing_a_title_in_the_admin(self):
@@ -205,7 +205,7 @@ class ChangesReachCachedPagesTests(_Archive, TestCase):
         data = {
             "title": "编辑改过的标题",
             "category": self.category.pk,
-            "status": Snapshot.Status.PUBLISHED,
+            "editor_status": Snapshot.EditorStatus.PUBLISHED,
             "is_featured": "on",
             "related_links-TOTAL_FORMS": "0",
             "related_links-INITIAL_FORMS": "0",

@@ -10,7 +10,7 @@ from articles import services
 from articles.importing import Origin, build_capture
 from articles.models import SHANGHAI, Snapshot, SnapshotCapture
 
-from .helpers import make_editor, make_superuser
+from .helpers import make_editor, make_superuser, status_fields
 from .query_counts import PAGE_CACHE_CHECK, RENDER
 
 pytestmark = pytest.mark.django_db
@@ -211,10 +211,10 @@ def test_a_snapshot_captured_once_lists_its_one_capture(client):
 
 def test_withholding_a_key_withholds_every_capture_and_hiding_hides_them(client):
     snapshot = two_captures()
-    Snapshot.objects.filter(pk=snapshot.pk).update(status=Snapshot.Status.WITHHELD)
+    Snapshot.objects.filter(pk=snapshot.pk).update(**status_fields(Snapshot.Status.WITHHELD))
     assert client.get(f"/detail/{snapshot.key}/captures/").status_code == 451
     older, newer = SnapshotCapture.objects.order_by("captured_at")
     withheld = client.get(f"/detail/{snapshot.key}/captures/?a={older.pk}&b={newer.pk}")
     assert withheld.status_code == 451 and "第二段" not in withheld.content.decode()
-    Snapshot.objects.filter(pk=snapshot.pk).update(status=Snapshot.Status.HIDDEN)
+    Snapshot.objects.filter(pk=snapshot.pk).update(**status_fields(Snapshot.Status.HIDDEN))
     assert client.get(f"/detail/{snapshot.key}/captures/").status_code == 404

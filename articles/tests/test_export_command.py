@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from articles.models import SHANGHAI, Category, RelatedLink, Snapshot, Source, key_for_url
 
-from .helpers import SEED_KEY, load_seed, make_category, make_related_link, make_snapshot
+from .helpers import SEED_KEY, load_seed, make_category, make_related_link, make_snapshot, status_fields
 
 GENERATOR = Path(settings.BASE_DIR) / "bench" / "generate_jsonl.py"
 
@@ -277,7 +277,7 @@ def test_import_of_the_export_reproduces_the_same_snapshots_and_related_links(db
         make_record(2, related=[{"excerpt": "回链", "url": f"{settings.SITE_URL}/detail/{second_key}.html"}]),
         make_record(3),  # hidden below: not exported
     )
-    Snapshot.objects.filter(original_url=url(3)).update(status=Snapshot.Status.HIDDEN)
+    Snapshot.objects.filter(original_url=url(3)).update(**status_fields(Snapshot.Status.HIDDEN))
     before = {key: state for key, state in archive_state().items() if state["status"] == Snapshot.Status.PUBLISHED}
     export = tmp_path / "export.jsonl"
     run_export(output=str(export))

@@ -19,7 +19,7 @@ from articles import services
 from articles.management.commands import import_snapshots
 from articles.models import SHANGHAI, Category, RelatedLink, Snapshot, Source, key_for_url
 
-from .helpers import SEED_KEY, SEED_PAGE, load_seed, make_category
+from .helpers import SEED_KEY, SEED_PAGE, load_seed, make_category, status_fields
 
 SUMMARY = re.compile(
     r"(?P<dry>dry run, nothing written: )?new (?P<new>[\d,]+), updated (?P<updated>[\d,]+), "
@@ -426,7 +426,7 @@ def test_text_bodies_become_escaped_paragraphs(db, tmp_path):
 @pytest.mark.parametrize("changed", [False, True], ids=["unchanged", "changed"])
 def test_hidden_or_withheld_snapshot_stays_so_when_imported_again(db, tmp_path, status, changed):
     run_import(write_jsonl(tmp_path / "a.jsonl", make_record(1)))
-    Snapshot.objects.filter(key=key(1)).update(status=status)
+    Snapshot.objects.filter(key=key(1)).update(**status_fields(status))
 
     again = make_record(1, body_html="<p>新正文</p>") if changed else make_record(1)
     run = run_import(write_jsonl(tmp_path / "b.jsonl", again))

@@ -20,6 +20,7 @@ from .helpers import (
     make_related_link,
     make_snapshot,
     make_source,
+    status_fields,
 )
 
 UNSAFE_BODY = '<p onclick="alert(1)">正文</p><script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -215,7 +216,7 @@ class RelatedLinkVisibilityTests(TestCase):
 
     def test_a_link_comes_back_when_its_target_is_published_again(self):
         hidden_target_link = RelatedLink.objects.get(snapshot=self.snapshot, position=2)
-        Snapshot.objects.filter(pk=hidden_target_link.target_id).update(status=Snapshot.Status.PUBLISHED)
+        Snapshot.objects.filter(pk=hidden_target_link.target_id).update(**status_fields(Snapshot.Status.PUBLISHED))
         self.assertIn(hidden_target_link, RelatedLink.objects.visible())
 
 

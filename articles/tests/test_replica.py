@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from articles.models import Snapshot
 from newsarchive import replica
 
-from .helpers import make_category, make_snapshot
+from .helpers import make_category, make_snapshot, status_fields
 
 
 def replica_status_of(snapshot: Snapshot) -> str:
@@ -67,7 +67,7 @@ class ReplicaReadTests(TransactionTestCase):
     def test_a_withholding_the_replica_has_not_replayed_is_never_served_from_it(self):
         with connections["replica"].cursor() as cursor:
             cursor.execute("SELECT pg_wal_replay_pause()")
-        Snapshot.objects.filter(pk=self.snapshot.pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.snapshot.pk).update(**status_fields(Snapshot.Status.WITHHELD))
         self.assertEqual(replica_status_of(self.snapshot), Snapshot.Status.PUBLISHED)  # the replica is behind
 
         detail = self.client.get(self.snapshot.get_absolute_url())

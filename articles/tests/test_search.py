@@ -16,7 +16,7 @@ from articles.models import SHANGHAI, SearchBigramEntry, SearchEntry, Snapshot
 from articles.search import QueryError, clean_query, highlight_excerpt, highlight_title, search_snapshots
 from articles.search_text import WHITESPACE, search_document
 
-from .helpers import make_category, make_editor, make_snapshot, make_source
+from .helpers import make_category, make_editor, make_snapshot, make_source, status_fields
 from .query_counts import RARE_QUERY_PLAN
 
 
@@ -381,9 +381,11 @@ class IndexInStepTests(TestCase):
         self.assertEqual(indexed("来的标"), set())
 
     def test_updates_and_deletes_in_bulk_reach_the_index(self):
-        Snapshot.objects.filter(pk=self.snapshot.pk).update(status=Snapshot.Status.HIDDEN)
+        Snapshot.objects.filter(pk=self.snapshot.pk).update(**status_fields(Snapshot.Status.HIDDEN))
         self.assertEqual(indexed("原来的"), set())
-        Snapshot.objects.filter(pk=self.snapshot.pk).update(status=Snapshot.Status.PUBLISHED, title="批量改的标题")
+        Snapshot.objects.filter(pk=self.snapshot.pk).update(
+            **status_fields(Snapshot.Status.PUBLISHED), title="批量改的标题"
+        )
         self.assertEqual(titles("批量改"), ["批量改的标题"])
         Snapshot.objects.filter(pk=self.snapshot.pk).delete()
         self.assertEqual(indexed("批量改"), set())
@@ -494,7 +496,7 @@ class SearchPlanCacheTests(TestCase):
             plans = search.search_plans(queries)
         self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [later.pk, self.first.pk])
 
-        Snapshot.objects.filter(pk=later.pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=later.pk).update(**status_fields(Snapshot.Status.WITHHELD))
         plans = search.search_plans(queries)
         self.assertEqual([s.pk for s in search_snapshots("秒批", plan=plans["秒批"])], [self.first.pk])
 

@@ -27,23 +27,24 @@ class SnapshotSetStatusTests(TestCase):
 
     def test_hiding_published_snapshots_hides_them(self):
         result = self.set_status([self.published, self.other_published], Snapshot.Status.HIDDEN)
-        self.assertEqual(result, BulkResult(changed=2, unchanged=0, refused=0))
+        self.assertEqual(result, BulkResult(changed=2, unchanged=0))
         self.assertEqual(statuses(self.published, self.other_published), ["hidden", "hidden"])
         self.assertFalse(Snapshot.objects.published().filter(pk=self.published.pk).exists())
 
     def test_publishing_a_hidden_snapshot_makes_it_public_again(self):
         result = self.set_status([self.hidden, self.published], Snapshot.Status.PUBLISHED)
-        self.assertEqual(result, BulkResult(changed=1, unchanged=1, refused=0))
+        self.assertEqual(result, BulkResult(changed=1, unchanged=1))
         self.assertEqual(statuses(self.hidden, self.published), ["published", "published"])
 
-    def test_withheld_snapshots_are_refused_counted_and_left_alone(self):
+    def test_an_editor_may_hide_or_publish_a_withheld_snapshot_which_stays_withheld_until_the_decision_is_lifted(self):
         result = self.set_status([self.withheld, self.hidden, self.published], Snapshot.Status.HIDDEN)
-        self.assertEqual(result, BulkResult(changed=1, unchanged=1, refused=1))
-        self.assertEqual(statuses(self.withheld, self.hidden, self.published), ["withheld", "hidden", "hidden"])
+        self.assertEqual(result, BulkResult(changed=2, unchanged=1, withheld=1))
+        self.assertEqual(statuses(self.withheld, self.hidden, self.published), ["hidden", "hidden", "hidden"])
 
         result = self.set_status([self.withheld, self.hidden, self.published], Snapshot.Status.PUBLISHED)
-        self.assertEqual(result, BulkResult(changed=2, unchanged=0, refused=1))
+        self.assertEqual(result, BulkResult(changed=3, unchanged=0, withheld=1))
         self.assertEqual(statuses(self.withheld, self.hidden, self.published), ["withheld", "published", "published"])
+        self.assertTrue(Snapshot.objects.get(pk=self.withheld.pk).withheld)
 
     def test_editors_cannot_withhold(self):
         with self.assertRaisesMessage(ValueError, "Editors may only set published or hidden, not 'withheld'"):
@@ -61,10 +62,10 @@ class SnapshotSetStatusTests(TestCase):
         )
         self.assertEqual(record.prev_record.status, "published")
 
-    def test_unchanged_and_refused_snapshots_get_no_history_record(self):
-        counts = [self.hidden.history.count(), self.withheld.history.count()]
-        self.set_status([self.hidden, self.withheld], Snapshot.Status.HIDDEN)
-        self.assertEqual([self.hidden.history.count(), self.withheld.history.count()], counts)
+    def test_unchanged_snapshots_get_no_history_record(self):
+        counts = [self.hidden.history.count()]
+        self.set_status([self.hidden], Snapshot.Status.HIDDEN)
+        self.assertEqual([self.hidden.history.count()], counts)
 
     def test_a_snapshot_without_history_gets_its_prior_state_recorded_first_so_it_can_be_reverted(self):
         (bare,) = Snapshot.objects.bulk_create(
@@ -104,7 +105,7 @@ class SnapshotMoveToCategoryTests(TestCase):
         result = snapshot_move_to_category(
             snapshot_ids=[self.first.pk, self.second.pk, self.already.pk], category=self.tech, actor=self.editor
         )
-        self.assertEqual(result, BulkResult(changed=2, unchanged=1, refused=0))
+        self.assertEqual(result, BulkResult(changed=2, unchanged=1))
         self.assertEqual(set(Snapshot.objects.values_list("category__name", flat=True)), {"科技"})
 
     def test_each_move_is_recorded_in_history_with_the_acting_editor(self):

@@ -10,7 +10,7 @@ from articles.services import snapshots_import
 from articles.stories import shingles, similarity, stories_place, story_reprints, story_text
 from newsarchive.testing import run_tasks
 
-from .helpers import make_snapshot, make_source
+from .helpers import make_snapshot, make_source, status_fields
 from .stories_data import ADDED, ORIGINAL, REBYLINED, REPUNCTUATED, SAME_TOPIC, SEED_PARAGRAPHS, TRIMMED, html
 
 START = datetime(2023, 9, 14, 11, 24, tzinfo=SHANGHAI)
@@ -145,8 +145,8 @@ class StoryReprintsTests(TestCase):
         self.assertEqual({s.reprints_total for s in shown}, {4})
 
     def test_a_withheld_or_hidden_member_vanishes_from_its_storys_public_list(self):
-        Snapshot.objects.filter(pk=self.reprints[0].pk).update(status=Snapshot.Status.WITHHELD)
-        Snapshot.objects.filter(pk=self.reprints[1].pk).update(status=Snapshot.Status.HIDDEN)
+        Snapshot.objects.filter(pk=self.reprints[0].pk).update(**status_fields(Snapshot.Status.WITHHELD))
+        Snapshot.objects.filter(pk=self.reprints[1].pk).update(**status_fields(Snapshot.Status.HIDDEN))
         shown = story_reprints(self.reprints[4])
         self.assertEqual([s.pk for s in shown], [s.pk for s in self.reprints[2:4]])
         self.assertEqual(shown[0].reprints_total, 2)
@@ -171,7 +171,7 @@ class StoryReprintsTests(TestCase):
         later = Snapshot.objects.published().filter(published_at__gte=START + timedelta(hours=2))
         rows = list(later.one_per_story())
         self.assertEqual([s.pk for s in rows], [self.reprints[2].pk])
-        Snapshot.objects.filter(pk=self.reprints[0].pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.reprints[0].pk).update(**status_fields(Snapshot.Status.WITHHELD))
         rows = list(Snapshot.objects.published().one_per_story())
         self.assertEqual([(s.pk, s.story_size) for s in rows], [(self.reprints[1].pk, 4)])
 
@@ -268,15 +268,15 @@ class RelatedComputedTests(TestCase):
         self.assertEqual(self.targets(self.unrelated), [])
 
     def test_hidden_and_withheld_snapshots_are_never_computed_as_related(self):
-        Snapshot.objects.filter(pk=self.others[0].pk).update(status=Snapshot.Status.HIDDEN)
-        Snapshot.objects.filter(pk=self.others[1].pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.others[0].pk).update(**status_fields(Snapshot.Status.HIDDEN))
+        Snapshot.objects.filter(pk=self.others[1].pk).update(**status_fields(Snapshot.Status.WITHHELD))
         related_compute(snapshot_ids=[self.reprints[0].pk])
         self.assertEqual(self.targets(self.reprints[0]), [])
 
     def test_a_related_snapshot_withheld_later_vanishes_from_the_shown_list_at_once(self):
         crawled, computed = related_links_of(self.reprints[0])
         self.assertEqual(len(computed), 2)
-        Snapshot.objects.filter(pk=self.others[0].pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.others[0].pk).update(**status_fields(Snapshot.Status.WITHHELD))
         crawled, computed = related_links_of(self.reprints[0])
         self.assertEqual([link.target_key for link in computed], [self.others[1].key])
 
@@ -338,7 +338,7 @@ class StoryPagesTests(TestCase):
 
     def test_a_withheld_reprint_vanishes_from_the_page_at_once(self):
         self.page(self.reprints[2])  # cached
-        Snapshot.objects.filter(pk=self.reprints[4].pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.reprints[4].pk).update(**status_fields(Snapshot.Status.WITHHELD))
         page = self.page(self.reprints[2])
         self.assertIn("同一报道的其他转载 (3)", page)
         self.assertNotIn(self.reprints[4].get_absolute_url(), page)
@@ -366,7 +366,7 @@ class StoryPagesTests(TestCase):
         self.assertEqual(section.count('<p class="excerpt">今年以来,鲁西新区聚焦营商环境建设'), 1)
 
     def test_a_computed_link_to_a_hidden_snapshot_vanishes_from_the_page(self):
-        Snapshot.objects.filter(pk=self.others[0].pk).update(status=Snapshot.Status.HIDDEN)
+        Snapshot.objects.filter(pk=self.others[0].pk).update(**status_fields(Snapshot.Status.HIDDEN))
         page = self.page(self.reprints[0])
         self.assertNotIn(self.others[0].get_absolute_url(), page)
         self.assertIn(self.others[1].get_absolute_url(), page)
@@ -478,7 +478,7 @@ class RefreshTests(TestCase):
         from .helpers import make_editor
 
         reprints = make_reprints()[:3]
-        Snapshot.objects.filter(pk=reprints[2].pk).update(status=Snapshot.Status.HIDDEN)
+        Snapshot.objects.filter(pk=reprints[2].pk).update(**status_fields(Snapshot.Status.HIDDEN))
         place(*reprints)
         self.client.force_login(make_editor())
         content = self.client.get(f"/admin/articles/snapshot/{reprints[0].pk}/change/").content.decode()

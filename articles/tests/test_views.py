@@ -23,6 +23,7 @@ from .helpers import (
     make_related_link,
     make_snapshot,
     make_source,
+    status_fields,
 )
 from .query_counts import PAGE_CACHE_CHECK, RENDER
 
@@ -349,7 +350,7 @@ class DetailPageTests(TestCase):
         self.assertNotIn("指向屏蔽快照", page.text)
 
     def test_related_link_disappears_once_its_target_is_withheld(self):
-        Snapshot.objects.filter(pk=self.published_target.pk).update(status=Snapshot.Status.WITHHELD)
+        Snapshot.objects.filter(pk=self.published_target.pk).update(**status_fields(Snapshot.Status.WITHHELD))
         page = read_page(self.get(self.snapshot))
         self.assertNotIn("指向公开快照", page.text)
         self.assertNotIn(self.published_target.key, page.html)

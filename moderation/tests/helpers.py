@@ -21,7 +21,15 @@ from django.utils import translation
 from articles.models import Snapshot
 from articles.tests.helpers import make_editor, make_snapshot, make_superuser  # noqa: F401 - re-exported for the tests
 from moderation import services
-from moderation.models import CounterNotice, EvidenceFile, ModerationEvent, Requester, TakedownItem, TakedownRequest
+from moderation.models import (
+    Appeal,
+    CounterNotice,
+    EvidenceFile,
+    ModerationEvent,
+    Requester,
+    TakedownItem,
+    TakedownRequest,
+)
 from moderation.storage import PrivateStorage
 from newsarchive.testing import clear_caches, run_tasks
 
@@ -77,7 +85,9 @@ def make_submission(*snapshots: Snapshot, **fields) -> services.Submission:
     fields.setdefault("good_faith", True)
     fields.setdefault("accurate_and_authorised", True)
     fields.setdefault("signature", "张三")
-    fields.setdefault("urls", [snapshot_url(s) for s in snapshots])
+    urls = fields.pop("urls", [snapshot_url(s) for s in snapshots])
+    work, work_date = fields.pop("work"), fields.pop("work_date")
+    fields.setdefault("works", [services.SubmittedWork(description=work, work_date=work_date, urls=urls)])
     return services.Submission(**fields)
 
 
@@ -86,8 +96,8 @@ def submit(*snapshots: Snapshot, **fields) -> services.Receipt:
     return services.takedown_submit(submission=make_submission(*snapshots, **fields))
 
 
-def make_counter_notice(snapshot: Snapshot, **fields) -> TakedownRequest:
-    """A complete counter-notice against the decision that withholds `snapshot`."""
+def make_counter_notice(*snapshots: Snapshot, **fields) -> CounterNotice:
+    """A complete counter-notice against the decisions that withhold `snapshots`."""
     fields.setdefault("name", "李四")
     fields.setdefault("email", "uploader@example.net")
     fields.setdefault("phone", "+86 21 8765 4321")
@@ -96,7 +106,7 @@ def make_counter_notice(snapshot: Snapshot, **fields) -> TakedownRequest:
     fields.setdefault("good_faith", True)
     fields.setdefault("consent_to_jurisdiction", True)
     fields.setdefault("signature", "李四")
-    return services.counter_notice_submit(snapshot=snapshot, **fields)
+    return services.counter_notice_submit(snapshots=list(snapshots), **fields)
 
 
 def make_request(
@@ -128,6 +138,14 @@ def _move_to(req: TakedownRequest, status: str, moderator: User) -> None:
         services.takedown_ask(request_id=req.pk, moderator=moderator, question="请提供著作权登记证书。")
     elif status == Status.REJECTED:
         services.takedown_reject(request_id=req.pk, moderator=moderator, reason="证据不足。")
+    elif status == Status.REVERSED:
+        # Approved, then reversed on the appeal of the snapshots' source by another moderator.
+        services.takedown_approve(request_id=req.pk, moderator=moderator, reason="权利证明充分。")
+        snapshot = req.items.filter(outcome=TakedownItem.Outcome.ACTIONED).select_related("snapshot").first().snapshot
+        appeal = services.appeal_file(
+            request_id=req.pk, party=Appeal.Party.SOURCE, source=snapshot.source, reason="该报道系本社原创。"
+        )
+        services.appeal_reverse(appeal_id=appeal.pk, moderator=make_moderator(), reason="来源方证明了权利。")
     elif status in (Status.APPROVED, Status.DISPUTED, Status.RESTORED):
         services.takedown_approve(request_id=req.pk, moderator=moderator, reason="权利证明充分。")
         if status != Status.APPROVED:

@@ -10,12 +10,13 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import connection
-from django.test import Client, TestCase
+from django.test import Client, TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import SHANGHAI, Snapshot
+from articles.tests.helpers import make_source
 from articles.tests.query_counts import ADMIN
 from articles.tests.test_admin import form_data
 from moderation import services
@@ -276,7 +277,7 @@ class ChangePageTests(AdminTestCase):
             "rights@example.org",
             "+86 10 1234 5678",
             "北京市朝阳区某路 1 号",
-            self.req.work,
+            self.req.works.get().description,
             "该快照全文转载了我方享有著作权的报道。",
             "原文由我方记者撰写并首发。",
         ]:
@@ -532,7 +533,7 @@ class WorkflowTests(AdminTestCase):
         response = self.post_move(req, "uphold", {"reason": "权利人已起诉。"})
         self.assertRedirects(response, change_url(req), fetch_redirect_response=False)
         req = self.fresh(req)
-        self.assertEqual((req.status, req.restore_after), (Status.APPROVED, None))
+        self.assertEqual((req.status, req.items.get().restore_after), (Status.APPROVED, None))
         self.assertEqual(Snapshot.objects.get(pk=snapshot.pk).status, Snapshot.Status.WITHHELD)
 
     def test_restore_ends_a_dispute_bringing_the_snapshots_back(self):
@@ -867,6 +868,7 @@ class PermissionTests(AdminTestCase):
                 ("moderation", "view_evidencefile"),
                 ("moderation", "view_requester"),
                 ("moderation", "view_moderationevent"),
+                ("moderation", "view_sourcerecord"),
                 ("articles", "view_snapshot"),
                 ("articles", "view_relatedlink"),
                 ("articles", "view_category"),
@@ -916,3 +918,68 @@ class PermissionTests(AdminTestCase):
             set(Group.objects.get(name="Editors").permissions.values_list("content_type__app_label", flat=True)),
             {"articles", "capture"},
         )
+
+
+class RiskFlagTests(AdminTestCase):
+    """The queue's risk flags, as columns and filters; the sources' repeat-infringer count."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.flagged_moderator = make_moderator("flags")
+        old = make_snapshot(
+            published_at=datetime(2023, 1, 5, 9, 0, tzinfo=SHANGHAI), captured_at=datetime(2023, 1, 6, tzinfo=SHANGHAI)
+        )
+        cls.backdated = make_request(old, work_date=date(2024, 6, 1), email="late@example.org")
+        cls.plain = make_request(make_snapshot(), email="plain@example.org")
+        warned = make_request(make_snapshot(), email="warned@example.org")
+        services.requester_warn(requester_id=warned.requester_id, moderator=cls.flagged_moderator, note="警告。")
+        cls.by_warned = make_request(make_snapshot(), email="warned@example.org")
+        cls.large = make_request(*[make_snapshot() for _ in range(3)], email="large@example.org")
+        disputed_snapshot = make_snapshot()
+        make_request(disputed_snapshot, status=Status.DISPUTED, email="first@example.org")
+        cls.again = make_request(disputed_snapshot, email="again@example.org")
+
+    def flags(self, **params):
+        self.client.force_login(self.flagged_moderator)
+        response = self.client.get(reverse("admin:moderation_takedownrequest_changelist"), params)
+        return {req.reference for req in response.context["cl"].result_list}
+
+    @override_settings(TAKEDOWN_LARGE_NOTICE_URLS=3)
+    def test_each_flag_has_its_filter_and_finds_exactly_its_requests(self):
+        self.assertEqual(self.flags(risk="backdated"), {self.backdated.reference})
+        self.assertEqual(
+            self.flags(risk="repeat_requester"),
+            {
+                self.by_warned.reference,
+                *(TakedownRequest.objects.filter(email="warned@example.org").values_list("reference", flat=True)),
+            },
+        )
+        self.assertEqual(self.flags(risk="large"), {self.large.reference})
+        self.assertIn(self.again.reference, self.flags(risk="disputed"))
+        self.assertNotIn(
+            self.plain.reference,
+            set().union(*(self.flags(risk=f) for f in ["backdated", "repeat_requester", "large", "disputed"])),
+        )
+
+    @override_settings(TAKEDOWN_LARGE_NOTICE_URLS=3)
+    def test_the_flags_are_a_column_of_the_queue(self):
+        self.client.force_login(self.flagged_moderator)
+        html = self.client.get(reverse("admin:moderation_takedownrequest_changelist")).content.decode()
+
+        def row(reference):
+            return re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{reference}(?:(?!</tr>).)*</tr>", html, re.S).group(0)
+
+        self.assertIn("takedown-flag", row(self.backdated.reference))
+        self.assertNotIn("takedown-flag", row(self.plain.reference))
+
+    @override_settings(TAKEDOWN_REPEAT_INFRINGER_THRESHOLD=2)
+    def test_a_source_whose_snapshots_several_decisions_withheld_is_flagged(self):
+        source = make_source("屡次被投诉的来源")
+        for n in range(2):
+            make_request(make_snapshot(source=source), status=Status.APPROVED, email=f"r{n}@example.org")
+        next_one = make_request(make_snapshot(source=source), email="next@example.org")
+        self.assertIn(next_one.reference, self.flags(risk="repeat_infringer"))
+        response = self.client.get(reverse("admin:moderation_sourcerecord_changelist"), {"repeat": "yes"})
+        self.assertEqual([s.name for s in response.context["cl"].result_list], ["屡次被投诉的来源"])
+        self.assertEqual(response.context["cl"].result_list[0].decisions, 2)

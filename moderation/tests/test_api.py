@@ -3,6 +3,7 @@
 import json
 import random
 import threading
+from datetime import date
 
 from django.conf import settings
 from django.core import mail
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test import Client, TransactionTestCase, override_settings, skipUnlessDBFeature
 from django.utils import timezone
 
+from articles.models import Snapshot
 from moderation.models import Requester, TakedownItem, TakedownRequest, hash_token
 from newsarchive.testing import sending_mail
 
@@ -53,7 +55,7 @@ class ApiFilingTests(ApiTestCase):
         self.assertEqual(data["reference"], req.reference)
         self.assertEqual(
             data["items"],
-            [{"url": u, "outcome": "pending"} for u in body["urls"]],
+            [{"url": u, "work": 0, "outcome": "pending"} for u in body["urls"]],
         )
         token = status_path(data["status_url"]).split("/")[-2]
         self.assertEqual(req.token_hash, hash_token(token))
@@ -63,7 +65,10 @@ class ApiFilingTests(ApiTestCase):
             (req.name, req.organisation, req.role, req.email, req.phone, req.address),
             tuple(body["requester"][k] for k in ["name", "organisation", "role", "email", "phone", "address"]),
         )
-        self.assertEqual((str(req.work_date), req.work, req.signature), ("2023-09-14", body["work"], "赵六"))
+        self.assertEqual(
+            (str(req.works.get().work_date), req.works.get().description, req.signature),
+            ("2023-09-14", body["work"], "赵六"),
+        )
         self.assertEqual(req.submitted_ip, "203.0.113.50")
         self.assertEqual(len(mail.outbox), 1)
         self.assertIn(data["status_url"], mail.outbox[0].body)
@@ -79,7 +84,8 @@ class ApiFilingTests(ApiTestCase):
         body["requester"]["organisation"] = None
         self.assertEqual(self.post(body).status_code, 201)
         self.assertEqual(
-            (TakedownRequest.objects.get().work_date, TakedownRequest.objects.get().organisation), (None, "")
+            (TakedownRequest.objects.get().works.get().work_date, TakedownRequest.objects.get().organisation),
+            (None, ""),
         )
 
     def test_a_snapshot_already_withheld_is_answered_as_such(self):
@@ -114,28 +120,83 @@ class ApiValidationTests(ApiTestCase):
         self.assertEqual(set(errors), {"requester.email", "requester.role", "work_date"})
         self.assertEqual(errors["requester.email"], ["Enter a valid email address."])
 
-    def test_an_address_that_is_not_a_snapshot_here_is_named_by_its_index(self):
+    def test_an_address_that_is_no_single_web_address_is_named_by_its_index(self):
         body = api_body(
             self.snapshot,
-            urls=[
-                snapshot_url(self.snapshot),
-                "https://www.example.com/news/1.html",
-                f"{settings.SITE_URL}/detail/{'0' * 40}.html",
-                "",
-                42,
-                "two\nlines",
-                snapshot_url(self.snapshot),
-            ],
+            urls=[snapshot_url(self.snapshot), "not an address", "", 42, "two\nlines", snapshot_url(self.snapshot)],
         )
         errors = self.errors(self.post(body))
-        self.assertEqual(set(errors), {"urls.1", "urls.2", "urls.3", "urls.4", "urls.5"})
-        self.assertIn("is not the address of a snapshot page of this site", errors["urls.1"][0])
-        self.assertIn("there is no snapshot with this address", errors["urls.2"][0])
-        for key in ["urls.3", "urls.4", "urls.5"]:
+        self.assertEqual(set(errors), {"urls.1", "urls.2", "urls.3", "urls.4"})
+        self.assertIn("is not a web address", errors["urls.1"][0])
+        for key in ["urls.2", "urls.3", "urls.4"]:
             self.assertEqual(errors[key], ["Expected one address as a non-empty string."])
         # The duplicate is reported by the service, once the rest is valid.
         errors = self.errors(self.post(api_body(self.snapshot, urls=[snapshot_url(self.snapshot)] * 2)))
         self.assertEqual(errors, {"urls.1": ["The same snapshot as address 1."]})
+
+    def test_an_address_that_names_nothing_here_is_filed_and_answered_as_not_found(self):
+        urls = [
+            snapshot_url(self.snapshot),
+            "https://www.example.com/news/1.html",
+            f"{settings.SITE_URL}/detail/{'0' * 40}.html",
+        ]
+        response = self.post(api_body(self.snapshot, urls=urls))
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual([i["outcome"] for i in response.json()["items"]], ["pending", "not_found", "not_found"])
+
+    def test_a_hidden_snapshot_is_not_in_this_archive(self):
+        hidden = make_snapshot(title="编辑隐藏的标题", status=Snapshot.Status.HIDDEN)
+        response = self.post(api_body(self.snapshot, urls=[snapshot_url(self.snapshot), snapshot_url(hidden)]))
+        self.assertEqual([i["outcome"] for i in response.json()["items"]], ["pending", "not_found"])
+        self.assertNotIn("编辑隐藏的标题", response.content.decode())
+        self.assertEqual(TakedownRequest.objects.get().items.get(position=2).snapshot, None)
+        errors = self.errors(self.post(api_body(urls=[snapshot_url(hidden)])))
+        self.assertIn("None of these addresses names a snapshot in this archive", errors["urls"][0])
+
+    def test_several_works_each_with_its_urls(self):
+        body = api_body(
+            works=[
+                {"description": "报道甲", "work_date": "2023-09-14", "urls": [snapshot_url(self.snapshot)]},
+                {"description": "报道乙", "work_date": None, "urls": [snapshot_url(self.other), "https://x.example/a"]},
+            ]
+        )
+        del body["work"], body["work_date"], body["urls"]
+        response = self.post(body)
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(
+            [(i["work"], i["outcome"]) for i in response.json()["items"]],
+            [(0, "pending"), (1, "pending"), (1, "not_found")],
+        )
+        req = TakedownRequest.objects.get()
+        self.assertEqual(
+            list(req.works.values_list("description", "work_date")), [("报道甲", date(2023, 9, 14)), ("报道乙", None)]
+        )
+
+    def test_errors_in_several_works_are_named_by_each_works_path(self):
+        body = api_body(
+            works=[
+                {"description": "报道甲", "urls": [snapshot_url(self.snapshot)]},
+                {"description": "", "work_date": "2099-01-01", "urls": [snapshot_url(self.other), "nope", 7]},
+                {"urls": "not a list"},
+            ]
+        )
+        del body["work"], body["work_date"], body["urls"]
+        errors = self.errors(self.post(body))
+        self.assertEqual(
+            set(errors),
+            {
+                "works.1.description",
+                "works.1.work_date",
+                "works.1.urls.1",
+                "works.1.urls.2",
+                "works.2.urls",
+                "works.2.description",
+            },
+        )
+        for bad in [[], "x", [1], [{"urls": []}] * 11]:
+            with self.subTest(works=bad):
+                body = {**api_body(self.snapshot), "works": bad}
+                self.assertIn("works", self.errors(self.post(body)))
 
     @override_settings(TAKEDOWN_MAX_URLS=1)
     def test_more_addresses_than_the_cap_are_refused(self):

@@ -82,7 +82,7 @@ class TakedownListAndShowTests(CommandTestCase):
         self.assertTrue(output.startswith(f"{req.reference}  in review (in_review)\n"))
         for text in [
             "Requester: 张三 <x@example.org>, 人民资讯版权部, the rights holder",
-            "Date of the work: 2024-06-01",
+            f"Work 1: {req.works.get().description} (2024-06-01)",
             f"  1. {snapshot_url(snapshot)}  [pending]",
             "早已发表的快照; published 2023-01-05, captured 2023-01-06",
             "The requester dates the work 2024-06-01: later than this snapshot's publication at its source "
@@ -246,7 +246,7 @@ class ModerationTickTests(CommandTestCase):
         cls.approved = make_request(status=Status.APPROVED, email="approved@example.org")
         services.takedown_report_lawsuit(request_id=cls.sued.pk, note="已向北京互联网法院起诉。")
         past = timezone.now() - timedelta(days=1)
-        TakedownRequest.objects.filter(pk__in=[cls.due.pk, cls.sued.pk]).update(restore_after=past)
+        TakedownItem.objects.filter(request__in=[cls.due, cls.sued]).update(restore_after=past)
 
     def statuses(self):
         return {
@@ -270,7 +270,7 @@ class ModerationTickTests(CommandTestCase):
         )
         self.assertEqual(TakedownRequest.objects.get(pk=self.approved.pk).status, Status.APPROVED)
         event = self.due.events.order_by("id").last()
-        self.assertEqual((event.action, event.actor, event.actor_label), ("restore", None, "system"))
+        self.assertEqual((event.action, event.actor, event.actor_label), ("restore_due", None, "system"))
         self.assertTrue(mail.outbox, "the requester and the counter-notifier are told")
 
         events = ModerationEvent.objects.count()

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core import mail
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.test import TestCase, TransactionTestCase, override_settings, skipUnlessDBFeature
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,7 +22,8 @@ from django.utils.translation import gettext
 from articles.models import RelatedLink, Snapshot
 from articles.services import snapshot_set_status
 from articles.tests.helpers import make_related_link
-from moderation import services
+from articles.tests.test_purge import purged
+from moderation import ledger, services, workflow
 from moderation.models import CounterNotice, ModerationEvent, Requester, TakedownItem, TakedownRequest
 from moderation.services import SubmissionError, TransitionError
 from newsarchive.testing import run_tasks, sending_mail
@@ -41,6 +43,7 @@ from .helpers import (
 
 Status = TakedownRequest.Status
 Outcome = TakedownItem.Outcome
+Claim = TakedownItem.Claim
 PUBLISHED, HIDDEN, WITHHELD = Snapshot.Status.PUBLISHED, Snapshot.Status.HIDDEN, Snapshot.Status.WITHHELD
 
 
@@ -56,6 +59,15 @@ def outcomes_of(req: TakedownRequest) -> list[str]:
     return list(req.items.order_by("position").values_list("outcome", flat=True))
 
 
+def claims_of(req: TakedownRequest) -> list[str]:
+    return list(req.items.order_by("position").values_list("claim", flat=True))
+
+
+def withholding(snapshot: Snapshot) -> list[TakedownRequest]:
+    """The requests whose claims withhold `snapshot` now."""
+    return [item.request for item in ledger.standing_on(snapshot)]
+
+
 def in_site_language(text: str) -> str:
     """`text` as the emails render it: in the site's language, English where no translation exists yet."""
     with translation.override(settings.LANGUAGE_CODE):
@@ -68,8 +80,24 @@ def label(choice) -> str:
         return str(choice.label)
 
 
+def redress_text(req) -> str:
+    """How an email tells its reader to seek redress (templates/moderation/email/redress.txt)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string(
+            "moderation/email/redress.txt", {"req": req, "contact": settings.MODERATION_CONTACT_EMAIL}
+        ).strip()
+
+
+def automation_text(step: str = "") -> str:
+    """How an email says whether its step was automatic (templates/moderation/email/automation.txt)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string("moderation/email/automation.txt", {"automated": step}).strip()
+
+
 # The services' refusals, as they read in the site's language (the msgids, where it has no translation).
-NOT_DISPUTABLE = in_site_language("This snapshot is not withheld by a removal decision that can be disputed.")
+NOT_DISPUTABLE = (
+    in_site_language("%(key)s is not withheld by a removal decision that can be disputed now.") % {"key": ""}
+).strip()
 NOTHING_WITHHELD = in_site_language("Nothing would be withheld: reject the request instead.")
 
 
@@ -161,16 +189,19 @@ class TakedownSubmitTests(TestCase):
         submission = make_submission(self.snapshot, ip="203.0.113.7", work_date=timezone.localdate())
         req = services.takedown_submit(submission=submission).request
         req.refresh_from_db()
-        for name in ["name", "organisation", "role", "email", "phone", "address", "work", "work_date"]:
+        for name in ["name", "organisation", "role", "email", "phone", "address"]:
             self.assertEqual(getattr(req, name), getattr(submission, name), name)
+        (work,) = req.works.all()
+        self.assertEqual((work.description, work.work_date), (submission.works[0].description, timezone.localdate()))
         for name in ["explanation", "evidence", "good_faith", "accurate_and_authorised", "signature"]:
             self.assertEqual(getattr(req, name), getattr(submission, name), name)
         self.assertEqual(req.submitted_ip, "203.0.113.7")
         self.assertEqual(req.status, Status.SUBMITTED)
 
-    def test_a_snapshot_already_withheld_is_answered_as_already_withheld(self):
+    def test_a_snapshot_already_withheld_is_pending_like_any_other_and_stays_withheld(self):
         req = submit(self.snapshot, self.withheld).request
-        self.assertEqual(outcomes_of(req), [Outcome.PENDING, Outcome.ALREADY_WITHHELD])
+        self.assertEqual(outcomes_of(req), [Outcome.PENDING, Outcome.PENDING])
+        self.assertEqual(claims_of(req), [Claim.NONE, Claim.NONE])
         self.assertEqual([status_of(self.snapshot), status_of(self.withheld)], [PUBLISHED, WITHHELD])
 
     def test_filing_changes_no_snapshot(self):
@@ -385,23 +416,76 @@ class SubmissionErrorTests(TestCase):
         # At the cap it is accepted.
         submit(self.snapshot, self.other)
 
-    def test_an_address_that_is_not_a_snapshot_page_here_is_named_by_its_index(self):
-        for url in [
-            "https://news.example.com/2023/09/14/article.html",
-            f"https://elsewhere.example.com/detail/{self.other.key}.html",
-            f"{settings.SITE_URL}/category/caijing/",
-            "not a url at all",
-        ]:
+    def test_an_address_that_names_nothing_in_this_archive_is_recorded_as_not_found(self):
+        hidden = make_snapshot(status=HIDDEN)
+        for n, url in enumerate(
+            [
+                "https://news.example.com/2023/09/14/article.html",
+                f"https://elsewhere.example.com/detail/{self.other.key}.html",
+                f"{settings.SITE_URL}/category/caijing/",
+                f"{settings.SITE_URL}/detail/{'0' * 40}.html",
+                snapshot_url(hidden),  # an editor hid it: to the public it is not here
+            ]
+        ):
+            with self.subTest(url=url):
+                urls = [snapshot_url(self.snapshot), url]
+                req = submit(urls=urls, email=f"r{n}@example.org").request
+                self.assertEqual(
+                    list(req.items.order_by("position").values_list("url", "snapshot", "outcome")),
+                    [(snapshot_url(self.snapshot), self.snapshot.pk, Outcome.PENDING), (url, None, Outcome.NOT_FOUND)],
+                )
+
+    def test_the_original_articles_address_finds_the_snapshot_captured_from_it(self):
+        captured = make_snapshot(original_url="https://news.example.com/2023/09/14/original.html")
+        req = submit(urls=["https://news.example.com/2023/09/14/original.html"]).request
+        self.assertEqual(list(req.items.values_list("snapshot", "outcome")), [(captured.pk, Outcome.PENDING)])
+
+    def test_a_notice_none_of_whose_addresses_names_anything_here_is_refused(self):
+        urls = ["https://news.example.com/a.html", f"{settings.SITE_URL}/detail/{'0' * 40}.html"]
+        errors = self.assertSubmissionRefused(make_submission(urls=urls), "urls")
+        self.assertEqual(
+            errors["urls"],
+            [
+                in_site_language(
+                    "None of these addresses names a snapshot in this archive: there is nothing here to remove. "
+                    "Give the address of the snapshot page here (…/detail/<key>.html) or of the original article."
+                )
+            ],
+        )
+
+    def test_what_is_no_web_address_is_named_by_its_index(self):
+        for url in ["not a url at all", "ftp://example.com/file", "javascript:alert(1)"]:
             with self.subTest(url=url):
                 errors = self.assertSubmissionRefused(
                     make_submission(urls=[snapshot_url(self.snapshot), url]), "urls.1"
                 )
                 self.assertIn(url, errors["urls.1"][0])
 
-    def test_an_address_of_this_site_with_an_unknown_key_is_named_by_its_index(self):
-        url = f"{settings.SITE_URL}/detail/{'0' * 40}.html"
-        errors = self.assertSubmissionRefused(make_submission(urls=[url, snapshot_url(self.snapshot)]), "urls.0")
-        self.assertIn(url, errors["urls.0"][0])
+    def test_a_notice_may_claim_several_works_each_with_its_own_urls(self):
+        first = services.SubmittedWork("报道甲", None, [snapshot_url(self.snapshot)])
+        second = services.SubmittedWork(
+            "报道乙", timezone.localdate(), [snapshot_url(self.other), "https://news.example.com/b.html"]
+        )
+        req = services.takedown_submit(submission=make_submission(works=[first, second])).request
+        self.assertEqual(
+            list(req.works.values_list("position", "description", "work_date")),
+            [(1, "报道甲", None), (2, "报道乙", timezone.localdate())],
+        )
+        self.assertEqual(
+            list(req.items.order_by("position").values_list("position", "work__position", "snapshot", "outcome")),
+            [
+                (1, 1, self.snapshot.pk, Outcome.PENDING),
+                (2, 2, self.other.pk, Outcome.PENDING),
+                (3, 2, None, Outcome.NOT_FOUND),
+            ],
+        )
+
+    def test_the_same_snapshot_in_two_works_is_named_at_its_second_place(self):
+        works = [
+            services.SubmittedWork("甲", None, [snapshot_url(self.snapshot)]),
+            services.SubmittedWork("乙", None, [snapshot_url(self.other), snapshot_url(self.snapshot)]),
+        ]
+        self.assertSubmissionRefused(make_submission(works=works), "urls.2")
 
     def test_the_same_snapshot_listed_twice_is_named_at_its_second_place(self):
         same_in_capitals = snapshot_url(self.snapshot).replace(self.snapshot.key, self.snapshot.key.upper())
@@ -412,12 +496,13 @@ class SubmissionErrorTests(TestCase):
 
     def test_every_bad_address_is_named_at_once(self):
         urls = [
+            "no address",
             "https://news.example.com/a.html",
-            f"{settings.SITE_URL}/detail/{'f' * 40}.html",
             snapshot_url(self.snapshot),
             snapshot_url(self.snapshot),
+            "https://news.example.com/a.html",
         ]
-        self.assertSubmissionRefused(make_submission(urls=urls), "urls.0", "urls.1", "urls.3")
+        self.assertSubmissionRefused(make_submission(urls=urls), "urls.0", "urls.3", "urls.4")
 
     def test_a_suspended_requester_is_refused_naming_email(self):
         now = timezone.now()
@@ -616,8 +701,8 @@ class WithdrawTests(WorkflowAssertions, TestCase):
                 self.assertEqual(outcomes_of(req), [Outcome.PENDING])
                 self.assertEqual(status_of(snapshot), PUBLISHED)
 
-    def test_withdrawing_is_refused_after_a_decision(self):
-        for status in [Status.APPROVED, Status.REJECTED, Status.DISPUTED, Status.RESTORED, Status.WITHDRAWN]:
+    def test_withdrawing_is_refused_once_nothing_is_left_to_withdraw(self):
+        for status in [Status.REJECTED, Status.RESTORED, Status.WITHDRAWN]:
             with self.subTest(status=status):
                 req = make_request(status=status)
                 self.assertRefused(
@@ -654,9 +739,10 @@ class ApproveTests(WorkflowAssertions, TestCase):
         )
         self.assertTrue(before <= req.decided_at <= timezone.now())
         self.assertEqual(outcomes_of(req), [Outcome.ACTIONED, Outcome.ACTIONED])
+        self.assertEqual(claims_of(req), [Claim.STANDING, Claim.STANDING])
         self.assertEqual([status_of(first), status_of(second)], [WITHHELD, WITHHELD])
         self.assertFalse(Snapshot.objects.published().filter(pk__in=[first.pk, second.pk]).exists())
-        self.assertEqual(services.withholding_request(first), req)
+        self.assertEqual(withholding(first), [req])
 
     def test_the_ground_defaults_to_copyright(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
@@ -664,14 +750,22 @@ class ApproveTests(WorkflowAssertions, TestCase):
         req.refresh_from_db()
         self.assertEqual(req.ground, TakedownRequest.Ground.COPYRIGHT)
 
-    def test_each_item_remembers_the_state_its_snapshot_had(self):
+    def test_a_claim_on_a_snapshot_an_editor_hid_withholds_it_without_changing_the_editors_status(self):
         editor = make_editor()
         published, hidden = make_snapshot(), make_snapshot()
-        snapshot_set_status(snapshot_ids=[hidden.pk], status=HIDDEN, actor=editor)
         req = make_request(published, hidden, status=Status.IN_REVIEW, moderator=self.moderator)
+        snapshot_set_status(snapshot_ids=[hidden.pk], status=HIDDEN, actor=editor)  # after it was listed
         self.approve(req)
-        self.assertEqual(list(req.items.values_list("status_before", flat=True)), [PUBLISHED, HIDDEN])
-        self.assertEqual([status_of(published), status_of(hidden)], [WITHHELD, WITHHELD])
+        self.assertEqual(claims_of(req), [Claim.STANDING, Claim.STANDING])
+        self.assertEqual([status_of(published), status_of(hidden)], [WITHHELD, HIDDEN])
+        self.assertEqual(
+            list(
+                Snapshot.objects.filter(pk__in=[published.pk, hidden.pk])
+                .order_by("pk")
+                .values_list("editor_status", "withheld")
+            ),
+            [(PUBLISHED, True), (HIDDEN, True)],
+        )
 
     def test_a_partial_approval_withholds_only_the_actioned_urls(self):
         kept, refused, also_kept = make_snapshot(), make_snapshot(), make_snapshot()
@@ -679,78 +773,38 @@ class ApproveTests(WorkflowAssertions, TestCase):
         refused_item = req.items.get(snapshot=refused)
         self.approve(req, outcomes={refused_item.pk: Outcome.REFUSED})
         self.assertEqual(outcomes_of(req), [Outcome.ACTIONED, Outcome.REFUSED, Outcome.ACTIONED])
+        self.assertEqual(claims_of(req), [Claim.STANDING, Claim.NONE, Claim.STANDING])
         self.assertEqual([status_of(kept), status_of(refused), status_of(also_kept)], [WITHHELD, PUBLISHED, WITHHELD])
-        self.assertEqual(req.items.get(pk=refused_item.pk).status_before, "")
 
-    def test_urls_already_withheld_on_receipt_stay_so_and_are_not_touched(self):
-        fresh, withheld = make_snapshot(), make_snapshot(status=WITHHELD)
-        req = make_request(fresh, withheld, status=Status.IN_REVIEW, moderator=self.moderator)
-        self.approve(req)
-        self.assertEqual(outcomes_of(req), [Outcome.ACTIONED, Outcome.ALREADY_WITHHELD])
-        self.assertEqual(req.items.get(snapshot=withheld).status_before, "")
-
-    def test_a_snapshot_withheld_meanwhile_by_another_request_is_answered_as_already_withheld(self):
+    def test_a_snapshot_withheld_already_by_another_request_gets_a_claim_of_its_own(self):
         shared, own = make_snapshot(), make_snapshot()
         req = make_request(shared, own, status=Status.IN_REVIEW, moderator=self.moderator)
         other = make_request(shared, status=Status.IN_REVIEW, moderator=self.moderator, email="other@example.org")
         self.approve(other)
         self.approve(req)
-        self.assertEqual(outcomes_of(req), [Outcome.ALREADY_WITHHELD, Outcome.ACTIONED])
-        self.assertEqual(outcomes_of(other), [Outcome.ACTIONED])
-        self.assertEqual(req.items.get(snapshot=shared).status_before, "")
-        self.assertEqual(services.withholding_request(shared), TakedownRequest.objects.get(pk=other.pk))
-        self.assertEqual(services.withholding_request(own), TakedownRequest.objects.get(pk=req.pk))
+        self.assertEqual(outcomes_of(req), [Outcome.ACTIONED, Outcome.ACTIONED])
+        self.assertEqual(claims_of(req), [Claim.STANDING, Claim.STANDING])
+        self.assertEqual(
+            withholding(shared), [TakedownRequest.objects.get(pk=other.pk), TakedownRequest.objects.get(pk=req.pk)]
+        )
+        self.assertEqual(withholding(own), [TakedownRequest.objects.get(pk=req.pk)])
+
+    def test_each_claim_stands_on_its_own_so_lifting_one_leaves_the_snapshot_withheld_by_the_other(self):
+        snapshot = make_snapshot()
+        first = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator, email="first@example.org")
+        second = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="second@example.org")
+        self.approve(second)
+        services.takedown_withdraw(request_id=first.pk)
+        self.assertEqual(status_of(snapshot), WITHHELD)
+        self.assertEqual(withholding(snapshot), [TakedownRequest.objects.get(pk=second.pk)])
+        services.takedown_withdraw(request_id=second.pk)
+        self.assertEqual(status_of(snapshot), PUBLISHED)
 
     def test_an_approval_that_would_withhold_nothing_is_refused(self):
         first, second = make_snapshot(), make_snapshot()
         req = make_request(first, second, status=Status.IN_REVIEW, moderator=self.moderator)
         all_refused = {item.pk: Outcome.REFUSED for item in req.items.all()}
         self.assertRefused(req, lambda: self.approve(req, outcomes=all_refused), NOTHING_WITHHELD)
-
-    def test_a_request_whose_snapshots_were_all_withheld_meanwhile_is_approved_naming_the_decision_that_did_it(self):
-        snapshot = make_snapshot()
-        first = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="first@example.org")
-        second = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="second@example.org")
-        self.approve(first)
-        mail.outbox.clear()
-        with sending_mail():
-            self.approve(second)
-        second.refresh_from_db()
-        self.assertEqual(second.status, Status.APPROVED)
-        item = second.items.get()
-        self.assertEqual(
-            (item.outcome, item.withheld_by_id, item.status_before), (Outcome.ALREADY_WITHHELD, first.pk, "")
-        )
-        self.assertIn(first.reference, item.outcome_label())
-        # The withholding stays the first decision's: its item remembers the state to restore.
-        self.assertEqual(services.withholding_request(snapshot), TakedownRequest.objects.get(pk=first.pk))
-        self.assertEqual(first.items.get().status_before, PUBLISHED)
-        (decision,) = mail.outbox
-        self.assertEqual(decision.to, ["second@example.org"])
-        self.assertIn(first.reference, decision.body)
-
-    def test_a_request_listing_only_snapshots_withheld_when_it_was_filed_is_approved_and_names_the_decision(self):
-        snapshot = make_snapshot()
-        first = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator, email="first@example.org")
-        second = make_request(snapshot, status=Status.IN_REVIEW, moderator=self.moderator, email="second@example.org")
-        self.assertEqual(
-            list(second.items.values_list("outcome", "withheld_by")), [(Outcome.ALREADY_WITHHELD, first.pk)]
-        )
-        self.approve(second)
-        self.assertEqual(TakedownRequest.objects.get(pk=second.pk).status, Status.APPROVED)
-        self.assertEqual(
-            list(second.items.values_list("outcome", "withheld_by")), [(Outcome.ALREADY_WITHHELD, first.pk)]
-        )
-        self.assertEqual(status_of(snapshot), WITHHELD)
-
-    def test_an_approval_refusing_every_pending_url_stands_when_the_others_are_withheld_already(self):
-        withheld = make_request(status=Status.APPROVED, moderator=self.moderator).items.get().snapshot
-        req = make_request(make_snapshot(), withheld, status=Status.IN_REVIEW, moderator=self.moderator)
-        pending = req.items.get(outcome=Outcome.PENDING)
-        # Something is withheld already, so the approval stands; the refused URL stays public.
-        self.approve(req, outcomes={pending.pk: Outcome.REFUSED})
-        self.assertEqual(outcomes_of(req), [Outcome.REFUSED, Outcome.ALREADY_WITHHELD])
-        self.assertEqual(status_of(pending.snapshot), PUBLISHED)
 
     def test_an_approval_without_a_reason_is_refused(self):
         req = make_request(status=Status.IN_REVIEW, moderator=self.moderator)
@@ -774,7 +828,7 @@ class ApproveTests(WorkflowAssertions, TestCase):
         first, second = make_snapshot(), make_snapshot()
         req = make_request(first, second, status=Status.IN_REVIEW, moderator=self.moderator)
         item = req.items.get(snapshot=second)
-        for outcome in [Outcome.NOT_FOUND, Outcome.ALREADY_WITHHELD, Outcome.PENDING, "deleted"]:
+        for outcome in [Outcome.NOT_FOUND, "already_withheld", Outcome.PENDING, "deleted"]:
             with self.subTest(outcome=outcome):
                 self.assertRefused(req, lambda o=outcome: self.approve(req, outcomes={item.pk: o}))
 
@@ -808,7 +862,8 @@ class RejectTests(WorkflowAssertions, TestCase):
             (Status.REJECTED, TakedownRequest.Ground.NONE, "无法证明权利。"),
         )
         self.assertTrue(before <= req.decided_at <= timezone.now())
-        self.assertEqual(outcomes_of(req), [Outcome.REFUSED, Outcome.ALREADY_WITHHELD])
+        self.assertEqual(outcomes_of(req), [Outcome.REFUSED, Outcome.REFUSED])
+        self.assertEqual(claims_of(req), [Claim.NONE, Claim.NONE])
         self.assertEqual([status_of(pending), status_of(withheld)], [PUBLISHED, WITHHELD])
 
     def test_a_rejection_may_name_a_ground_and_an_unknown_one_becomes_none(self):
@@ -838,11 +893,11 @@ class DisputeTests(WorkflowAssertions, TestCase):
     def setUpTestData(cls):
         cls.moderator = make_moderator("wang")
 
-    def approved(self, *snapshots):
+    def approved(self, *snapshots, **fields):
         snapshots = snapshots or (make_snapshot(),)
-        return make_request(*snapshots, status=Status.APPROVED, moderator=self.moderator), snapshots
+        return make_request(*snapshots, status=Status.APPROVED, moderator=self.moderator, **fields), snapshots
 
-    def test_a_counter_notice_disputes_the_approval_and_sets_the_restoration_date(self):
+    def test_a_counter_notice_disputes_the_claims_on_the_snapshots_it_names_and_sets_the_restoration_date(self):
         req, (snapshot,) = self.approved()
         before = timezone.now()
         self.assertOneEvent(
@@ -858,13 +913,63 @@ class DisputeTests(WorkflowAssertions, TestCase):
         req.refresh_from_db()
         self.assertEqual(req.status, Status.DISPUTED)
         self.assertEqual(settings.TAKEDOWN_RESTORE_AFTER_DAYS, 15)
-        self.assertTrue(before + timedelta(days=15) <= req.restore_after <= timezone.now() + timedelta(days=15))
-        self.assertIsNone(req.lawsuit_reported_at)
+        item = req.items.get()
+        self.assertEqual(item.claim, Claim.DISPUTED)
+        self.assertTrue(before + timedelta(days=15) <= item.restore_after <= timezone.now() + timedelta(days=15))
+        self.assertIsNone(item.lawsuit_reported_at)
         notice = CounterNotice.objects.get()
         self.assertEqual(
-            (notice.request_id, notice.snapshot_id, notice.explanation, notice.submitted_ip),
-            (req.pk, snapshot.pk, "这是公开的新闻稿。", "198.51.100.4"),
+            (list(notice.snapshots.all()), list(notice.claims.all()), notice.explanation, notice.submitted_ip),
+            ([snapshot], [item], "这是公开的新闻稿。", "198.51.100.4"),
         )
+        self.assertEqual(notice.restore_after, item.restore_after)
+        self.assertEqual(status_of(snapshot), WITHHELD)
+
+    def test_a_counter_notice_on_one_snapshot_disputes_that_snapshot_only(self):
+        named, other = make_snapshot(), make_snapshot()
+        req, _snapshots = self.approved(named, other)
+        make_counter_notice(named)
+        self.assertEqual(claims_of(req), [Claim.DISPUTED, Claim.STANDING])
+        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=16)).restored, [req.reference])
+        self.assertEqual([status_of(named), status_of(other)], [PUBLISHED, WITHHELD])
+        self.assertEqual(claims_of(req), [Claim.RESTORED, Claim.STANDING])
+        req.refresh_from_db()
+        self.assertEqual(req.status, Status.APPROVED)  # it still withholds the other snapshot
+
+    def test_a_counter_notice_disputes_every_requesters_claim_on_the_snapshot_and_each_is_told(self):
+        snapshot = make_snapshot()
+        first, _ = self.approved(snapshot, email="first@example.org")
+        second, _ = self.approved(snapshot, email="second@example.org")
+        with sending_mail():
+            notice = make_counter_notice(snapshot)
+        self.assertEqual(sorted(m.to[0] for m in mail.outbox), ["first@example.org", "second@example.org"])
+        for message in mail.outbox:
+            self.assertIn(timezone.localtime(notice.restore_after).strftime("%Y-%m-%d %H:%M"), message.body)
+        self.assertEqual([claims_of(first), claims_of(second)], [[Claim.DISPUTED], [Claim.DISPUTED]])
+        self.assertEqual(
+            [TakedownRequest.objects.get(pk=r.pk).status for r in (first, second)], [Status.DISPUTED, Status.DISPUTED]
+        )
+
+    def test_restoration_lifts_only_the_claims_disputed_and_unanswered(self):
+        snapshot = make_snapshot()
+        first, _ = self.approved(snapshot, email="first@example.org")
+        second, _ = self.approved(snapshot, email="second@example.org")
+        make_counter_notice(snapshot)
+        services.takedown_report_lawsuit(request_id=second.pk, note="已起诉")
+        result = services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        self.assertEqual(result.restored, [first.reference])
+        self.assertEqual([claims_of(first), claims_of(second)], [[Claim.RESTORED], [Claim.DISPUTED]])
+        self.assertEqual(status_of(snapshot), WITHHELD)  # the second requester's claim still stands
+        services.takedown_uphold(request_id=second.pk, moderator=self.moderator, reason="诉讼进行中。")
+        self.assertEqual((claims_of(second), status_of(snapshot)), ([Claim.STANDING], WITHHELD))
+
+    def test_a_claim_approved_after_the_snapshot_was_withheld_is_not_lifted_by_restoring_the_first(self):
+        snapshot = make_snapshot()
+        first, _ = self.approved(snapshot, email="first@example.org")
+        make_counter_notice(snapshot)
+        second, _ = self.approved(snapshot, email="second@example.org")
+        services.takedown_restore(request_id=first.pk, moderator=self.moderator, reason="反通知成立。")
+        self.assertEqual([claims_of(first), claims_of(second)], [[Claim.RESTORED], [Claim.STANDING]])
         self.assertEqual(status_of(snapshot), WITHHELD)
 
     @override_settings(TAKEDOWN_RESTORE_AFTER_DAYS=3)
@@ -872,8 +977,8 @@ class DisputeTests(WorkflowAssertions, TestCase):
         req, (snapshot,) = self.approved()
         before = timezone.now()
         make_counter_notice(snapshot)
-        req.refresh_from_db()
-        self.assertTrue(before + timedelta(days=3) <= req.restore_after <= timezone.now() + timedelta(days=3))
+        item = req.items.get()
+        self.assertTrue(before + timedelta(days=3) <= item.restore_after <= timezone.now() + timedelta(days=3))
 
     def test_the_requester_is_sent_a_copy_of_the_counter_notice(self):
         req, (snapshot,) = self.approved()
@@ -885,8 +990,8 @@ class DisputeTests(WorkflowAssertions, TestCase):
         self.assertIn(req.reference, message.subject)
         for text in [req.reference, "李四", "li@example.net", "该报道为政府公开信息。", snapshot_url(snapshot)]:
             self.assertIn(text, message.body)
-        req.refresh_from_db()
-        self.assertIn(timezone.localtime(req.restore_after).strftime("%Y-%m-%d %H:%M"), message.body)
+        item = req.items.get()
+        self.assertIn(timezone.localtime(item.restore_after).strftime("%Y-%m-%d %H:%M"), message.body)
 
     def test_a_counter_notice_for_a_snapshot_not_withheld_by_a_decision_is_refused(self):
         moderator = self.moderator
@@ -912,10 +1017,29 @@ class DisputeTests(WorkflowAssertions, TestCase):
             with self.subTest(snapshot=snapshot.title):
                 self.assertRefused(partial, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
 
+    def test_a_counter_notice_naming_one_snapshot_that_cannot_be_disputed_disputes_nothing(self):
+        disputable, public = make_snapshot(), make_snapshot()
+        req, _ = self.approved(disputable)
+        self.assertRefused(req, lambda: make_counter_notice(disputable, public), NOT_DISPUTABLE)
+
     def test_a_second_counter_notice_while_disputed_is_refused(self):
         req, (snapshot,) = self.approved()
         make_counter_notice(snapshot)
         self.assertRefused(req, lambda: make_counter_notice(snapshot, name="王五"), NOT_DISPUTABLE)
+
+    def test_a_second_counter_notice_may_dispute_another_snapshot_of_a_disputed_request(self):
+        first, second = make_snapshot(), make_snapshot()
+        req, _ = self.approved(first, second)
+        make_counter_notice(first)
+        make_counter_notice(second, name="王五", email="wang5@example.net")
+        self.assertEqual(claims_of(req), [Claim.DISPUTED, Claim.DISPUTED])
+        self.assertEqual(
+            list(req.events.values_list("action", "from_status", "to_status"))[-2:],
+            [
+                ("counter_notice", Status.APPROVED, Status.DISPUTED),
+                ("counter_notice", Status.DISPUTED, Status.DISPUTED),
+            ],
+        )
 
     def test_the_requester_may_report_a_lawsuit_while_disputed(self):
         req, (snapshot,) = self.approved()
@@ -933,7 +1057,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         )
         req.refresh_from_db()
         self.assertEqual((req.status, req.lawsuit_note), (Status.DISPUTED, "已向北京互联网法院起诉"))
-        self.assertTrue(before <= req.lawsuit_reported_at <= timezone.now())
+        self.assertTrue(before <= req.items.get().lawsuit_reported_at <= timezone.now())
 
     def test_a_lawsuit_can_be_reported_only_while_disputed(self):
         for status in [s for s in Status if s != Status.DISPUTED]:
@@ -967,7 +1091,8 @@ class DisputeTests(WorkflowAssertions, TestCase):
                 note="诉讼进行中。",
             )
         req.refresh_from_db()
-        self.assertEqual((req.status, req.restore_after), (Status.APPROVED, None))
+        item = req.items.get()
+        self.assertEqual((req.status, item.claim, item.restore_after), (Status.APPROVED, Claim.STANDING, None))
         self.assertEqual(status_of(snapshot), WITHHELD)
         self.assertEqual(sorted(to for m in mail.outbox for to in m.to), sorted([req.email, "uploader@example.net"]))
         for message in mail.outbox:
@@ -1002,7 +1127,7 @@ class DisputeTests(WorkflowAssertions, TestCase):
         req.refresh_from_db()
         self.assertEqual(req.status, Status.RESTORED)
         self.assertEqual(status_of(snapshot), PUBLISHED)
-        self.assertIsNone(services.withholding_request(snapshot))
+        self.assertEqual(withholding(snapshot), [])
         self.assertEqual(sorted(to for m in mail.outbox for to in m.to), sorted([req.email, "uploader@example.net"]))
 
     def test_a_restoration_needs_a_reason(self):
@@ -1030,6 +1155,48 @@ class DisputeTests(WorkflowAssertions, TestCase):
                     self.assertRefused(req, move, req.reference, label(status))
 
 
+class WithdrawAfterApprovalTests(WorkflowAssertions, TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.moderator = make_moderator("wang")
+
+    def test_withdrawing_an_approved_request_lifts_its_claims_and_publishes_its_snapshots(self):
+        first, second = make_snapshot(), make_snapshot()
+        req = make_request(first, second, status=Status.APPROVED, moderator=self.moderator)
+        self.assertOneEvent(
+            req,
+            lambda: services.takedown_withdraw(request_id=req.pk, note="已与对方和解。"),
+            action="withdraw",
+            actor_label="requester",
+            from_status=Status.APPROVED,
+            to_status=Status.WITHDRAWN,
+        )
+        self.assertEqual(claims_of(req), [Claim.WITHDRAWN, Claim.WITHDRAWN])
+        self.assertEqual([status_of(first), status_of(second)], [PUBLISHED, PUBLISHED])
+
+    def test_withdrawing_lifts_only_the_requesters_own_claims(self):
+        shared = make_snapshot()
+        mine = make_request(shared, status=Status.APPROVED, moderator=self.moderator, email="mine@example.org")
+        theirs = make_request(shared, status=Status.APPROVED, moderator=self.moderator, email="theirs@example.org")
+        services.takedown_withdraw(request_id=mine.pk)
+        self.assertEqual((claims_of(mine), claims_of(theirs)), ([Claim.WITHDRAWN], [Claim.STANDING]))
+        self.assertEqual(status_of(shared), WITHHELD)
+
+    def test_a_disputed_request_may_be_withdrawn_too(self):
+        snapshot = make_snapshot()
+        req = make_request(snapshot, status=Status.DISPUTED, moderator=self.moderator)
+        services.takedown_withdraw(request_id=req.pk)
+        self.assertEqual((claims_of(req), status_of(snapshot)), ([Claim.WITHDRAWN], PUBLISHED))
+        self.assertEqual(services.takedown_tick(now=timezone.now() + timedelta(days=30)).restored, [])
+
+    def test_a_withdrawn_snapshot_an_editor_hid_stays_hidden(self):
+        snapshot = make_snapshot()
+        req = make_request(snapshot, status=Status.APPROVED, moderator=self.moderator)
+        snapshot_set_status(snapshot_ids=[snapshot.pk], status=HIDDEN, actor=make_editor())
+        services.takedown_withdraw(request_id=req.pk)
+        self.assertEqual(status_of(snapshot), HIDDEN)
+
+
 class TakedownTickTests(WorkflowAssertions, TestCase):
     @classmethod
     def setUpTestData(cls):
@@ -1040,20 +1207,24 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
         req = make_request(snapshot, status=Status.DISPUTED, moderator=self.moderator)
         return req, snapshot
 
+    def set_restore_after(self, req, when):
+        TakedownItem.objects.filter(request=req, claim=Claim.DISPUTED).update(restore_after=when)
+
     def test_the_tick_restores_only_disputes_past_their_waiting_period_with_no_lawsuit(self):
         due, due_snapshot = self.disputed()
         sued, sued_snapshot = self.disputed()
         services.takedown_report_lawsuit(request_id=sued.pk, note="已起诉")
         waiting, waiting_snapshot = self.disputed()
         now = timezone.now()
-        TakedownRequest.objects.filter(pk__in=[due.pk, sued.pk]).update(restore_after=now - timedelta(minutes=1))
-        TakedownRequest.objects.filter(pk=waiting.pk).update(restore_after=now + timedelta(minutes=1))
+        for req in (due, sued):
+            self.set_restore_after(req, now - timedelta(minutes=1))
+        self.set_restore_after(waiting, now + timedelta(minutes=1))
 
         with sending_mail():
             self.assertOneEvent(
                 due,
                 lambda: self.assertEqual(services.takedown_tick(now=now).restored, [due.reference]),
-                action="restore",
+                action="restore_due",
                 actor=None,
                 actor_label="system",
                 from_status=Status.DISPUTED,
@@ -1070,9 +1241,9 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
 
     def test_the_tick_restores_a_dispute_whose_waiting_period_ends_exactly_now(self):
         req, snapshot = self.disputed()
-        req.refresh_from_db()
-        self.assertEqual(services.takedown_tick(now=req.restore_after - timedelta(seconds=1)).restored, [])
-        self.assertEqual(services.takedown_tick(now=req.restore_after).restored, [req.reference])
+        restore_after = req.items.get().restore_after
+        self.assertEqual(services.takedown_tick(now=restore_after - timedelta(seconds=1)).restored, [])
+        self.assertEqual(services.takedown_tick(now=restore_after).restored, [req.reference])
         self.assertEqual(status_of(snapshot), PUBLISHED)
 
     def test_the_tick_is_idempotent(self):
@@ -1090,7 +1261,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
     def test_the_tick_uses_the_current_time_by_default(self):
         req, snapshot = self.disputed()
         self.assertEqual(services.takedown_tick().restored, [])
-        TakedownRequest.objects.filter(pk=req.pk).update(restore_after=timezone.now() - timedelta(seconds=1))
+        self.set_restore_after(req, timezone.now() - timedelta(seconds=1))
         self.assertEqual(services.takedown_tick().restored, [req.reference])
 
     @override_settings(TAKEDOWN_RESTORE_AFTER_DAYS=0)
@@ -1106,7 +1277,7 @@ class TakedownTickTests(WorkflowAssertions, TestCase):
             list(req.events.values_list("action", "actor_label", "from_status", "to_status"))[-2:],
             [
                 ("counter_notice", "counter-notice", Status.APPROVED, Status.DISPUTED),
-                ("restore", "system", Status.DISPUTED, Status.RESTORED),
+                ("restore_due", "system", Status.DISPUTED, Status.RESTORED),
             ],
         )
         # The copy of the counter-notice, then the outcome to the requester and to the counter-notifier.
@@ -1124,7 +1295,6 @@ class ExactRestorationTests(TestCase):
         cls.editor = make_editor()
         cls.published = make_snapshot(title="公开的快照", byline="(孙安琪 王燕)", reprinted_from="人民网-山东频道")
         cls.hidden = make_snapshot(title="编辑隐藏的快照")
-        snapshot_set_status(snapshot_ids=[cls.hidden.pk], status=HIDDEN, actor=cls.editor)
         cls.bystander = make_snapshot(title="无关的快照")
         make_related_link(cls.published, title="相关", target=cls.hidden)
         make_related_link(cls.published, url="https://news.example.com/related.html")
@@ -1135,7 +1305,7 @@ class ExactRestorationTests(TestCase):
         """Every snapshot and related link as stored, except a snapshot's state and change time."""
         snapshots = list(Snapshot.objects.order_by("pk").values())
         for row in snapshots:
-            del row["status"], row["updated_at"]
+            del row["status"], row["withheld"], row["updated_at"]
         return snapshots, list(RelatedLink.objects.order_by("pk").values())
 
     def assertNothingDeleted(self):
@@ -1145,8 +1315,12 @@ class ExactRestorationTests(TestCase):
         self.counts = (Snapshot.objects.count(), RelatedLink.objects.count())
         content = self.content()
         req = make_request(self.published, self.hidden, status=Status.IN_REVIEW, moderator=self.moderator)
+        # An editor hides one of them after the request listed it.
+        snapshot_set_status(snapshot_ids=[self.hidden.pk], status=HIDDEN, actor=self.editor)
+        content = self.content()
         services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="侵权成立。")
-        self.assertEqual([status_of(self.published), status_of(self.hidden)], [WITHHELD, WITHHELD])
+        # The claim on the hidden snapshot withholds it, behind the editor's choice.
+        self.assertEqual([status_of(self.published), status_of(self.hidden)], [WITHHELD, HIDDEN])
         self.assertEqual(self.content(), content)
         self.assertNothingDeleted()
         make_counter_notice(self.published)
@@ -1160,6 +1334,15 @@ class ExactRestorationTests(TestCase):
         )
         self.assertEqual(self.content(), content)
         self.assertNothingDeleted()
+        # Only the snapshot the counter-notice named came back; the other claim still stands.
+        self.assertEqual(
+            list(
+                TakedownItem.objects.filter(snapshot__in=[self.published, self.hidden])
+                .order_by("snapshot_id")
+                .values_list("claim", flat=True)
+            ),
+            [Claim.RESTORED, Claim.STANDING],
+        )
 
     def test_a_moderators_restoration_gives_each_snapshot_back_exactly_as_it_was(self):
         req, content = self.run_to_dispute()
@@ -1281,7 +1464,7 @@ class RefusedMovesTests(WorkflowAssertions, TestCase):
             "review": ({Status.SUBMITTED}, lambda: services.takedown_review(request_id=req.pk, moderator=mod)),
             "ask": ({Status.IN_REVIEW}, lambda: services.takedown_ask(request_id=req.pk, moderator=mod, question="?")),
             "answer": ({Status.INFO_REQUESTED}, lambda: services.takedown_answer(request_id=req.pk, answer="答复")),
-            "withdraw": (set(TakedownRequest.OPEN_STATUSES), lambda: services.takedown_withdraw(request_id=req.pk)),
+            "withdraw": ({*TakedownRequest.OPEN_STATUSES, Status.APPROVED, Status.DISPUTED}, lambda: services.takedown_withdraw(request_id=req.pk)),
             "approve": ({Status.IN_REVIEW}, lambda: services.takedown_approve(request_id=req.pk, moderator=mod, reason="r")),
             "reject": ({Status.IN_REVIEW, Status.INFO_REQUESTED}, lambda: services.takedown_reject(request_id=req.pk, moderator=mod, reason="r")),
             "assign": (
@@ -1309,8 +1492,9 @@ class RefusedMovesTests(WorkflowAssertions, TestCase):
                     snapshot = req.items.get().snapshot
                     self.assertRefused(req, lambda s=snapshot: make_counter_notice(s), NOT_DISPUTABLE)
                     refused += 1
-        # 8 states x 11 moves, less the 17 the diagram allows (assign: the open states and disputed).
-        self.assertEqual(refused, 71)
+        # 9 states x 11 moves, less the 19 the diagram allows (assign: the open states and disputed;
+        # withdraw: the open states, approved and disputed).
+        self.assertEqual(refused, 80)
 
 
 # --- who may do what -----------------------------------------------------------------------------
@@ -1500,14 +1684,13 @@ class DecisionEmailTests(TestCase):
             in_site_language(
                 "This decision was taken by a person. No automated means were used to detect the content or to decide."
             ),
+            redress_text(req),
             in_site_language(
-                "How to appeal: reply to this email or write to the address below within six months, giving the "
-                "reference; you may also bring the matter before a court. The person whose content was withheld may "
-                "send a counter-notice from the snapshot's page."
+                "The person whose content was withheld may send a counter-notice from the snapshot's page."
             ),
             f"1. {snapshot_url(withheld)}: {label(Outcome.ACTIONED)}",
             f"2. {snapshot_url(refused)}: {label(Outcome.REFUSED)}",
-            f"3. {snapshot_url(earlier)}: {label(Outcome.ALREADY_WITHHELD)}",
+            f"3. {snapshot_url(earlier)}: {label(Claim.STANDING)}",
             settings.SITE_URL + reverse("moderation:transparency"),
             settings.MODERATION_CONTACT_EMAIL,
         ]:
@@ -1615,7 +1798,7 @@ class SequentialApprovalTests(TestCase):
         self.assertEqual(req.events.filter(action="approve").count(), 1)
         self.assertEqual(req.events.get(action="approve").actor, first)
         self.assertEqual(len(mail.outbox), 1)
-        self.assertEqual(req.items.get().status_before, PUBLISHED)
+        self.assertEqual(req.items.get().claim, Claim.STANDING)
 
 
 @skipUnlessDBFeature("has_select_for_update")
@@ -1641,15 +1824,15 @@ class ConcurrentApprovalTests(TransactionTestCase):
         make_moderator("second")
         snapshot = make_snapshot()
         req = make_request(snapshot, status=Status.IN_REVIEW)
-        real_withhold = services._withhold
+        real_sync = ledger.sync
 
-        def slow_withhold(items):
+        def slow_sync(snapshot_ids):
             # Hold the request's row lock a while, so the other approval surely arrives meanwhile.
             time.sleep(0.3)
-            real_withhold(items)
+            return real_sync(snapshot_ids)
 
         mail.outbox.clear()  # the receipt went out when the request was filed
-        with mock.patch.object(services, "_withhold", slow_withhold):
+        with mock.patch.object(ledger, "sync", slow_sync):
             results = self.run_at_once([(req.pk, "first"), (req.pk, "second")])
 
         winners = [name for name, result in results.items() if result == "approved"]
@@ -1663,32 +1846,126 @@ class ConcurrentApprovalTests(TransactionTestCase):
         self.assertEqual(ModerationEvent.objects.get(request=req, action="approve").actor.username, winners[0])
         self.assertEqual(TakedownRequest.objects.get(pk=req.pk).status, Status.APPROVED)
         self.assertEqual(status_of(snapshot), WITHHELD)
-        self.assertEqual(list(req.items.values_list("outcome", "status_before")), [(Outcome.ACTIONED, PUBLISHED)])
+        self.assertEqual(list(req.items.values_list("outcome", "claim")), [(Outcome.ACTIONED, Claim.STANDING)])
         run_tasks()
         self.assertEqual([m.to for m in mail.outbox], [[req.email]])
         self.assertIn(label(Status.APPROVED), mail.outbox[0].subject)
 
-    def test_two_requests_for_one_snapshot_approved_at_once_withhold_it_once(self):
+    def test_two_requests_for_one_snapshot_approved_at_once_both_stand_and_it_is_withheld(self):
         make_moderator("first")
         make_moderator("second")
         snapshot = make_snapshot()
         one = make_request(snapshot, status=Status.IN_REVIEW, email="one@example.org")
         two = make_request(snapshot, status=Status.IN_REVIEW, email="two@example.org")
         barrier = threading.Barrier(2, timeout=5)
-        real_withhold = services._withhold
+        real_sync = ledger.sync
 
-        def withhold_together(items):
-            # Both approvals have read the snapshot as not withheld yet; now both withhold it.
+        def sync_together(snapshot_ids):
+            # Both approvals have written their claims; now both recompute the snapshot.
             try:
                 barrier.wait()
             except threading.BrokenBarrierError:
                 pass  # one approval waits on the other's lock: that is the behaviour wanted
-            real_withhold(items)
+            return real_sync(snapshot_ids)
 
-        with mock.patch.object(services, "_withhold", withhold_together):
+        with mock.patch.object(ledger, "sync", sync_together):
             results = self.run_at_once([(one.pk, "first"), (two.pk, "second")])
 
         self.assertEqual(results, {"first": "approved", "second": "approved"})
         items = TakedownItem.objects.filter(snapshot=snapshot)
-        self.assertEqual(sorted(items.values_list("outcome", flat=True)), [Outcome.ACTIONED, Outcome.ALREADY_WITHHELD])
-        self.assertNotIn(WITHHELD, items.values_list("status_before", flat=True))
+        self.assertEqual(list(items.values_list("claim", flat=True)), [Claim.STANDING, Claim.STANDING])
+        self.assertEqual(status_of(snapshot), WITHHELD)
+        # Withdrawing one leaves the other standing: the snapshot stays withheld.
+        services.takedown_withdraw(request_id=one.pk)
+        self.assertEqual(status_of(snapshot), WITHHELD)
+        services.takedown_withdraw(request_id=two.pk)
+        self.assertEqual(status_of(snapshot), PUBLISHED)
+
+
+@override_settings(ARTICLES_PURGE_HOOK="articles.tests.test_purge.recording_purger")
+class PurgeTests(TestCase):
+    """A snapshot withheld or restored by the ledger reaches the CDN's purge hook (articles.purge)."""
+
+    def test_withholding_and_restoring_purge_the_snapshots_pages_and_only_when_its_state_changes(self):
+        moderator = make_moderator()
+        snapshot = make_snapshot()
+        keys = {f"snapshot-{snapshot.key}", f"category-{snapshot.category_id}", "lists"}
+        purged()
+        first = make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="first@example.org")
+        self.assertEqual(purged(), keys)
+        make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="second@example.org")
+        self.assertEqual(purged(), set())  # already withheld: no page changed
+        services.takedown_withdraw(request_id=first.pk)
+        self.assertEqual(purged(), set())  # still withheld by the second
+        services.takedown_withdraw(request_id=TakedownRequest.objects.get(email="second@example.org").pk)
+        self.assertEqual(purged(), keys)
+
+
+class AutomationAndRedressTests(TestCase):
+    """Every email that ends a step says how to seek redress, and whether a person or the system
+    took the step; an automatic step is never reported as a person's decision."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.moderator = make_moderator("wang")
+
+    def test_an_automatic_restoration_is_disclosed_in_its_emails_with_the_redress_text(self):
+        snapshot = make_snapshot()
+        req = make_request(snapshot, status=Status.DISPUTED, moderator=self.moderator)
+        with sending_mail():
+            services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        self.assertEqual(len(mail.outbox), 2)  # the requester and the counter-notifier
+        with translation.override(settings.LANGUAGE_CODE):
+            step = str(workflow.action("restore_due").done)
+        for message in mail.outbox:
+            self.assertIn(automation_text(step), message.body)
+            self.assertIn(redress_text(req), message.body)
+            self.assertNotIn(automation_text(), message.body)
+
+    def test_a_persons_uphold_and_restore_say_a_person_took_them_and_how_to_seek_redress(self):
+        for move in (services.takedown_uphold, services.takedown_restore):
+            req = make_request(status=Status.DISPUTED, moderator=self.moderator, email=f"{move.__name__}@example.org")
+            with self.subTest(move=move.__name__):
+                with sending_mail():
+                    move(request_id=req.pk, moderator=self.moderator, reason="理由。")
+                self.assertEqual(len(mail.outbox), 2)
+                for message in mail.outbox:
+                    self.assertIn(automation_text(), message.body)
+                    self.assertIn(redress_text(req), message.body)
+
+    def test_a_lapse_is_decided_automatically_and_its_email_says_so(self):
+        req = make_request(status=Status.INFO_REQUESTED, moderator=self.moderator)
+        with sending_mail():
+            services.takedown_tick(now=TakedownRequest.objects.get(pk=req.pk).info_due_at)
+        (message,) = mail.outbox
+        self.assertIn(
+            in_site_language(
+                "This request was closed automatically because the deadline for the requested information passed; "
+                "no person judged the claim. No automated means were used to detect the content."
+            ),
+            message.body,
+        )
+        self.assertIn(redress_text(req), message.body)
+        self.assertNotIn(in_site_language("This decision was taken by a person."), message.body)
+
+    def test_warnings_suspensions_and_lifts_say_how_to_contest_them(self):
+        requester = make_request().requester
+        text = in_site_language(
+            "This measure was taken by a person. You may contest it within six months by replying to this email; "
+            "a moderator other than the one who took it reviews your objection. You may also bring the matter "
+            "before a court."
+        )
+        moves = [
+            lambda: services.requester_warn(requester_id=requester.pk, moderator=self.moderator, note="警告。"),
+            lambda: services.requester_suspend(
+                requester_id=requester.pk, moderator=self.moderator, days=3, note="停。"
+            ),
+            lambda: services.requester_lift(requester_id=requester.pk, moderator=self.moderator, note="解除。"),
+        ]
+        for measure, move in zip(("warn", "suspend", "lift"), moves, strict=True):
+            with self.subTest(measure=measure):
+                mail.outbox.clear()
+                with sending_mail():
+                    move()
+                (message,) = mail.outbox
+                self.assertIn(text, message.body)

@@ -20,7 +20,7 @@ class StorySiblingsTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.reprints = make_reprints()
-        cls.reprints[4].status = "hidden"
+        cls.reprints[4].editor_status = "hidden"
         cls.reprints[4].save()
         stories_place(snapshot_ids=[s.pk for s in cls.reprints])
         cls.moderator = make_moderator()
@@ -54,8 +54,14 @@ class StorySiblingsTests(TestCase):
         siblings = [s.pk for s in story_siblings(snapshot_ids=[self.reprints[1].pk])]
         services.takedown_add_items(request_id=self.request.pk, snapshot_ids=siblings, moderator=self.moderator)
         services.takedown_approve(request_id=self.request.pk, moderator=self.moderator, reason="同一作品的转载。")
-        statuses = dict(self.request.items.values_list("snapshot_id", "snapshot__status"))
+        rows = self.request.items.values_list("snapshot_id", "snapshot__status", "snapshot__withheld")
+        # Every copy is withheld; the one an editor hid stays hidden (hidden wins), withheld beneath.
+        self.assertTrue(all(withheld for _pk, _status, withheld in rows))
+        statuses = {pk: status for pk, status, _withheld in rows}
+        self.assertEqual(statuses.pop(self.reprints[4].pk), "hidden")
         self.assertEqual(set(statuses.values()), {"withheld"})
+        # Each added copy claims the work of the listed snapshot of its story.
+        self.assertEqual(set(self.request.items.values_list("work", flat=True)), {self.request.works.get().pk})
 
     def test_nothing_can_be_added_to_a_decided_request(self):
         services.takedown_reject(request_id=self.request.pk, moderator=self.moderator, reason="证据不足。")

@@ -14,13 +14,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory, TestCase, override_settings
-from django.urls import get_resolver
+from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from articles.models import Category, Snapshot
+from articles.services import snapshot_set_status
 from articles.sitemaps import SITEMAPS
-from articles.tests.helpers import make_category, make_related_link
-from articles.tests.query_counts import PAGE_CACHE_CHECK
+from articles.tests.helpers import make_category, make_editor, make_related_link
+from articles.tests.query_counts import PAGE_CACHE_CHECK, RENDER
 from moderation import services
 from moderation.forms import sniff_content_type
 from moderation.models import CounterNotice, EvidenceFile, Requester, TakedownItem, TakedownRequest, hash_token
@@ -144,29 +145,114 @@ class TakedownFormTests(PublicPageTestCase):
         self.assertIn("The date of the work cannot be in the future.", field_block(html, "work_date"))
         self.assertIn("at most 50 characters", field_block(html, "phone"))
 
-    def test_an_address_that_is_not_a_snapshot_here_is_named_by_its_line(self):
+    def test_an_address_that_is_no_web_address_is_named_by_its_line(self):
         urls = "\n".join(
             [
                 snapshot_url(self.snapshot),
                 "",
                 "https://www.example.com/news/1.html",
-                f"http://testserver/detail/{'0' * 40}.html",
                 "not an address",
                 "http://[broken/detail/x.html",
             ]
         )
         html = self.post(form_data(urls=urls)).content.decode()
         block = field_block(html, "urls")
-        self.assertIn("Line 3: https://www.example.com/news/1.html is not the address of a snapshot page", block)
-        self.assertIn(f"Line 4: http://testserver/detail/{'0' * 40}.html: there is no snapshot", block)
-        self.assertIn("Line 5: not an address is not a web address", block)
-        self.assertIn("Line 6: http://[broken/detail/x.html is not a web address", block)
+        self.assertIn("Line 4: not an address is not a web address", block)
+        self.assertIn("Line 5: http://[broken/detail/x.html is not a web address", block)
         self.assertNotIn("Line 1", block)
-        self.assertIn("Line 3:", error_summary(html))
+        self.assertNotIn("Line 3", block)  # a web address that names nothing here is no error
+        self.assertIn("Line 4:", error_summary(html))
 
     def test_line_numbers_are_in_chinese_for_chinese_readers(self):
-        html = self.post(form_data(urls=f"{snapshot_url(self.snapshot)}\nhttps://example.com/"), headers=ZH)
+        html = self.post(form_data(urls=f"{snapshot_url(self.snapshot)}\nnot-an-address"), headers=ZH)
         self.assertIn("第 2 行", field_block(html.content.decode(), "urls"))
+
+    def test_addresses_that_name_nothing_here_are_recorded_as_not_found_and_answered_so(self):
+        urls = "\n".join(
+            [
+                snapshot_url(self.snapshot),
+                "https://www.example.com/news/1.html",
+                f"http://testserver/detail/{'0' * 40}.html",
+            ]
+        )
+        response = self.post(form_data(urls=urls))
+        self.assertTemplateUsed(response, "moderation/takedownrequest_received.html")
+        self.assertContains(response, "not in this archive", count=2)
+        req = TakedownRequest.objects.get()
+        self.assertEqual(
+            list(req.items.order_by("position").values_list("outcome", flat=True)),
+            ["pending", "not_found", "not_found"],
+        )
+        self.assertEqual(mail.outbox[0].body.count("本存档中没有"), 2)  # emails are in the site's language
+
+    def test_a_hidden_snapshot_is_not_in_this_archive_and_its_title_never_shown(self):
+        hidden = make_snapshot(title="编辑隐藏的秘密标题", status=Snapshot.Status.HIDDEN)
+        response = self.post(form_data(urls=f"{snapshot_url(self.snapshot)}\n{snapshot_url(hidden)}"))
+        self.assertContains(response, "not in this archive")
+        self.assertNotContains(response, "编辑隐藏的秘密标题")
+        self.assertNotIn("编辑隐藏的秘密标题", mail.outbox[0].body)
+        req = TakedownRequest.objects.get()
+        services.takedown_review(request_id=req.pk, moderator=make_moderator())
+        services.takedown_approve(request_id=req.pk, moderator=make_moderator(), reason="成立。")
+        self.assertNotContains(self.client.get(f"/transparency/?reference={req.reference}"), "编辑隐藏的秘密标题")
+        html = self.post(form_data(urls=snapshot_url(hidden))).content.decode()
+        self.assertIn("None of these addresses names a snapshot in this archive", field_block(html, "urls"))
+
+    def test_a_snapshot_an_editor_hides_after_it_was_listed_is_not_named_on_the_public_record(self):
+        req = make_request(self.snapshot, self.other, status=Status.IN_REVIEW)
+        snapshot_set_status(snapshot_ids=[self.other.pk], status=Snapshot.Status.HIDDEN, actor=make_editor("ed"))
+        services.takedown_approve(request_id=req.pk, moderator=make_moderator(), reason="成立。")
+        record = self.client.get(f"/transparency/?reference={req.reference}", headers=EN).content.decode()
+        self.assertIn(self.snapshot.title, record)
+        self.assertNotIn(self.other.title, record)
+        self.assertNotIn(self.other.key, record)
+        self.assertIn("not in this archive", record)
+        items = decisions_json(self.client)["decisions"][0]["items"]
+        self.assertEqual(
+            [(i["snapshot_key"], i["title"]) for i in items], [(self.snapshot.key, self.snapshot.title), (None, None)]
+        )
+
+    def test_the_transparency_page_counts_addresses_not_found_and_snapshots_already_withheld(self):
+        make_request(self.snapshot, status=Status.APPROVED, email="first@example.org")
+        self.post(
+            form_data(urls=f"{snapshot_url(self.snapshot)}\nhttps://nowhere.example/a\nhttps://nowhere.example/b")
+        )
+        html = self.client.get("/transparency/", headers=EN).content.decode()
+        self.assertRegex(html, r"Listed addresses not in this archive</dt><dd>2<")
+        self.assertRegex(html, r"already withheld by another decision \(duplicate notices\)</dt><dd>1<")
+
+    def test_the_filer_adds_works_each_with_its_addresses(self):
+        data = form_data(self.snapshot)
+        page = self.post({**data, "add_work": "1"})
+        self.assertTemplateUsed(page, "moderation/takedownrequest_form.html")
+        self.assertFalse(TakedownRequest.objects.exists())
+        html = page.content.decode()
+        self.assertNotIn("error-summary", html)  # adding a work checks nothing yet
+        values, _checked = form_values(html)
+        self.assertEqual((values["work"], values["work_2"]), (data["work"], ""))
+        self.assertIn('name="works" value="2"', html)
+        response = self.post(
+            {
+                **data,
+                "works": "2",
+                "work_2": "另一篇报道",
+                "work_date_2": "2023-10-01",
+                "urls_2": snapshot_url(self.other),
+            }
+        )
+        self.assertTemplateUsed(response, "moderation/takedownrequest_received.html")
+        req = TakedownRequest.objects.get()
+        self.assertEqual(list(req.works.values_list("position", "description")), [(1, data["work"]), (2, "另一篇报道")])
+        self.assertEqual(
+            list(req.items.order_by("position").values_list("work__position", "snapshot")),
+            [(1, self.snapshot.pk), (2, self.other.pk)],
+        )
+
+    def test_an_error_in_a_second_work_is_named_on_its_field_and_line(self):
+        data = {**form_data(self.snapshot), "works": "2", "work_2": "", "urls_2": f"{snapshot_url(self.other)}\nnope"}
+        html = self.post(data).content.decode()
+        self.assertIn("Describe the work whose rights you hold.", field_block(html, "work_2"))
+        self.assertIn("Line 2: nope is not a web address", field_block(html, "urls_2"))
 
     def test_the_same_snapshot_twice_is_named_by_its_line(self):
         urls = f"{snapshot_url(self.snapshot)}\n\n{snapshot_url(self.snapshot)}"
@@ -195,7 +281,7 @@ class TakedownFormTests(PublicPageTestCase):
             [(self.snapshot, Outcome.PENDING), (self.other, Outcome.PENDING)],
         )
         self.assertEqual(req.name, data["name"])
-        self.assertEqual(str(req.work_date), "2023-09-14")
+        self.assertEqual(str(req.works.get().work_date), "2023-09-14")
         self.assertEqual(req.submitted_ip, "203.0.113.9")
         self.assertTrue(req.good_faith and req.accurate_and_authorised)
         # The receipt email carries the same private link as the page.
@@ -225,9 +311,8 @@ class TakedownFormTests(PublicPageTestCase):
         response = self.post(form_data(self.snapshot, self.other))
         self.assertContains(response, "1 of the snapshots you listed is already withheld by an earlier decision")
         req = TakedownRequest.objects.exclude(email="first@example.org").get()
-        self.assertEqual(
-            [i.outcome for i in req.items.order_by("position")], [Outcome.ALREADY_WITHHELD, Outcome.PENDING]
-        )
+        # It is to be decided like any other: approved, the request withholds it on its own.
+        self.assertEqual([i.outcome for i in req.items.order_by("position")], [Outcome.PENDING, Outcome.PENDING])
 
     def test_a_suspended_requester_is_refused_with_the_services_message(self):
         Requester.objects.create(
@@ -481,6 +566,36 @@ class StatusPageTests(PublicPageTestCase):
         response = self.client.post(NEW, form_data(*(snapshots or (self.snapshot,)), **data))
         return TakedownRequest.objects.latest("pk"), status_path(status_url_of(response))
 
+    def test_a_request_closed_by_the_clock_never_says_a_person_decided_it(self):
+        req, path = self.file_request()
+        services.takedown_review(request_id=req.pk, moderator=self.moderator)
+        services.takedown_ask(request_id=req.pk, moderator=self.moderator, question="请补充。")
+        services.takedown_tick(now=TakedownRequest.objects.get(pk=req.pk).info_due_at)
+        html = self.client.get(path, headers=EN).content.decode()
+        self.assertNotIn("This decision was taken by a person", html)
+        self.assertIn("This request was closed automatically", html)
+        self.assertIn("Steps taken automatically", html)
+        self.assertIn("(automatic)", html)
+        record = decisions_json(self.client)["decisions"][0]
+        self.assertEqual(record["automated"], True)
+        self.assertEqual([step["action"] for step in record["automated_steps"]], ["lapse"])
+        public = self.client.get(f"/transparency/?reference={req.reference}", headers=EN).content.decode()
+        self.assertIn("the system, automatically", public)
+
+    def test_an_automatic_restoration_is_disclosed_on_the_status_page_and_in_the_record(self):
+        req, path = self.file_request()
+        services.takedown_review(request_id=req.pk, moderator=self.moderator)
+        services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="成立。")
+        make_counter_notice(self.snapshot)
+        services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        html = self.client.get(path, headers=EN).content.decode()
+        self.assertIn("This decision was taken by a person", html)  # the approval was
+        self.assertIn("snapshots restored automatically: no lawsuit was reported in time", html)
+        record = decisions_json(self.client)["decisions"][0]
+        self.assertEqual(
+            (record["automated"], [s["action"] for s in record["automated_steps"]]), (False, ["restore_due"])
+        )
+
     def test_an_unknown_token_is_not_found(self):
         for token in ["x", "0" * 43, "a" * 500]:
             with self.subTest(token=token[:10]):
@@ -549,7 +664,6 @@ class StatusPageTests(PublicPageTestCase):
         services.takedown_review(request_id=req.pk, moderator=self.moderator)
         services.takedown_approve(request_id=req.pk, moderator=self.moderator, reason="权利证明充分。")
         for data in [
-            {"action": "withdraw", "withdraw-confirm": "on"},
             {"action": "answer", "answer-answer": "迟到的回答"},
             {"action": "lawsuit", "lawsuit-note": "已起诉"},
         ]:
@@ -574,7 +688,8 @@ class StatusPageTests(PublicPageTestCase):
         self.assertIn("How to appeal", html)
         self.assertIn("refused", html)
         self.assertIn(f"?reference={req.reference}#{req.reference}", html)
-        self.assertNotIn('name="action"', html)
+        # The one move left to the requester: to appeal the rejection.
+        self.assertEqual(re.findall(r'name="action" value="(\w+)"', html), ["appeal"])
 
     def test_during_a_dispute_the_requester_reports_a_lawsuit(self):
         req, path = self.file_request()
@@ -583,7 +698,7 @@ class StatusPageTests(PublicPageTestCase):
         make_counter_notice(self.snapshot)
         page = self.client.get(path, headers=EN)
         self.assertContains(page, "A counter-notice was received on")
-        self.assertContains(page, "the snapshots will be restored after")
+        self.assertContains(page, "Your claim lapses after")
         self.assertNotContains(page, "uploader@example.net")  # the copy goes by email, not on the page
         empty = self.client.post(path, {"action": "lawsuit", "lawsuit-note": ""}, headers=EN)
         self.assertContains(empty, "Say where and when the lawsuit or complaint was filed.", status_code=400)
@@ -592,7 +707,7 @@ class StatusPageTests(PublicPageTestCase):
         )
         self.assertRedirects(response, path)
         req.refresh_from_db()
-        self.assertIsNotNone(req.lawsuit_reported_at)
+        self.assertIsNotNone(req.items.get().lawsuit_reported_at)
         self.assertIn("京0491民初1号", req.lawsuit_note)
         page = self.client.get(path, headers=EN)
         self.assertContains(page, "You reported a lawsuit or complaint on")
@@ -604,7 +719,7 @@ class StatusPageTests(PublicPageTestCase):
 
 def counter_data(snapshot: Snapshot, **overrides) -> dict:
     data = {
-        "url": f"http://testserver{snapshot.get_absolute_url()}",
+        "urls": f"http://testserver{snapshot.get_absolute_url()}",
         "name": "李四",
         "email": "uploader@example.net",
         "phone": "+86 21 8765 4321",
@@ -634,8 +749,8 @@ class CounterNoticeTests(PublicPageTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, self.req.reference)
         self.assertContains(response, self.snapshot.key)
-        self.assertContains(response, "restored 15 days after the counter-notice")
-        self.assertEqual(form_values(response.content.decode())[0]["url"], url)
+        self.assertContains(response, "lifted 15 days after the counter-notice")
+        self.assertEqual(form_values(response.content.decode())[0]["urls"], url)
 
     def test_a_counter_notice_makes_the_request_disputed_and_is_sent_to_the_requester(self):
         response = self.post(counter_data(self.snapshot), REMOTE_ADDR="192.0.2.7")
@@ -644,9 +759,13 @@ class CounterNoticeTests(PublicPageTestCase):
         self.assertContains(response, "What happens next")
         self.req.refresh_from_db()
         self.assertEqual(self.req.status, Status.DISPUTED)
-        self.assertContains(response, timezone.localtime(self.req.restore_after).strftime("%Y-%m-%d %H:%M"))
         notice = CounterNotice.objects.get()
-        self.assertEqual((notice.request, notice.snapshot, notice.name), (self.req, self.snapshot, "李四"))
+        self.assertContains(response, timezone.localtime(notice.restore_after).strftime("%Y-%m-%d %H:%M"))
+        self.assertContains(response, self.req.reference)
+        self.assertEqual(
+            (list(notice.snapshots.all()), list(notice.claims.all()), notice.name),
+            ([self.snapshot], [self.req.items.get()], "李四"),
+        )
         self.assertEqual(notice.submitted_ip, "192.0.2.7")
         self.assertTrue(notice.good_faith and notice.consent_to_jurisdiction)
         self.assertEqual(Snapshot.objects.get(pk=self.snapshot.pk).status, Snapshot.Status.WITHHELD)
@@ -656,14 +775,14 @@ class CounterNoticeTests(PublicPageTestCase):
     @override_settings(TAKEDOWN_RESTORE_AFTER_DAYS=0)
     def test_with_no_waiting_period_the_snapshot_is_back_at_once(self):
         response = self.post(counter_data(self.snapshot))
-        self.assertContains(response, "have been restored")
+        self.assertContains(response, "have been lifted")
         self.req.refresh_from_db()
         self.assertEqual(self.req.status, Status.RESTORED)
         self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 200)
         self.assertContains(self.client.get("/"), "被屏蔽后申诉的快照")
 
     def test_every_missing_element_is_named(self):
-        html = self.post({"url": counter_data(self.snapshot)["url"]}).content.decode()
+        html = self.post({"urls": counter_data(self.snapshot)["urls"]}).content.decode()
         summary = error_summary(html)
         for name, message in {
             "name": "Give your full name.",
@@ -685,7 +804,7 @@ class CounterNoticeTests(PublicPageTestCase):
         published = make_snapshot()
         hidden = make_snapshot(status=Snapshot.Status.HIDDEN)
         cases = {
-            f"http://testserver{published.get_absolute_url()}": "This snapshot is not withheld",
+            f"http://testserver{published.get_absolute_url()}": "is not withheld: there is nothing to dispute",
             f"http://testserver{hidden.get_absolute_url()}": "does not name a snapshot page of this site",
             f"http://testserver/detail/{'0' * 40}.html": "does not name a snapshot page of this site",
             "https://www.example.com/": "does not name a snapshot page of this site",
@@ -696,17 +815,40 @@ class CounterNoticeTests(PublicPageTestCase):
                 response = self.client.get(COUNTER, {"url": url}, headers=EN)
                 self.assertEqual(response.status_code, 200)
                 self.assertContains(response, message)
-                html = self.post(counter_data(published, url=url)).content.decode()
-                self.assertIn(message, field_block(html, "url"))
+                html = self.post(counter_data(published, urls=url)).content.decode()
+                self.assertIn(message, field_block(html, "urls"))
         self.assertFalse(CounterNotice.objects.exists())
 
     def test_a_second_counter_notice_is_told_the_dispute_is_under_way(self):
         self.post(counter_data(self.snapshot))
-        html = self.client.get(COUNTER, {"url": counter_data(self.snapshot)["url"]}, headers=EN).content.decode()
-        self.assertIn(f"A counter-notice against {self.req.reference} has already been received", html)
+        html = self.client.get(COUNTER, {"url": counter_data(self.snapshot)["urls"]}, headers=EN).content.decode()
+        self.assertIn(f"a counter-notice against {self.req.reference} has already been received", html)
         html = self.post(counter_data(self.snapshot, email="other@example.net")).content.decode()
-        self.assertIn("has already been received", field_block(html, "url"))
+        self.assertIn("has already been received", field_block(html, "urls"))
         self.assertEqual(CounterNotice.objects.count(), 1)
+
+    def test_one_counter_notice_may_name_several_snapshots_and_disputes_those_only(self):
+        other, untouched = make_snapshot(), make_snapshot()
+        req = make_request(other, untouched, status=Status.APPROVED, email="other@example.org")
+        urls = "\n".join(f"http://testserver{s.get_absolute_url()}" for s in (self.snapshot, other))
+        response = self.post(counter_data(self.snapshot, urls=urls))
+        self.assertTemplateUsed(response, "moderation/counternotice_received.html")
+        self.assertEqual(
+            list(
+                TakedownItem.objects.filter(request__in=[self.req, req])
+                .order_by("request", "position")
+                .values_list("claim", flat=True)
+            ),
+            ["disputed", "disputed", "standing"],
+        )
+        self.assertEqual(sorted(m.to[0] for m in mail.outbox), ["holder@example.org", "other@example.org"])
+
+    def test_a_counter_notice_naming_an_address_that_cannot_be_disputed_is_refused_whole(self):
+        urls = f"http://testserver{self.snapshot.get_absolute_url()}\nhttp://testserver{make_snapshot().get_absolute_url()}"
+        html = self.post(counter_data(self.snapshot, urls=urls)).content.decode()
+        self.assertIn("is not withheld: there is nothing to dispute", field_block(html, "urls"))
+        self.assertFalse(CounterNotice.objects.exists())
+        self.assertEqual(self.req.items.get().claim, "standing")
 
     def test_a_decision_that_changed_meanwhile_is_reported_not_failed(self):
         with mock.patch(
@@ -780,12 +922,16 @@ class WithheldSnapshotTests(PublicPageTestCase):
     def test_the_451_page_makes_a_fixed_number_of_queries(self):
         # The archive version (the page cache's key, read before the snapshot's state is known),
         # the snapshot, the decision, the navigation; the notice itself is never cached.
-        with self.assertNumQueries(PAGE_CACHE_CHECK + 3):
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["withheld"]):
             self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 451)
         for _n in range(5):
             make_request(make_snapshot(), status=Status.APPROVED)
         make_request(self.neighbour, status=Status.REJECTED)
-        with self.assertNumQueries(PAGE_CACHE_CHECK + 3):
+        # Two more decisions withhold it, one of them disputed.
+        make_request(self.snapshot, status=Status.APPROVED, email="second@example.org")
+        make_request(self.snapshot, status=Status.APPROVED, email="third@example.org")
+        make_counter_notice(self.snapshot)
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["withheld"]):
             self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 451)
 
     def test_a_hidden_snapshot_is_still_not_found(self):
@@ -889,8 +1035,9 @@ class TransparencyTests(PublicPageTestCase):
         self.assertNotIn("style=", html)
         table = re.search(r'<table class="report-table">.*?</table>', html, re.S).group(0)
         row = re.search(rf"<tr><th scope=\"row\">{month}</th>(.*?)</tr>", table).group(1)
-        # approved, approved in part, rejected, disputed, restored, withdrawn, pending; total.
-        self.assertEqual(re.findall(r"<td>(\d+)</td>", row), ["1", "1", "1", "1", "1", "1", "1", "7"])
+        # approved, approved in part, rejected, disputed, restored, reversed on appeal, withdrawn,
+        # pending; total.
+        self.assertEqual(re.findall(r"<td>(\d+)</td>", row), ["1", "1", "1", "1", "1", "0", "1", "1", "7"])
         report = response.context["report"]
         self.assertEqual((report.received, report.decided), (7, 5))
 
@@ -939,7 +1086,7 @@ class TransparencyTests(PublicPageTestCase):
         self.assertIn("title not published", html)
         record = next(d for d in decisions_json(self.client)["decisions"] if d["reference"] == req.reference)
         self.assertEqual(
-            record["items"], [{"snapshot_key": snapshot.key, "title": None, "outcome": "actioned", "withheld_by": None}]
+            record["items"], [{"snapshot_key": snapshot.key, "title": None, "outcome": "actioned", "claim": "standing"}]
         )
 
     def test_decisions_json_holds_the_same_decisions(self):
@@ -965,17 +1112,21 @@ class TransparencyTests(PublicPageTestCase):
                         "snapshot_key": self.kept.key,
                         "title": "部分批准-屏蔽",
                         "outcome": "actioned",
-                        "withheld_by": None,
+                        "claim": "standing",
                     },
                     {
                         "snapshot_key": self.refused_snapshot.key,
                         "title": "部分批准-保留",
                         "outcome": "refused",
-                        "withheld_by": None,
+                        "claim": "none",
                     },
                 ],
+                "works": [{"description": self.partly.works.get().description, "work_date": None}],
                 "statement_of_reasons": "第二篇为合理使用。",
+                "appeals": [],
+                "counter_notices": [],
                 "automated": False,
+                "automated_steps": [],
             },
         )
         self.assertEqual(by_reference[self.approved.reference]["organisation"], "人民资讯版权部")
@@ -996,10 +1147,13 @@ class TransparencyTests(PublicPageTestCase):
             self.assertEqual(self.client.get(DECISIONS_JSON, {"page": "x"}).status_code, 404)
 
 
-# Measured, then pinned: aggregates (1), median (1), page count (1), page (1), its URLs and
-# snapshots (1), the category navigation (1). The JSON export: count, page, URLs.
-TRANSPARENCY_QUERIES = 6
-DECISIONS_JSON_QUERIES = 3
+# Measured, then pinned: aggregates (1), median (1), URLs not found and already withheld (1), page
+# count (1), page (1), its URLs and snapshots (1), the names to redact (1), the automatic steps (1),
+# the appeals (1), the works (1), the counter-notices (1), the monthly report of decisions (1), the
+# category navigation (1). The JSON
+# export: count, page, URLs, names, automatic steps, appeals, works, counter-notices.
+TRANSPARENCY_QUERIES = 13
+DECISIONS_JSON_QUERIES = 8
 
 
 class _TransparencyQueryCounts:
@@ -1046,6 +1200,27 @@ PERSONAL = {
 }
 
 
+# What a moderator might type into a statement of reasons, and a counter-notifier into their
+# explanation; each of these must be taken out before publication.
+TYPED = {
+    "email": "hanmei.zq7.secret@example.org",
+    "mobile": "13977770421",
+    "landline": "0755-8899 4421",
+    "international": "+44 20 7946 0958",
+    "resident id": "11010519900307421X",
+    "name": "欧阳寒梅Zq7",
+    "counter-notifier": "司马青Zq7",
+    "counter-notifier's phone": "+86 186 1234 9421",
+}
+REASON_WITH_PERSONAL_DATA = (
+    f"权利人{TYPED['name']}（身份证 {TYPED['resident id']}）提交了首发证明；联系 {TYPED['email']}，"
+    f"{TYPED['mobile']}，{TYPED['landline']}，{TYPED['international']}。首发于 2023-09-14。"
+)
+EXPLANATION_WITH_PERSONAL_DATA = (
+    f"我是{TYPED['counter-notifier']}，电话 {TYPED["counter-notifier's phone"]}。该稿件为政府新闻稿。"
+)
+
+
 class RedactionTests(PublicPageTestCase):
     """A request with distinctive personal data is decided, disputed and published; no public page
     or export shows any of it (the private status page is the requester's own and not checked)."""
@@ -1061,11 +1236,15 @@ class RedactionTests(PublicPageTestCase):
         cls.req = make_request(cls.withheld, cls.refused, status=Status.IN_REVIEW, organisation="", **PERSONAL)
         refused_item = cls.req.items.get(snapshot=cls.refused)
         services.takedown_approve(
-            request_id=cls.req.pk, moderator=moderator, reason="权利证明充分。", outcomes={refused_item.pk: "refused"}
+            request_id=cls.req.pk,
+            moderator=moderator,
+            reason=REASON_WITH_PERSONAL_DATA,
+            outcomes={refused_item.pk: "refused"},
         )
         cls.other = make_request(
             make_snapshot(), status=Status.DISPUTED, **{**PERSONAL, "email": "zq7.second@example.org"}
         )
+        make_counter_notice(cls.withheld, name="司马青Zq7", explanation=EXPLANATION_WITH_PERSONAL_DATA)
 
     def public_pages(self) -> dict[str, str]:
         """Every page a visitor can GET, found in the URLconf (so a page added later is searched
@@ -1096,6 +1275,8 @@ class RedactionTests(PublicPageTestCase):
         self.assertIn(self.req.reference, pages[f"{TRANSPARENCY} {EN}"])
         self.assertIn(self.req.reference, pages[f"{self.withheld.get_absolute_url()} {EN}"])
         self.assertIn(self.other.reference, pages[f"{DECISIONS_JSON} {EN}"])
+        self.assertIn(self.req.reference, pages[f"/transparency/statements.json {EN}"])
+        self.assertIn(self.req.reference, pages[f"/transparency/statements.csv {EN}"])
         self.assertIn(self.neighbour.title, pages[f"{self.neighbour.get_absolute_url()} {EN}"])
         exports = self.exports()
         self.assertIn(self.neighbour.title, exports["export_snapshots"])
@@ -1106,6 +1287,25 @@ class RedactionTests(PublicPageTestCase):
                     self.assertNotIn(value.split("@")[0], content)
                     self.assertNotIn(json.dumps(value)[1:-1], content)  # as escaped in JSON
         self.assertNotIn("zq7.second", "".join(pages.values()))
+
+    def test_personal_data_typed_into_the_published_texts_is_taken_out_and_the_rest_kept(self):
+        pages = self.public_pages()
+        record = pages[f"{TRANSPARENCY}?reference={self.req.reference} {EN}"]
+        self.assertIn("首发于 2023-09-14。", record)  # the statement of reasons is published...
+        self.assertIn("该稿件为政府新闻稿。", record)  # ... and the counter-notice's explanation
+        for marker in ["[name]", "[ID number]", "[email]", "[phone]"]:
+            self.assertIn(marker, record)
+        for url, content in pages.items():
+            for what, value in TYPED.items():
+                with self.subTest(url=url, what=what):
+                    self.assertNotIn(value, content)
+                    self.assertNotIn(json.dumps(value)[1:-1], content)
+
+    def test_moderators_still_read_the_originals(self):
+        self.client.force_login(make_moderator("reader"))
+        page = self.client.get(reverse("admin:moderation_takedownrequest_change", args=[self.req.pk])).content.decode()
+        self.assertIn(REASON_WITH_PERSONAL_DATA, page)
+        self.assertIn(EXPLANATION_WITH_PERSONAL_DATA, page)
 
 
 # Routes that are not public or show nothing: the admin, the language switch (a redirect), readers'
@@ -1185,7 +1385,7 @@ class PublicRecordOfSpecialOutcomesTests(PublicPageTestCase):
     """A request closed for an unanswered question is marked as decided by automation; a URL that
     another decision withholds names that decision."""
 
-    def test_decisions_json_marks_a_lapsed_request_automated_and_names_the_decision_withholding_a_url(self):
+    def test_decisions_json_marks_a_lapsed_request_automated_and_shows_each_claims_own_state(self):
         moderator = make_moderator()
         snapshot = make_snapshot()
         first = make_request(snapshot, status=Status.APPROVED, moderator=moderator, email="first@example.org")
@@ -1198,7 +1398,15 @@ class PublicRecordOfSpecialOutcomesTests(PublicPageTestCase):
             {first.reference: False, second.reference: False, lapsed.reference: True},
         )
         self.assertEqual(records[lapsed.reference]["decision"], "rejected")
-        self.assertEqual([i["withheld_by"] for i in records[second.reference]["items"]], [first.reference])
-        self.assertEqual([i["outcome"] for i in records[second.reference]["items"]], ["already_withheld"])
+        make_counter_notice(snapshot)
+        services.takedown_report_lawsuit(request_id=second.pk, note="已起诉")
+        services.takedown_tick(now=timezone.now() + timedelta(days=16))
+        records = {d["reference"]: d for d in decisions_json(self.client)["decisions"]}
+        self.assertEqual(
+            [(records[r.reference]["status"], records[r.reference]["items"][0]["claim"]) for r in (first, second)],
+            [("restored", "restored"), ("disputed", "disputed")],
+        )
+        html = self.client.get(f"{TRANSPARENCY}?reference={first.reference}", headers=EN).content.decode()
+        self.assertIn("restored after a counter-notice", html)
         html = self.client.get(f"{TRANSPARENCY}?reference={second.reference}", headers=EN).content.decode()
-        self.assertIn(f"already withheld by {first.reference}", html)
+        self.assertIn("withheld, disputed by a counter-notice", html)

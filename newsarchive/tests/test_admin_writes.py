@@ -44,6 +44,7 @@ OBJECTS = {
     "moderation.takedownrequest": "submitted",
     "moderation.requester": "requester",
     "moderation.moderationevent": "event",
+    "moderation.sourcerecord": "source",
     "accounts.reader": "reader_account",
     "subscriptions.subscription": "subscription",
     "subscriptions.subscriber": "subscriber",
@@ -194,6 +195,12 @@ WRITES = {
     ("moderation.moderationevent", "delete"): NOBODY,
     ("moderation.moderationevent", "history"): VIEWED_BY_MODERATORS,
     ("moderation.moderationevent", "delete_selected"): answers(moderator=REFUSED_ACTION, superuser=REFUSED_ACTION),
+    # The sources' removal records are read-only (sources change in the articles admin).
+    ("moderation.sourcerecord", "add"): NOBODY,
+    ("moderation.sourcerecord", "change"): NOBODY,
+    ("moderation.sourcerecord", "delete"): NOBODY,
+    ("moderation.sourcerecord", "history"): VIEWED_BY_MODERATORS,
+    ("moderation.sourcerecord", "delete_selected"): answers(moderator=REFUSED_ACTION, superuser=REFUSED_ACTION),
     # Readers' accounts and subscriptions: personal data, superusers only; accounts, subscribers
     # and digests are made by the site.
     ("accounts.reader", "add"): NOBODY,

@@ -81,7 +81,7 @@ TAKEDOWN_TEXT_FIELDS = [
     "signature",
 ]
 TAKEDOWN_FIELDS = [*TAKEDOWN_TEXT_FIELDS, "role", "work_date", "good_faith", "accurate_and_authorised"]
-COUNTER_TEXT_FIELDS = ["url", "name", "email", "phone", "address", "explanation", "signature"]
+COUNTER_TEXT_FIELDS = ["urls", "name", "email", "phone", "address", "explanation", "signature"]
 COUNTER_FIELDS = [*COUNTER_TEXT_FIELDS, "good_faith", "consent_to_jurisdiction"]
 ERROR_SUMMARY = re.compile(r'<div class="error-summary" role="alert"')
 
@@ -192,7 +192,7 @@ class CounterNoticeProperties(FormAssertions, PropertyTestCase):
     def test_the_counter_notice_form_never_fails_and_explains_every_refusal(self, data, real_url):
         self.fresh()
         if real_url:
-            data["url"] = snapshot_url(self.withheld)
+            data["urls"] = snapshot_url(self.withheld)
         response = self.client.post("/takedown/counter/", data, headers=EN)
         self.assertEqual(response.status_code, 200)
         if "form" in response.context:
@@ -341,7 +341,13 @@ class FilterProperties(PropertyTestCase):
     @QUICK
     @given(QUERY)
     def test_the_home_page_and_the_transparency_pages_take_any_query(self, query):
-        for path in ["/", "/transparency/", "/transparency/decisions.json", "/takedown/new/"]:
+        for path in [
+            "/",
+            "/transparency/",
+            "/transparency/decisions.json",
+            "/transparency/statements.json",
+            "/takedown/new/",
+        ]:
             response = self.client.get(path, query, headers=EN)
             if not assert_nul_refused(self, response, query):
                 self.assertIn(response.status_code, (200, 404), path)

@@ -72,6 +72,8 @@ class SecurityHeaderTests(TestCase):
             "/takedown/counter/",
             "/transparency/",
             "/transparency/decisions.json",
+            "/transparency/statements.json",
+            "/transparency/statements.csv",
             LOGIN,
             "/no-such-page/",
         ]

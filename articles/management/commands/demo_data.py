@@ -283,6 +283,7 @@ class DemoGenerator:
             captured_at=captured_at,
             collected_by=COLLECTED_BY,
             original_url=original_url,
+            editor_status=Snapshot.Status.HIDDEN if roll < HIDDEN_SHARE else Snapshot.Status.PUBLISHED,
             status=Snapshot.Status.HIDDEN if roll < HIDDEN_SHARE else Snapshot.Status.PUBLISHED,
             is_featured=HIDDEN_SHARE <= roll < HIDDEN_SHARE + FEATURED_SHARE,
             # What compute_content_hash() gives once the links are stored, without asking for them.

@@ -19,12 +19,16 @@ class Command(BaseCommand):
         result = services.takedown_tick()
         for reference in result.restored:
             self.stdout.write(_("Restored %(reference)s.") % {"reference": reference})
+        for reference in result.took_effect:
+            self.stdout.write(
+                _("%(reference)s: the changes window ended; the withholding took effect.") % {"reference": reference}
+            )
         for reference in result.lapsed:
             self.stdout.write(
                 _("Closed %(reference)s: the question to the requester was not answered in time.")
                 % {"reference": reference}
             )
-        if not result.restored and not result.lapsed and not result.failed and options["verbosity"] >= 2:
+        if not (result.restored or result.lapsed or result.took_effect or result.failed) and options["verbosity"] >= 2:
             self.stdout.write(_("Nothing to do."))
         if result.failed:
             for request_id, error in result.failed:

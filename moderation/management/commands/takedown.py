@@ -2,10 +2,14 @@
 
     manage.py takedown list [--state S]
     manage.py takedown show REF
-    manage.py takedown review|ask|approve|reject|uphold|restore REF --by USERNAME --reason TEXT
+    manage.py takedown assign|review|add_items|ask|approve|reject|uphold|restore REF --by USERNAME [--reason TEXT]
         approve: [--ground G] [--refuse ITEM_POSITION]...   reject: [--ground G]
+    manage.py takedown warn|suspend|lift|set_publication_delay EMAIL --by USERNAME --reason TEXT
+        suspend, set_publication_delay: --days N
 
-The moves call the same services as the admin; a move they refuse exits non-zero with the reason.
+The moves are the moderators' actions of the workflow table (moderation.workflow), with its help
+texts; they call the same services as the admin, and a move they refuse exits non-zero with the
+reason.
 """
 
 from django.contrib.auth import get_user_model
@@ -14,9 +18,10 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from moderation import services
-from moderation.admin import listed_urls, status_label
-from moderation.models import TakedownRequest
+from moderation import services, workflow
+from moderation.admin import status_label
+from moderation.models import Appeal, Requester, TakedownRequest
+from moderation.selectors import listed_urls
 
 Status = TakedownRequest.Status
 Ground = TakedownRequest.Ground
@@ -29,14 +34,14 @@ def _when(value) -> str:
 class Command(BaseCommand):
     help = "List, show and decide removal requests through the workflow's services."
 
+    # The moderators' actions of the workflow table, each the service it calls.
     MOVES = {
-        "review": "Take a submitted request into review.",
-        "ask": "Ask the requester for information (the reason is the question).",
-        "approve": "Approve: withhold the pending URLs, except those refused with --refuse.",
-        "reject": "Reject: refuse every pending URL.",
-        "uphold": "End a dispute by keeping the snapshots withheld.",
-        "restore": "End a dispute by restoring the snapshots now.",
+        action.name: action
+        for action in workflow.ACTIONS
+        if workflow.Actor.MODERATOR in action.actors and not action.automatic
     }
+    # Actions whose reason is optional.
+    OPTIONAL_REASON = ("assign", "review", "add_items")
 
     def add_arguments(self, parser):
         subcommands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
@@ -44,16 +49,34 @@ class Command(BaseCommand):
         listing.add_argument("--state", choices=Status.values, help="Only requests in this state (default: open ones).")
         show = subcommands.add_parser("show", help="Everything about one request.")
         show.add_argument("reference", metavar="REF")
-        for name, help_text in self.MOVES.items():
-            move = subcommands.add_parser(name, help=help_text)
-            move.add_argument("reference", metavar="REF")
+        for name, action in self.MOVES.items():
+            move = subcommands.add_parser(name, help=str(action.help or action.label))
+            if action.subject == workflow.Subject.REQUESTER:
+                move.add_argument("email", metavar="EMAIL", help="The requester's email address.")
+            else:
+                move.add_argument("reference", metavar="REF")
             move.add_argument("--by", required=True, metavar="USERNAME", help="The moderator making the move.")
             move.add_argument(
                 "--reason",
-                required=name != "review",
+                required=name not in self.OPTIONAL_REASON,
                 default="",
                 help="The statement of reasons (for ask: the question; for review: an optional note).",
             )
+            if name == "suspend":
+                move.add_argument("--days", type=int, required=True, help="How long the suspension lasts.")
+            if name == "set_publication_delay":
+                move.add_argument("--days", type=int, required=True, help="Days before a decision is published.")
+            if name in ("appeal_uphold", "appeal_reverse"):
+                move.add_argument(
+                    "--appeal",
+                    type=int,
+                    metavar="ID",
+                    help="The appeal to decide (default: the request's only open one).",
+                )
+            if name == "appeal_reverse":
+                move.add_argument(
+                    "--ground", choices=[g for g in Ground.values if g != Ground.NONE], default=Ground.COPYRIGHT
+                )
             if name == "approve":
                 move.add_argument(
                     "--ground", choices=[g for g in Ground.values if g != Ground.NONE], default=Ground.COPYRIGHT
@@ -72,6 +95,8 @@ class Command(BaseCommand):
     def handle(self, *args, subcommand, **options):
         if subcommand == "list":
             return self.list_requests(options["state"])
+        if subcommand in self.MOVES and self.MOVES[subcommand].subject == workflow.Subject.REQUESTER:
+            return self.measure(subcommand, options)
         req = self.get_request(options["reference"])
         if subcommand == "show":
             return self.show(req)
@@ -103,11 +128,44 @@ class Command(BaseCommand):
             raise CommandError(_("%(username)s is not a moderator.") % {"username": username})
         return user
 
+    def measure(self, name: str, options) -> None:
+        requester = Requester.objects.filter(email__iexact=options["email"].strip()).first()
+        if requester is None:
+            raise CommandError(_("There is no requester %(email)s.") % {"email": options["email"]})
+        moderator = self.get_moderator(options["by"])
+        common = {"requester_id": requester.pk, "moderator": moderator, "note": options["reason"]}
+        try:
+            if name == "warn":
+                services.requester_warn(**common)
+            elif name == "suspend":
+                services.requester_suspend(**common, days=options["days"])
+            elif name == "set_publication_delay":
+                services.requester_set_publication_delay(**common, days=options["days"])
+            else:
+                services.requester_lift(**common)
+        except services.TransitionError as error:
+            raise CommandError(str(error)) from None
+        requester.refresh_from_db()
+        state = workflow.requester_state(requester)
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("%(email)s is now %(state)s.") % {"email": requester.email, "state": workflow.STATE_LABELS[state]}
+            )
+        )
+
     def move(self, name: str, req: TakedownRequest, moderator, options) -> None:
         common = {"request_id": req.pk, "moderator": moderator}
         reason = options["reason"]
-        if name == "review":
+        if name == "assign":
+            services.takedown_assign(**common)
+        elif name == "review":
             services.takedown_review(**common, note=reason)
+        elif name == "add_items":  # the other copies of the listed snapshots' stories
+            added = services.takedown_add_story_siblings(**common)
+            self.stdout.write(
+                _("%(count)d snapshot(s) of the same story added: %(urls)s")
+                % {"count": len(added), "urls": ", ".join(item.url for item in added) or "—"}
+            )
         elif name == "ask":
             services.takedown_ask(**common, question=reason)
         elif name == "approve":
@@ -126,6 +184,29 @@ class Command(BaseCommand):
             services.takedown_uphold(**common, reason=reason)
         elif name == "restore":
             services.takedown_restore(**common, reason=reason)
+        elif name in ("appeal_uphold", "appeal_reverse"):
+            appeal = self.get_appeal(req, options["appeal"])
+            if name == "appeal_uphold":
+                services.appeal_uphold(appeal_id=appeal.pk, moderator=moderator, reason=reason)
+            else:
+                services.appeal_reverse(
+                    appeal_id=appeal.pk, moderator=moderator, reason=reason, ground=options["ground"]
+                )
+        else:  # an action added to the table without its command: a test catches it
+            raise CommandError(f"No command for the workflow's {name!r} yet.")
+
+    def get_appeal(self, req: TakedownRequest, appeal_id: int | None):
+        appeals = req.appeals.filter(status=Appeal.Status.OPEN)
+        if appeal_id is not None:
+            appeals = appeals.filter(pk=appeal_id)
+        found = list(appeals[:2])
+        if len(found) != 1:
+            raise CommandError(
+                _("%(reference)s has no open appeal %(id)s.") % {"reference": req.reference, "id": appeal_id or ""}
+                if not found
+                else _("%(reference)s has several open appeals: name one with --appeal.") % {"reference": req.reference}
+            )
+        return found[0]
 
     def list_requests(self, state: str | None) -> None:
         requests = TakedownRequest.objects.select_related("assignee").annotate(url_count=Count("items"))
@@ -160,8 +241,13 @@ class Command(BaseCommand):
             (_("Due"), _when(req.due_at) + (f"  {_('OVERDUE')}" if req.is_overdue else "")),
             (_("Assignee"), req.assignee.get_username() if req.assignee else "—"),
             (_("Requester"), f"{req.name} <{req.email}>, {req.organisation or '—'}, {req.get_role_display()}"),
-            (_("Work"), req.work),
-            (_("Date of the work"), req.work_date.isoformat() if req.work_date else "—"),
+            *(
+                (
+                    _("Work %(number)d") % {"number": work.position},
+                    f"{work.description} ({work.work_date.isoformat() if work.work_date else '—'})",
+                )
+                for work in req.works.order_by("position")
+            ),
             (_("Why it infringes"), req.explanation),
             (_("Proof of rights"), req.evidence),
         ]
@@ -173,16 +259,16 @@ class Command(BaseCommand):
             ]
         if req.status == Status.INFO_REQUESTED:
             rows += [(_("Question to the requester"), req.info_request), (_("Answer due"), _when(req.info_due_at))]
-        if req.status == Status.DISPUTED:
-            rows.append((_("Restore after"), _when(req.restore_after)))
-            if req.lawsuit_reported_at:
-                rows.append((_("Lawsuit or complaint"), f"{_when(req.lawsuit_reported_at)}: {req.lawsuit_note}"))
+        if req.lawsuit_note:
+            rows.append((_("Lawsuit or complaint"), req.lawsuit_note))
         for label, value in rows:
             write(f"{label}: {value}")
         write(_("URLs:"))
         for row in listed_urls(req):
             snapshot = row.snapshot
-            write(f"  {row.item.position}. {row.item.url}  [{row.item.outcome}]")
+            claim = f", {row.item.claim}" if row.item.claim != row.item.Claim.NONE else ""
+            restore = f", {_('restore after')} {_when(row.item.restore_after)}" if row.item.restore_after else ""
+            write(f"  {row.item.position}. {row.item.url}  [{row.item.outcome}{claim}{restore}]")
             if snapshot is not None:
                 write(
                     "     "
