@@ -255,6 +255,39 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
     repeats, the requester is not suspended, the request is no duplicate of an open one, and no URL
     names a work restored after this requester's earlier notice (条例 art. 17). Also each value
     fits its field. Raises SubmissionError."""
+    _check_sizes(submission)
+    snapshots, url_errors = resolve_urls(submission.urls)
+    errors = dict(url_errors)
+    seen = _check_repeats(submission.urls, snapshots, errors)
+    if not seen and not url_errors:
+        errors["urls"] = [
+            _(
+                "None of these addresses names a snapshot in this archive: there is nothing here to remove. "
+                "Give the address of the snapshot page here (…/detail/<key>.html) or of the original article."
+            )
+        ]
+    requester = _requester_locked(submission.email)
+    if requester is not None and requester.is_suspended():
+        raise SubmissionError(
+            {
+                "email": [
+                    _(
+                        "Requests from this address are suspended until %(date)s because earlier notices "
+                        "were repeatedly unfounded."
+                    )
+                    % {"date": timezone.localtime(requester.suspended_until).strftime("%Y-%m-%d")}
+                ]
+            }
+        )
+    if requester is not None and seen:
+        _check_history(requester, seen, errors)
+    if errors:
+        raise SubmissionError(errors)
+    return requester, snapshots
+
+
+def _check_sizes(submission: Submission) -> None:
+    """How many addresses and works, and each value within its field. Raises SubmissionError."""
     limit = settings.TAKEDOWN_MAX_URLS
     urls = submission.urls
     if not urls:
@@ -278,8 +311,11 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
             ]
     if errors:
         raise SubmissionError(errors)
-    snapshots, url_errors = resolve_urls(urls)
-    errors.update(url_errors)
+
+
+def _check_repeats(urls: list[str], snapshots: list, errors: dict) -> dict[int, int]:
+    """Addresses that name the same snapshot, or repeat the same address, as an earlier one, added
+    to `errors`; returns the position of each snapshot named."""
     seen, seen_urls = {}, {}
     for index, (url, snapshot) in enumerate(zip(urls, snapshots, strict=True)):
         if snapshot is not None and snapshot.pk in seen:
@@ -294,54 +330,36 @@ def submission_check(submission: Submission) -> tuple[Requester | None, list[Sna
             )
         else:
             seen_urls[url.strip()] = index
-    if not seen and not url_errors:
-        errors["urls"] = [
-            _(
-                "None of these addresses names a snapshot in this archive: there is nothing here to remove. "
-                "Give the address of the snapshot page here (…/detail/<key>.html) or of the original article."
-            )
-        ]
+    return seen
 
-    requester = _requester_locked(submission.email)
-    if requester is not None and requester.is_suspended():
-        raise SubmissionError(
-            {
-                "email": [
-                    _(
-                        "Requests from this address are suspended until %(date)s because earlier notices "
-                        "were repeatedly unfounded."
-                    )
-                    % {"date": timezone.localtime(requester.suspended_until).strftime("%Y-%m-%d")}
-                ]
-            }
-        )
-    if requester is not None and seen:
-        restored = set(
-            TakedownItem.objects.filter(
-                request__requester=requester, claim=Claim.RESTORED, snapshot__in=list(seen)
-            ).values_list("snapshot_id", flat=True)
-        )
-        for pk in restored:
-            errors.setdefault(f"urls.{seen[pk]}", []).append(
-                _(
-                    "This snapshot was restored after a counter-notice to your earlier request; "
-                    "the same requester cannot notify it again."
-                )
+
+def _check_history(requester: Requester, seen: dict[int, int], errors: dict) -> None:
+    """What this requester notified before: a snapshot restored after their earlier notice cannot
+    be notified again by them (条例 art. 17), and an open request of theirs for these snapshots
+    makes this one a duplicate."""
+    restored = set(
+        TakedownItem.objects.filter(
+            request__requester=requester, claim=Claim.RESTORED, snapshot__in=list(seen)
+        ).values_list("snapshot_id", flat=True)
+    )
+    for pk in restored:
+        errors.setdefault(f"urls.{seen[pk]}", []).append(
+            _(
+                "This snapshot was restored after a counter-notice to your earlier request; "
+                "the same requester cannot notify it again."
             )
-        open_duplicate = (
-            TakedownRequest.objects.filter(requester=requester, status__in=TakedownRequest.OPEN_STATUSES)
-            .filter(items__snapshot__in=list(seen))
-            .distinct()
-            .first()
         )
-        if open_duplicate is not None:
-            errors.setdefault("urls", []).append(
-                _("You already have an open request for these snapshots: %(reference)s.")
-                % {"reference": open_duplicate.reference}
-            )
-    if errors:
-        raise SubmissionError(errors)
-    return requester, snapshots
+    open_duplicate = (
+        TakedownRequest.objects.filter(requester=requester, status__in=TakedownRequest.OPEN_STATUSES)
+        .filter(items__snapshot__in=list(seen))
+        .distinct()
+        .first()
+    )
+    if open_duplicate is not None:
+        errors.setdefault("urls", []).append(
+            _("You already have an open request for these snapshots: %(reference)s.")
+            % {"reference": open_duplicate.reference}
+        )
 
 
 @transaction.atomic

@@ -186,23 +186,9 @@ def api_takedown(request):
     after a CORS preflight, which this site never answers, and a simple (text/plain or form) POST
     is refused here, before anything is counted or stored.
     """
-    if request.method != "POST":
-        response = _api_error(405, _("Send the removal request with POST."))
-        response["Allow"] = "POST"
-        return response
-    origin = request.headers.get("Origin")
-    if origin is not None and not own_origin(request, origin):
-        return _api_error(403, _("Requests from another site's pages are not accepted. Programs send no Origin."))
-    if request.content_type != "application/json" or request.content_params.get("charset", "utf-8").lower() not in {
-        "utf-8",
-        "utf8",
-    }:
-        return _api_error(415, _("Send the body as Content-Type: application/json (UTF-8)."))
-    retry_after = ratelimit.hit(request, ratelimit.TAKEDOWN)
-    if retry_after:
-        response = _api_error(429, _rate_limit_message(retry_after))
-        response["Retry-After"] = str(retry_after)
-        return response
+    refusal = _api_refusal(request)
+    if refusal is not None:
+        return refusal
     try:
         payload = json.loads(request.body)
     except RequestDataTooBig:
@@ -225,20 +211,7 @@ def api_takedown(request):
         except services.SubmissionError as error:
             form.add_submission_errors(error.errors)
         else:
-            items = receipt.request.items.select_related("snapshot", "work").order_by("position")
-            response = JsonResponse(
-                {
-                    "reference": receipt.request.reference,
-                    "status_url": emails.status_url(receipt.token),
-                    "items": [
-                        {"url": item.url, "work": item.work.position - 1, "outcome": _filed_outcome(item)}
-                        for item in items
-                    ],
-                },
-                status=201,
-                json_dumps_params={"ensure_ascii": False},
-            )
-            return private_response(response)
+            return _api_filed(receipt)
     errors = _api_errors(form, with_works="works" in payload)
     if "requester" in shape_errors:  # not an object: one error for it, not one per missing field
         errors = {key: value for key, value in errors.items() if not key.startswith("requester.")}
@@ -246,6 +219,45 @@ def api_takedown(request):
         errors = {key: value for key, value in errors.items() if key not in ("work", "urls")}
     errors.update(shape_errors)  # a value of the wrong type is reported as such, not as "required"
     return JsonResponse({"errors": errors}, status=400, json_dumps_params={"ensure_ascii": False})
+
+
+def _api_refusal(request):
+    """The answer to a request the API refuses before reading its body (see api_takedown): a
+    method but POST, another site's Origin, a body that is not JSON in UTF-8, too many requests
+    from this client. None when it may go on (and it is then counted)."""
+    if request.method != "POST":
+        response = _api_error(405, _("Send the removal request with POST."))
+        response["Allow"] = "POST"
+        return response
+    origin = request.headers.get("Origin")
+    if origin is not None and not own_origin(request, origin):
+        return _api_error(403, _("Requests from another site's pages are not accepted. Programs send no Origin."))
+    charset = request.content_params.get("charset", "utf-8").lower()
+    if request.content_type != "application/json" or charset not in {"utf-8", "utf8"}:
+        return _api_error(415, _("Send the body as Content-Type: application/json (UTF-8)."))
+    retry_after = ratelimit.hit(request, ratelimit.TAKEDOWN)
+    if retry_after:
+        response = _api_error(429, _rate_limit_message(retry_after))
+        response["Retry-After"] = str(retry_after)
+        return response
+    return None
+
+
+def _api_filed(receipt) -> JsonResponse:
+    """201 with the reference, the one-time status link and each address's outcome."""
+    items = receipt.request.items.select_related("snapshot", "work").order_by("position")
+    response = JsonResponse(
+        {
+            "reference": receipt.request.reference,
+            "status_url": emails.status_url(receipt.token),
+            "items": [
+                {"url": item.url, "work": item.work.position - 1, "outcome": _filed_outcome(item)} for item in items
+            ],
+        },
+        status=201,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    return private_response(response)
 
 
 def _filed_outcome(item: TakedownItem) -> str:
