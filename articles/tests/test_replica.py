@@ -7,7 +7,7 @@ import time
 from unittest import skipUnless
 
 import dj_database_url
-from django.db import connections
+from django.db import OperationalError, connections
 from django.test import TransactionTestCase
 from django.test.utils import CaptureQueriesContext
 
@@ -45,10 +45,14 @@ class ReplicaReadTests(TransactionTestCase):
             (lsn,) = cursor.fetchone()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            with connections["replica"].cursor() as cursor:
-                cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
-                if cursor.fetchone()[0]:
-                    return
+            try:
+                with connections["replica"].cursor() as cursor:
+                    cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
+                    if cursor.fetchone()[0]:
+                        return
+            except OperationalError:
+                # The test database itself may not be replayed yet: it was created moments ago.
+                connections["replica"].close()
             time.sleep(0.05)
         self.fail("the replica did not replay the test's writes within 20 seconds")
 
