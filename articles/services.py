@@ -1,18 +1,21 @@
 """Writes with rules on snapshots. The admin and management commands call these, never `update()` directly."""
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, router, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from simple_history.utils import bulk_update_with_history
 
+from .bulk import ids_by_key, sqlite_bulk_session
 from .bulk import insert_rows as _insert
+from .bulk import key_chunks as _key_chunks
 from .importing import Capture, InvalidRecord, Origin, Rejection, RelatedCapture, Skipped
 from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source, derive_status
 from .purge import category_key, keys_of, purge_enqueue
@@ -185,26 +188,8 @@ def _link_rows(snapshot_id: int, capture: Capture, targets: dict[str, int]) -> l
     ]
 
 
-# Keys per `IN (...)` list in the import's lookups. Every list has exactly this many parameters (the
-# last one of a batch padded with strings no key can equal), so each lookup has one SQL text: the
-# sqlite3 module caches up to 128 prepared statements, and one per distinct list length made an
-# import of 100,000 snapshots hold 750 MB.
-KEYS_PER_LOOKUP = 500
-
-
-def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
-    keys = list(keys)
-    for start in range(0, len(keys), KEYS_PER_LOOKUP):
-        chunk = keys[start : start + KEYS_PER_LOOKUP]
-        yield chunk + [f"-{n}" for n in range(KEYS_PER_LOOKUP - len(chunk))]
-
-
 def _pks_by_key(keys: Iterable[str]) -> dict[str, int]:
-    return {
-        key: pk
-        for chunk in _key_chunks(keys)
-        for key, pk in Snapshot.objects.filter(key__in=chunk).values_list("key", "pk")
-    }
+    return ids_by_key(Snapshot, keys)
 
 
 def _version_row(snapshot_id: int, capture: Capture, stored: StoredRecord | None) -> SnapshotCapture:
@@ -590,9 +575,10 @@ def snapshots_import(
         return snapshots_import_batch(captures=captures, dry_run=dry_run, simulated=simulated, new_status=new_status)
 
     batch_size = batch_size or settings.IMPORT_BATCH_SIZE
-    for captures in _batches(records, batch_size=batch_size, stats=stats, reject=reject):
-        stats.add(_write_or_retry(captures, write, reject))
-        on_batch(stats)
+    with nullcontext() if dry_run else sqlite_bulk_session(router.db_for_write(Snapshot)):
+        for captures in _batches(records, batch_size=batch_size, stats=stats, reject=reject):
+            stats.add(_write_or_retry(captures, write, reject))
+            on_batch(stats)
     if not dry_run:
         statistics_refresh(changed=stats.new + stats.updated)
     return stats
