@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles import services
 from articles.bulk import SQLITE_BULK_PRAGMAS, sqlite_bulk_session
@@ -91,3 +92,20 @@ def test_a_dry_run_changes_no_pragma(tmp_path, monkeypatch):
     run_import(write_jsonl(tmp_path / "in.jsonl", make_record(1)), dry_run=True)
 
     assert seen == [before]
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_links_waiting_for_new_snapshots_are_found_by_their_target_keys(tmp_path):
+    # Not by the target index's NULL entries: those are every external link in the archive.
+    record = make_record(1, related=[{"excerpt": "a link", "url": "https://example.com/elsewhere"}])
+    with CaptureQueriesContext(connection) as queries:
+        run_import(write_jsonl(tmp_path / "in.jsonl", record))
+    [waiting] = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "articles_relatedlink" SET "target_id"')]
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {waiting}")
+        plan = " ".join(row[-1] for row in cursor.fetchall())
+
+    assert "articles_relatedlink USING INDEX articles_relatedlink_target_key" in plan
+    assert "target_id" not in plan.split("CORRELATED")[0]
