@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from articles.models import Category, RelatedLink, Snapshot  # noqa: E402
 from articles.pagination import Cursor  # noqa: E402
-from moderation.models import Requester, TakedownItem, TakedownRequest  # noqa: E402
+from moderation.models import Requester, TakedownItem, TakedownRequest, Work  # noqa: E402
 
 ADMIN_USERNAME = "bench-admin"
 TAKEDOWN_REQUESTS = 20_000  # about one snapshot in fifty named in a request: a busy archive's history
@@ -92,7 +92,6 @@ def ensure_takedown_requests(admin: User) -> None:
                 email=f"rights{n % 2000}@example.invalid",
                 phone="+86 10 0000 0000",
                 address="演示地址",
-                work="演示作品",
                 explanation="演示说明",
                 evidence="演示证据",
                 good_faith=True,
@@ -110,6 +109,11 @@ def ensure_takedown_requests(admin: User) -> None:
     by_reference = dict(
         TakedownRequest.objects.filter(reference__startswith="TD-BENCH-").values_list("reference", "pk")
     )
+    # One claimed work per request, as most notices name.
+    Work.objects.bulk_create(
+        [Work(request_id=pk, position=1, description="演示作品") for pk in by_reference.values()], batch_size=5000
+    )
+    work_of = dict(Work.objects.filter(request_id__in=by_reference.values()).values_list("request_id", "pk"))
     keys = dict(Snapshot.objects.filter(pk__in={i for p in planned for i in p}).values_list("pk", "key"))
     items, withhold = [], set()
     for req, snapshot_ids in zip(requests, planned, strict=True):
@@ -129,6 +133,7 @@ def ensure_takedown_requests(admin: User) -> None:
             items.append(
                 TakedownItem(
                     request_id=by_reference[req.reference],
+                    work_id=work_of[by_reference[req.reference]],
                     position=position,
                     url=f"{settings.SITE_URL}/detail/{keys[snapshot_id]}.html",
                     snapshot_id=snapshot_id,
