@@ -111,11 +111,11 @@ def ensure_takedown_requests(admin: User) -> None:
     by_reference = dict(
         TakedownRequest.objects.filter(reference__startswith="TD-BENCH-").values_list("reference", "pk")
     )
-    # One work per request (the notice's "the work claimed"), which each of its URLs points to.
+    # One claimed work per request, as most notices name.
     Work.objects.bulk_create(
         [Work(request_id=pk, position=1, description="演示作品") for pk in by_reference.values()], batch_size=5000
     )
-    work_of = dict(Work.objects.filter(request__reference__startswith="TD-BENCH-").values_list("request", "pk"))
+    work_of = dict(Work.objects.filter(request_id__in=by_reference.values()).values_list("request_id", "pk"))
     keys = dict(Snapshot.objects.filter(pk__in={i for p in planned for i in p}).values_list("pk", "key"))
     items, withhold = [], set()
     for req, snapshot_ids in zip(requests, planned, strict=True):
