@@ -112,6 +112,10 @@ class HomeView(KeysetListView):
         return context
 
 
+# Compiled once per process (articles.prepared), as the snapshot page's queries below.
+category_by_slug = PreparedQuery(Category, lambda *, slug: Category.objects.filter(slug=slug)[:1])
+
+
 @method_decorator(reader_page_cache(params=CATEGORY_PARAMS), name="dispatch")
 class CategoryView(KeysetListView):
     """One category, newest first, paged with cursors, filtered by publication dates and source."""
@@ -120,7 +124,10 @@ class CategoryView(KeysetListView):
     context_object_name = "snapshots"
 
     def get_queryset(self):
-        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        found = category_by_slug(slug=self.kwargs["slug"])
+        if not found:
+            raise Http404("No Category matches the given query.")
+        self.category = found[0]
         queryset = Snapshot.objects.published().filter(category=self.category).for_listing().newest_first()
         self.filterset = SnapshotFilter(self.request.GET or None, queryset=queryset, request=self.request)
         if self.filterset.is_bound and not self.filterset.is_valid():
