@@ -3,8 +3,8 @@
 A snapshot page asks the same questions of every snapshot (the snapshot, its related links, its
 reprints, more in its category), and Django builds and compiles each QuerySet anew for every page:
 the filters, the EXISTS subqueries of `published()`, the joins of `select_related`, the UNION of the
-related links. On a crawler's walk, where every page misses the page cache, that Python work was
-about 4.5 ms of a snapshot page's 11.5 ms of CPU, the queries themselves under 1 ms (docs/performance.md).
+related links. On a crawler's walk, where every page misses the page cache, building and compiling
+them took 5.8 ms of a snapshot page's 12 ms of CPU, running them under 1 ms (docs/performance.md).
 
 `PreparedQuery` builds its QuerySet once per database alias and shape, with stand-in values where a
 page's values go, and keeps the compiled SQL and the compiler that describes its columns. A call
