@@ -42,7 +42,8 @@ from articles.pagination import Cursor  # noqa: E402
 from moderation.models import Requester, TakedownItem, TakedownRequest, Work  # noqa: E402
 
 ADMIN_USERNAME = "bench-admin"
-TAKEDOWN_REQUESTS = 20_000  # about one snapshot in fifty named in a request: a busy archive's history
+# About one snapshot in fifty named in a request (20,000 at a million): a busy archive's history.
+SNAPSHOTS_PER_TAKEDOWN_REQUEST = 50
 OPEN_SHARE = 0.1
 DEEP_SHARE = 0.9  # the deep page starts 90% of the way down the largest category
 SEARCH_QUERY = "营商环境"
@@ -65,7 +66,8 @@ def ensure_takedown_requests(admin: User) -> None:
     """A history of removal requests for the moderation queue: most decided, some open, each
     naming one to three snapshots; approved ones withhold theirs, as the workflow would."""
     have = TakedownRequest.objects.count()
-    if have >= TAKEDOWN_REQUESTS:
+    wanted = Snapshot.objects.count() // SNAPSHOTS_PER_TAKEDOWN_REQUEST
+    if have >= wanted:
         return
     rng = random.Random(6)
     highest = Snapshot.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -77,7 +79,7 @@ def ensure_takedown_requests(admin: User) -> None:
     decided = [Status.APPROVED, Status.REJECTED, Status.APPROVED, Status.RESTORED]
     open_ = [Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED]
     requests, planned = [], []
-    for n in range(have, TAKEDOWN_REQUESTS):
+    for n in range(have, wanted):
         received = now - timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60))
         status = rng.choice(open_) if rng.random() < OPEN_SHARE else rng.choice(decided)
         requests.append(
