@@ -37,6 +37,7 @@ from django.db import connection, models, transaction
 from . import purge
 from .bulk import insert_rows
 from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency
+from .prepared import PreparedQuery
 from .purge import purge_enqueue
 from .search_text import body_text
 
@@ -345,15 +346,12 @@ def _store_links(chosen: dict[int, list[tuple[int, str]]]) -> int:
     return len(links)
 
 
-def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["ShownLink"]]:
-    """What a snapshot's page shows as related: its crawled related links in page order, then the
-    computed ones, each only while its target is published (a computed one also while the target is
-    not in this snapshot's story). One query."""
+def _related_links(snapshot_id: int) -> models.QuerySet:
     from .models import RelatedLink
 
     crawled = (
         RelatedLink.objects.visible()
-        .filter(snapshot=snapshot)
+        .filter(snapshot_id=snapshot_id)
         .order_by()
         .values(
             link_kind=models.Value(0),
@@ -367,9 +365,9 @@ def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["Shown
     )
     computed = (
         ComputedRelatedLink.objects.visible()
-        .filter(snapshot=snapshot)
+        .filter(snapshot_id=snapshot_id)
         .exclude(
-            target__story_id=models.Subquery(Snapshot.objects.filter(pk=snapshot.pk).order_by().values("story_id")[:1])
+            target__story_id=models.Subquery(Snapshot.objects.filter(pk=snapshot_id).order_by().values("story_id")[:1])
         )
         .order_by()
         .values(
@@ -382,8 +380,19 @@ def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["Shown
             link_target=models.F("target__key"),
         )
     )
+    return crawled.union(computed, all=True).order_by("link_kind", "link_position")
+
+
+# Compiled once per process (articles.prepared): building the UNION was 2 ms of each snapshot page.
+related_links = PreparedQuery(ComputedRelatedLink, _related_links)
+
+
+def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["ShownLink"]]:
+    """What a snapshot's page shows as related: its crawled related links in page order, then the
+    computed ones, each only while its target is published (a computed one also while the target is
+    not in this snapshot's story). One query."""
     shown: tuple[list, list] = ([], [])
-    for row in crawled.union(computed, all=True).order_by("link_kind", "link_position"):
+    for row in related_links(snapshot_id=snapshot.pk):
         shown[row["link_kind"]].append(
             ShownLink(
                 title=row["link_title"],

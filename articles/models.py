@@ -329,6 +329,11 @@ class Snapshot(models.Model):
 
     objects = SnapshotQuerySet.as_manager()
 
+    # The published snapshots of its story, on rows of a one-per-story list (with_story_size); None
+    # on any other row. Declared so that the lists' templates find it at once: for an attribute an
+    # instance lacks, Django's template lookup calls dir() on it, 1.1 ms over a category page.
+    story_size = None
+
     class Meta:
         ordering = ["-published_at", "-id"]
         verbose_name = _("snapshot")

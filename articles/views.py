@@ -18,6 +18,7 @@ from .forms import SearchForm
 from .keyphrases import related_links_of
 from .models import Category, Snapshot
 from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
+from .prepared import PreparedQuery
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
 from .stories import story_reprints
 
@@ -111,6 +112,10 @@ class HomeView(KeysetListView):
         return context
 
 
+# Compiled once per process (articles.prepared), as the snapshot page's queries below.
+category_by_slug = PreparedQuery(Category, lambda *, slug: Category.objects.filter(slug=slug)[:1])
+
+
 @method_decorator(reader_page_cache(params=CATEGORY_PARAMS), name="dispatch")
 class CategoryView(KeysetListView):
     """One category, newest first, paged with cursors, filtered by publication dates and source."""
@@ -119,7 +124,10 @@ class CategoryView(KeysetListView):
     context_object_name = "snapshots"
 
     def get_queryset(self):
-        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        found = category_by_slug(slug=self.kwargs["slug"])
+        if not found:
+            raise Http404("No Category matches the given query.")
+        self.category = found[0]
         queryset = Snapshot.objects.published().filter(category=self.category).for_listing().newest_first()
         self.filterset = SnapshotFilter(self.request.GET or None, queryset=queryset, request=self.request)
         if self.filterset.is_bound and not self.filterset.is_valid():
@@ -161,6 +169,23 @@ def withheld_response(request, snapshot):
     return response
 
 
+# A snapshot page's own queries, compiled once per process (articles.prepared): building them was
+# about a millisecond each, a query's own run a tenth of that.
+snapshot_page = PreparedQuery(
+    Snapshot, lambda *, key: Snapshot.objects.with_page().select_related("category", "source").filter(key=key)[:1]
+)
+more_in_category = PreparedQuery(
+    Snapshot,
+    lambda *, category_id, snapshot_id: (
+        Snapshot.objects.published()
+        .filter(category_id=category_id)
+        .exclude(pk=snapshot_id)
+        .for_listing()
+        .newest_first()[:MORE_IN_CATEGORY]
+    ),
+)
+
+
 @method_decorator(reader_page_cache, name="dispatch")
 class SnapshotDetailView(DetailView):
     """One snapshot, laid out as the seed page: everything captured, related links, more in its category."""
@@ -191,22 +216,17 @@ class SnapshotDetailView(DetailView):
         return response
 
     def get_object(self, queryset=None):
-        return get_object_or_404(
-            Snapshot.objects.with_page().select_related("category", "source"), key=self.kwargs["key"]
-        )
+        found = snapshot_page(key=self.kwargs["key"])
+        if not found:
+            raise Http404("No Snapshot matches the given query.")
+        return found[0]
 
     def get_context_data(self, **kwargs):
         snapshot = self.object
         # Crawled links first, as captured, then the ones the archive computed: one query.
         related_links, computed_links = related_links_of(snapshot)
         reprints = story_reprints(snapshot)
-        more = (
-            Snapshot.objects.published()
-            .filter(category_id=snapshot.category_id)
-            .exclude(pk=snapshot.pk)
-            .for_listing()
-            .newest_first()[:MORE_IN_CATEGORY]
-        )
+        more = more_in_category(category_id=snapshot.category_id, snapshot_id=snapshot.pk)
         return super().get_context_data(
             related_links=related_links,
             computed_links=computed_links,

@@ -39,10 +39,11 @@ from django.utils import timezone  # noqa: E402
 
 from articles.models import Category, RelatedLink, Snapshot  # noqa: E402
 from articles.pagination import Cursor  # noqa: E402
-from moderation.models import Requester, TakedownItem, TakedownRequest  # noqa: E402
+from moderation.models import Requester, TakedownItem, TakedownRequest, Work  # noqa: E402
 
 ADMIN_USERNAME = "bench-admin"
-TAKEDOWN_REQUESTS = 20_000  # about one snapshot in fifty named in a request: a busy archive's history
+# About one snapshot in fifty named in a request (20,000 at a million): a busy archive's history.
+SNAPSHOTS_PER_TAKEDOWN_REQUEST = 50
 OPEN_SHARE = 0.1
 DEEP_SHARE = 0.9  # the deep page starts 90% of the way down the largest category
 SEARCH_QUERY = "营商环境"
@@ -65,7 +66,8 @@ def ensure_takedown_requests(admin: User) -> None:
     """A history of removal requests for the moderation queue: most decided, some open, each
     naming one to three snapshots; approved ones withhold theirs, as the workflow would."""
     have = TakedownRequest.objects.count()
-    if have >= TAKEDOWN_REQUESTS:
+    wanted = Snapshot.objects.count() // SNAPSHOTS_PER_TAKEDOWN_REQUEST
+    if have >= wanted:
         return
     rng = random.Random(6)
     highest = Snapshot.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -77,7 +79,7 @@ def ensure_takedown_requests(admin: User) -> None:
     decided = [Status.APPROVED, Status.REJECTED, Status.APPROVED, Status.RESTORED]
     open_ = [Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED]
     requests, planned = [], []
-    for n in range(have, TAKEDOWN_REQUESTS):
+    for n in range(have, wanted):
         received = now - timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60))
         status = rng.choice(open_) if rng.random() < OPEN_SHARE else rng.choice(decided)
         requests.append(
@@ -92,7 +94,6 @@ def ensure_takedown_requests(admin: User) -> None:
                 email=f"rights{n % 2000}@example.invalid",
                 phone="+86 10 0000 0000",
                 address="演示地址",
-                work="演示作品",
                 explanation="演示说明",
                 evidence="演示证据",
                 good_faith=True,
@@ -110,6 +111,11 @@ def ensure_takedown_requests(admin: User) -> None:
     by_reference = dict(
         TakedownRequest.objects.filter(reference__startswith="TD-BENCH-").values_list("reference", "pk")
     )
+    # One claimed work per request, as most notices name.
+    Work.objects.bulk_create(
+        [Work(request_id=pk, position=1, description="演示作品") for pk in by_reference.values()], batch_size=5000
+    )
+    work_of = dict(Work.objects.filter(request_id__in=by_reference.values()).values_list("request_id", "pk"))
     keys = dict(Snapshot.objects.filter(pk__in={i for p in planned for i in p}).values_list("pk", "key"))
     items, withhold = [], set()
     for req, snapshot_ids in zip(requests, planned, strict=True):
@@ -129,6 +135,7 @@ def ensure_takedown_requests(admin: User) -> None:
             items.append(
                 TakedownItem(
                     request_id=by_reference[req.reference],
+                    work_id=work_of[by_reference[req.reference]],
                     position=position,
                     url=f"{settings.SITE_URL}/detail/{keys[snapshot_id]}.html",
                     snapshot_id=snapshot_id,

@@ -524,6 +524,11 @@ def main() -> None:
         default=os.environ.get("DJANGO_CACHE_URL", ""),
         help="redis://… to keep the page cache in Redis, as in production (default: local memory, per worker)",
     )
+    parser.add_argument(
+        "--replica-url",
+        default=os.environ.get("DATABASE_REPLICA_URL", ""),
+        help="postgres://… of a streaming replica of the database for reader pages (scripts/pg-replica)",
+    )
     args = parser.parse_args()
 
     wrk_path = ensure_wrk()
@@ -534,7 +539,10 @@ def main() -> None:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_LOG_LEVEL": "ERROR",
         "DJANGO_CACHE_URL": args.cache_url,
+        "DATABASE_REPLICA_URL": args.replica_url,
     }
+    if not args.replica_url:
+        env.pop("DATABASE_REPLICA_URL")
     env.pop("DJANGO_SETTINGS_MODULE", None)
     prepare_database(env, args.snapshots)
     print("preparing the admin account, the moderation queue and the pages")
@@ -557,7 +565,12 @@ def main() -> None:
         "wrk_threads": args.threads,
         "gunicorn_workers": args.workers,
         "cache": args.cache_url.split("@")[-1] or "local memory (per worker)",
+        "replica": args.replica_url.split("@")[-1] or None,
     }
+    # One file per set-up: sqlite, postgresql, postgresql-replica-redis, …
+    variant = (
+        site["database"]["vendor"] + ("-replica" if args.replica_url else "") + ("-redis" if args.cache_url else "")
+    )
     walk_dir = DATA / f"walk-{site['database']['vendor']}"
     print(
         run(
@@ -584,7 +597,7 @@ def main() -> None:
     with Server(env, args.workers) as server:
         report["walk"] = walk_load(server, wrk_path, headers, args, walk_dir)
     if args.only_walk:
-        out = RESULTS / f"walk-{site['database']['vendor']}.json"
+        out = RESULTS / f"walk-{variant}.json"
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"written to {out.relative_to(ROOT)}")
         return
@@ -603,7 +616,7 @@ def main() -> None:
     report["started_at"] = started.isoformat(timespec="seconds")
     report["load_average_after"] = os.getloadavg()[0]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{site['database']['vendor']}.json"
+    out = RESULTS / f"{variant}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     table = summarise(report)
     mismatched = [
@@ -613,9 +626,10 @@ def main() -> None:
     ]
     heading = (
         f"{site['database']['version']}, {site['dataset']['snapshots']:,} snapshots; "
-        f"{report['machine']['cores']} cores ({report['machine']['cpu']}), {report['started_at']}"
+        f"{report['machine']['cores']} cores ({report['machine']['cpu']}), {report['started_at']}; "
+        f"page cache: {report['settings']['cache']}; replica: {report['settings']['replica'] or 'none'}"
     )
-    summary = RESULTS / f"{site['database']['vendor']}.txt"
+    summary = RESULTS / f"{variant}.txt"
     summary.write_text(f"{heading}\n{table}\n", encoding="utf-8")
     print()
     print(heading)

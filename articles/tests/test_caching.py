@@ -374,6 +374,29 @@ class VersionReadIsTheHealthCheckTests(TransactionTestCase):
         self.assertNotEqual(connection.connection.info.backend_pid, dropped)
 
 
+@skipUnless(connection.vendor == "postgresql", "prepared statements are PostgreSQL's")
+class PreparedStatementTests(TestCase):
+    """On PostgreSQL a kept connection prepares the statements it runs again and again (settings:
+    DJANGO_DB_PREPARE_THRESHOLD), so the server plans the archive-version read and a page's queries
+    once, not on every request."""
+
+    def setUp(self):
+        self.snapshot = make_snapshot(title="常被访问的报道", category=make_category("财经"))
+
+    def prepared(self) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    def test_the_archive_version_read_and_a_pages_queries_are_prepared_after_the_second_request(self):
+        for _ in range(2):
+            self.assertEqual(self.client.get(self.snapshot.get_absolute_url()).status_code, 200)
+            caches["default"].clear()  # rendered again, as on a crawler's walk
+        prepared = self.prepared()
+        self.assertTrue(any("articles_archiveversion" in sql for sql in prepared), prepared)
+        self.assertTrue(any('FROM "articles_snapshot"' in sql for sql in prepared), prepared)
+
+
 class PageCacheKeyTests(TestCase):
     """A page is stored under the parameters its view reads, and no others (the probe's 1,500 junk
     addresses added 1,500 entries)."""
