@@ -22,7 +22,7 @@ def pragmas() -> dict[str, int]:
 
 
 @sqlite_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_bulk_session_sets_its_pragmas_and_puts_the_old_ones_back():
     before = pragmas()
 
@@ -38,7 +38,7 @@ def test_a_bulk_session_sets_its_pragmas_and_puts_the_old_ones_back():
 
 
 @sqlite_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_bulk_session_puts_the_old_pragmas_back_when_the_load_fails():
     before = pragmas()
 
@@ -58,7 +58,7 @@ def test_a_bulk_session_inside_a_transaction_changes_nothing():
 
 
 @sqlite_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_import_writes_its_batches_in_a_bulk_session_and_ends_it(tmp_path, monkeypatch):
     before = pragmas()
     seen = []
@@ -77,7 +77,7 @@ def test_an_import_writes_its_batches_in_a_bulk_session_and_ends_it(tmp_path, mo
 
 
 @sqlite_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_dry_run_changes_no_pragma(tmp_path, monkeypatch):
     before = pragmas()
     seen = []
