@@ -1,18 +1,22 @@
 """Writes with rules on snapshots. The admin and management commands call these, never `update()` directly."""
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import DatabaseError, router, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from simple_history.utils import bulk_update_with_history
 
+from .bulk import ids_by_key, sqlite_bulk_session
 from .bulk import insert_rows as _insert
+from .bulk import key_chunks as _key_chunks
 from .importing import Capture, InvalidRecord, Origin, Rejection, RelatedCapture, Skipped
 from .models import Category, RelatedLink, Snapshot, SnapshotCapture, Source, derive_status
 from .purge import category_key, keys_of, purge_enqueue
@@ -185,26 +189,8 @@ def _link_rows(snapshot_id: int, capture: Capture, targets: dict[str, int]) -> l
     ]
 
 
-# Keys per `IN (...)` list in the import's lookups. Every list has exactly this many parameters (the
-# last one of a batch padded with strings no key can equal), so each lookup has one SQL text: the
-# sqlite3 module caches up to 128 prepared statements, and one per distinct list length made an
-# import of 100,000 snapshots hold 750 MB.
-KEYS_PER_LOOKUP = 500
-
-
-def _key_chunks(keys: Iterable[str]) -> Iterator[list[str]]:
-    keys = list(keys)
-    for start in range(0, len(keys), KEYS_PER_LOOKUP):
-        chunk = keys[start : start + KEYS_PER_LOOKUP]
-        yield chunk + [f"-{n}" for n in range(KEYS_PER_LOOKUP - len(chunk))]
-
-
 def _pks_by_key(keys: Iterable[str]) -> dict[str, int]:
-    return {
-        key: pk
-        for chunk in _key_chunks(keys)
-        for key, pk in Snapshot.objects.filter(key__in=chunk).values_list("key", "pk")
-    }
+    return ids_by_key(Snapshot, keys)
 
 
 def _version_row(snapshot_id: int, capture: Capture, stored: StoredRecord | None) -> SnapshotCapture:
@@ -339,6 +325,124 @@ def _write_links(snapshot_ids: dict[str, int], by_key: dict[str, Capture]) -> No
     )
 
 
+def _stored_hashes(keys: Iterable[str]) -> dict[str, tuple[int | None, str]]:
+    """The id and content hash of each of `keys` the archive already holds."""
+    return {
+        key: (pk, content_hash)
+        for chunk in _key_chunks(keys)
+        for key, pk, content_hash in Snapshot.objects.filter(key__in=chunk).values_list("key", "pk", "content_hash")
+    }
+
+
+def _simulate(existing: dict, by_key: dict[str, Capture], simulated: dict[str, str]) -> None:
+    """A dry run writes nothing, so what earlier batches "wrote" is remembered in `simulated` instead."""
+    for key, capture in by_key.items():
+        if key in simulated:
+            existing[key] = (None, simulated[key])
+        simulated[key] = capture.content_hash
+
+
+@dataclass
+class _Recaptures:
+    """Captures of known keys that say something new: the snapshots that get another version."""
+
+    added: list[Snapshot]
+    # Rows that become their snapshot's first version (a key captured once from JSON Lines has none).
+    first_versions: list[tuple[int, Capture]]
+    # The time of each recaptured snapshot's newest capture so far.
+    newest: dict[int, object]
+
+
+def _recaptures(differing: list[str], by_key: dict[str, Capture]) -> _Recaptures:
+    """Of the known keys whose capture differs from what their snapshot shows, those that make a new
+    version, unless an earlier capture said the same. Their rows are locked."""
+    found = _Recaptures(added=[], first_versions=[], newest={})
+    if not differing:
+        return found
+    recaptured = [
+        snapshot
+        for chunk in _key_chunks(differing)
+        for snapshot in Snapshot.objects.select_for_update()
+        .select_related("category", "source")
+        .prefetch_related("related_links")
+        .filter(key__in=chunk)
+    ]
+    versions: dict[int, list[tuple[str, object]]] = {}
+    for snapshot_id, content_hash, captured_at in SnapshotCapture.objects.filter(snapshot__in=recaptured).values_list(
+        "snapshot_id", "content_hash", "captured_at"
+    ):
+        versions.setdefault(snapshot_id, []).append((content_hash, captured_at))
+    for snapshot in recaptured:
+        capture = by_key[snapshot.key]
+        known = versions.get(snapshot.pk)
+        if not known:
+            row = _row_as_capture(snapshot)
+            known = [(row.version_hash, snapshot.captured_at)]
+            if capture.version_hash != row.version_hash:
+                found.first_versions.append((snapshot.pk, row))
+        if capture.version_hash in {content_hash for content_hash, _ in known}:
+            continue
+        snapshot.capture_count = len(known) + 1
+        found.newest[snapshot.pk] = max(captured_at for _, captured_at in known)
+        found.added.append(snapshot)
+    return found
+
+
+def _store_raw(captures: list[Capture]) -> dict[str, StoredRecord]:
+    """Write the raw records that came with `captures` to the WARC store (flushed), by key: before
+    any row that points at them is written."""
+    raw_captures = [capture for capture in captures if capture.raw]
+    return dict(
+        zip(
+            (c.key for c in raw_captures),
+            WarcStore().append([c.raw for c in raw_captures]),
+            strict=True,
+        )
+    )
+
+
+def _insert_snapshots(
+    new_keys: list[str], by_key: dict[str, Capture], *, new_status: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Insert the snapshots of new keys (in `new_status`). Returns their ids by key and the ids of
+    their categories by name."""
+    written = [by_key[key] for key in new_keys]
+    categories = _ids_by_name(Category, {c.category for c in written})
+    sources = _ids_by_name(Source, {c.source for c in written})
+    now = timezone.now()
+    if new_keys:
+        _insert(
+            Snapshot,
+            [
+                {
+                    "key": key,
+                    "created_at": now,
+                    "status": new_status,
+                    "editor_status": new_status,
+                    "is_featured": False,
+                    "capture_count": 1,
+                }
+                | _captured_values(by_key[key], categories, sources, now)
+                for key in new_keys
+            ],
+        )
+    return _pks_by_key(new_keys), categories
+
+
+def _link_waiting(new_keys: list[str], by_key: dict[str, Capture], categories: dict[str, int]) -> None:
+    """Point links imported earlier that were waiting for one of these new snapshots at it, and
+    purge the lists the new snapshots appear in."""
+    for chunk in _key_chunks(new_keys):
+        # Found by their target keys. `target_id + 0`: on `target_id IS NULL` alone SQLite walked
+        # the target index over every external link in the archive, once per batch (3.5 million
+        # entries per 500 keys at a million snapshots: an import slowed as the archive grew).
+        RelatedLink.objects.filter(IsNull(F("target_id") + 0, True), target_key__in=chunk).update(
+            target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
+        )
+    # New snapshots appear in lists and in their categories (and in links that waited for them).
+    purge_enqueue(keys_of((key, categories[by_key[key].category]) for key in new_keys))
+
+
 @transaction.atomic
 def snapshots_import_batch(
     *,
@@ -360,121 +464,91 @@ def snapshots_import_batch(
     by_key = {capture.key: capture for capture in captures}
     if len(by_key) != len(captures):
         raise ValueError("a batch must not hold the same key twice")
-    existing = {
-        key: (pk, content_hash)
-        for chunk in _key_chunks(by_key)
-        for key, pk, content_hash in Snapshot.objects.filter(key__in=chunk).values_list("key", "pk", "content_hash")
-    }
-    hashes = {key: capture.content_hash for key, capture in by_key.items()}
+    existing = _stored_hashes(by_key)
     if simulated is not None:
-        # A dry run writes nothing, so what earlier batches "wrote" is remembered here instead.
-        for key in by_key:
-            if key in simulated:
-                existing[key] = (None, simulated[key])
-            simulated[key] = hashes[key]
+        _simulate(existing, by_key, simulated)
     new_keys = [key for key in by_key if key not in existing]
-    differing = [key for key in by_key if key in existing and existing[key][1] != hashes[key]]
+    differing = [key for key in by_key if key in existing and existing[key][1] != by_key[key].content_hash]
     stats.new = len(new_keys)
     if dry_run:
         stats.updated = len(differing)
         stats.unchanged = len(by_key) - stats.new - stats.updated
         return stats
 
-    # Captures of known keys that differ from what their snapshot shows: a new version, unless an
-    # earlier capture said the same.
-    recaptured: list[Snapshot] = []
-    versions: dict[int, list[tuple[str, object]]] = {}
-    if differing:
-        recaptured = [
-            snapshot
-            for chunk in _key_chunks(differing)
-            for snapshot in Snapshot.objects.select_for_update()
-            .select_related("category", "source")
-            .prefetch_related("related_links")
-            .filter(key__in=chunk)
-        ]
-        for snapshot_id, content_hash, captured_at in SnapshotCapture.objects.filter(
-            snapshot__in=recaptured
-        ).values_list("snapshot_id", "content_hash", "captured_at"):
-            versions.setdefault(snapshot_id, []).append((content_hash, captured_at))
-    first_versions: list[tuple[int, Capture]] = []  # rows that become their snapshot's first version
-    added: list[Snapshot] = []
-    newest: dict[int, object] = {}  # the time of each recaptured snapshot's newest capture so far
-    for snapshot in recaptured:
-        capture = by_key[snapshot.key]
-        known = versions.get(snapshot.pk)
-        if not known:
-            row = _row_as_capture(snapshot)
-            known = [(row.version_hash, snapshot.captured_at)]
-            if capture.version_hash != row.version_hash:
-                first_versions.append((snapshot.pk, row))
-        if capture.version_hash in {content_hash for content_hash, _ in known}:
-            continue
-        snapshot.capture_count = len(known) + 1
-        newest[snapshot.pk] = max(captured_at for _, captured_at in known)
-        added.append(snapshot)
+    recaptures = _recaptures(differing, by_key)
+    added = recaptures.added
     stats.updated = len(added)
     stats.unchanged = len(by_key) - stats.new - stats.updated
     if not (new_keys or added):
         return stats
 
-    # Raw records go to disk (flushed) before any row that points at them is written.
-    raw_captures = [by_key[key] for key in new_keys if by_key[key].raw] + [
-        by_key[s.key] for s in added if by_key[s.key].raw
-    ]
-    stored = dict(
-        zip(
-            (c.key for c in raw_captures),
-            WarcStore().append([c.raw for c in raw_captures]),
-            strict=True,
-        )
-    )
-
-    written = [by_key[key] for key in new_keys]
-    categories = _ids_by_name(Category, {c.category for c in written})
-    sources = _ids_by_name(Source, {c.source for c in written})
-    now = timezone.now()
-    if new_keys:
-        _insert(
-            Snapshot,
-            [
-                {
-                    "key": key,
-                    "created_at": now,
-                    "status": new_status,
-                    "editor_status": new_status,
-                    "is_featured": False,
-                    "capture_count": 1,
-                }
-                | _captured_values(by_key[key], categories, sources, now)
-                for key in new_keys
-            ],
-        )
-    snapshot_ids = _pks_by_key(new_keys)
+    stored = _store_raw([by_key[key] for key in new_keys] + [by_key[s.key] for s in added])
+    snapshot_ids, categories = _insert_snapshots(new_keys, by_key, new_status=new_status)
     rows = [_version_row(snapshot_ids[key], by_key[key], stored.get(key)) for key in new_keys if key in stored]
-    rows += [_version_row(snapshot_id, row, None) for snapshot_id, row in first_versions]
+    rows += [_version_row(snapshot_id, row, None) for snapshot_id, row in recaptures.first_versions]
     rows += [_version_row(s.pk, by_key[s.key], stored.get(s.key)) for s in added]
     SnapshotCapture.objects.bulk_create(rows, batch_size=500)
 
     # A recaptured snapshot shows its new capture when it is the newest one and none is pinned.
-    shown = [s for s in added if s.pinned_capture_id is None and by_key[s.key].captured_at >= newest[s.pk]]
+    shown = [s for s in added if s.pinned_capture_id is None and by_key[s.key].captured_at >= recaptures.newest[s.pk]]
     _show(shown, by_key, reason="import: a new capture")
     Snapshot.objects.bulk_update(added, ["capture_count"])
     # Their pages say how many captures there are (the shown ones were purged by _show as well).
     purge_enqueue(keys_of((s.key, s.category_id) for s in added))
     _write_links({key: snapshot_ids[key] for key in new_keys}, by_key)
     if new_keys:
-        # Links imported earlier that were waiting for one of these snapshots now point at it.
-        for chunk in _key_chunks(new_keys):
-            RelatedLink.objects.filter(target__isnull=True, target_key__in=chunk).update(
-                target_id=Subquery(Snapshot.objects.filter(key=OuterRef("target_key")).values("pk")[:1])
-            )
-        # New snapshots appear in lists and in their categories (and in links that waited for them).
-        purge_enqueue(keys_of((key, categories[by_key[key].category]) for key in new_keys))
+        _link_waiting(new_keys, by_key, categories)
     # Stories and related news of the new snapshots, by the worker: one queued task per batch
     # (recaptures that are shown were queued by _show).
     analysis_enqueue(snapshot_ids=[snapshot_ids[key] for key in new_keys])
     return stats
+
+
+def _batches(
+    records: Iterable[Capture | Rejection | Skipped],
+    *,
+    batch_size: int,
+    stats: ImportStats,
+    reject: Callable[[Rejection], None],
+) -> Iterator[list[Capture]]:
+    """The captures among `records` in batches of at most `batch_size` keys, in input order. A
+    rejection is reported and a record skipped on purpose counted on the way. The same key twice in
+    a row of input ends a batch: the first is written before the second is read."""
+    batch: dict[str, Capture] = {}
+    for record in records:
+        if isinstance(record, Rejection):
+            reject(record)
+        elif isinstance(record, Skipped):
+            stats.skipped += 1
+        else:
+            if record.key in batch:
+                yield list(batch.values())
+                batch = {}
+            batch[record.key] = record
+            if len(batch) >= batch_size:
+                yield list(batch.values())
+                batch = {}
+    if batch:
+        yield list(batch.values())
+
+
+def _write_or_retry(
+    captures: list[Capture], write: Callable[[list[Capture]], ImportStats], reject: Callable[[Rejection], None]
+) -> ImportStats:
+    """Write a batch; one the database (or the WARC store) refuses as a whole is written again record
+    by record, so only the offending record is rejected."""
+    try:
+        return write(captures)
+    except (DatabaseError, OSError):
+        stats = ImportStats()
+        for capture in captures:
+            try:
+                stats.add(write([capture]))
+            except DatabaseError as error:
+                reject(Rejection(capture.origin, f"the database refused it: {error}".strip()))
+            except OSError as error:
+                reject(Rejection(capture.origin, f"its raw record could not be stored: {error}"))
+        return stats
 
 
 def snapshots_import(
@@ -491,13 +565,13 @@ def snapshots_import(
     rejected record is reported and skipped; the good ones around it are still written. A batch the
     database refuses as a whole is retried record by record, so only the offending record is
     rejected. Records skipped on purpose (a WARC file's requests, redirects, images) are counted.
-    After a load that changed a large share of the snapshots, the planner's statistics are
-    refreshed (articles.statistics), whichever way the snapshots came."""
-    batch_size = batch_size or settings.IMPORT_BATCH_SIZE
+    On SQLite the batches are written in a bulk session (articles.bulk.sqlite_bulk_session: a
+    large page cache, rare checkpoints), ended when the stream is. After a load that changed a
+    large share of the snapshots, the planner's statistics are refreshed (articles.statistics),
+    whichever way the snapshots came."""
     stats = ImportStats()
     # Only a dry run needs this memory (a key and a hash per snapshot seen); a real run asks the database.
     simulated: dict[str, str] | None = {} if dry_run else None
-    batch: dict[str, Capture] = {}
 
     def reject(rejection: Rejection) -> None:
         stats.rejected += 1
@@ -506,37 +580,11 @@ def snapshots_import(
     def write(captures: list[Capture]) -> ImportStats:
         return snapshots_import_batch(captures=captures, dry_run=dry_run, simulated=simulated, new_status=new_status)
 
-    def flush() -> None:
-        if not batch:
-            return
-        captures = list(batch.values())
-        batch.clear()
-        try:
-            stats.add(write(captures))
-        except (DatabaseError, OSError):
-            for capture in captures:
-                try:
-                    stats.add(write([capture]))
-                except DatabaseError as error:
-                    reject(Rejection(capture.origin, f"the database refused it: {error}".strip()))
-                except OSError as error:
-                    reject(Rejection(capture.origin, f"its raw record could not be stored: {error}"))
-        on_batch(stats)
-
-    for record in records:
-        if isinstance(record, Rejection):
-            reject(record)
-            continue
-        if isinstance(record, Skipped):
-            stats.skipped += 1
-            continue
-        if record.key in batch:
-            # The same snapshot twice in a row of input: write the first before reading the second.
-            flush()
-        batch[record.key] = record
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+    batch_size = batch_size or settings.IMPORT_BATCH_SIZE
+    with nullcontext() if dry_run else sqlite_bulk_session(router.db_for_write(Snapshot)):
+        for captures in _batches(records, batch_size=batch_size, stats=stats, reject=reject):
+            stats.add(_write_or_retry(captures, write, reject))
+            on_batch(stats)
     if not dry_run:
         statistics_refresh(changed=stats.new + stats.updated)
     return stats

@@ -114,6 +114,15 @@ class SearchDocumentTests(TestCase):
                     with self.subTest(title=title, byline=byline):
                         self.assertEqual(cursor.fetchone()[0], search_document(title, body, byline, url))
 
+    def test_sqlite_pairs_are_every_pair_of_neighbours_in_order(self):
+        documents = ["", "a", "ab", "  ", "a b", "新区 营商环境", "x😀y 😀", "ａ\u3000é\U0001f600" * 30]
+        for document in documents:
+            with self.subTest(document=document[:20]):
+                self.assertEqual(
+                    search.character_pairs(document),
+                    " ".join(a + b for a, b in zip(document, document[1:], strict=False)),
+                )
+
     def test_postgresql_bigrams_are_every_pair_of_neighbours_without_a_space(self):
         if connection.vendor != "postgresql":
             self.skipTest("SQLite's bigram tokens come from the Python function itself")

@@ -8,10 +8,11 @@ English), its body opens with a paragraph saying it was generated, its `collecte
 `snapshot_key` is its key. Numbering continues after the highest demo number stored, so each run
 adds N more snapshots with new keys; the same seed on the same database state gives the same rows.
 
-Rows go in with `bulk_create`, one transaction per batch, with no per-row queries and no
-simple-history records (demo data has no editorial history; the editors' services record a
-baseline when they first change a row). Memory stays flat: one batch and a fixed window of
-recent snapshots, which related links point to, are all that is held.
+Rows go in as plain rows in one `executemany` per table (articles.bulk.insert_rows), one
+transaction per batch, with no per-row queries and no simple-history records (demo data has no
+editorial history; the editors' services record a baseline when they first change a row). Memory
+stays flat: one batch and a fixed window of recent snapshots, which related links point to, are
+all that is held.
 """
 
 import gc
@@ -28,7 +29,9 @@ from itertools import accumulate, count
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries, transaction
 from django.db.models import Max
+from django.utils import timezone
 
+from articles.bulk import ids_by_key, insert_rows, sqlite_bulk_session
 from articles.models import (
     SHANGHAI,
     Category,
@@ -58,15 +61,13 @@ LINK_TITLE_SHARE = 0.4
 # grow with N: per snapshot in the window, its pk, key and publication time.
 TARGET_WINDOW = 100_000
 DEFAULT_BATCH_SIZE = 10_000
-# Rows per INSERT. Left to itself, bulk_create on SQLite sends a batch's links as one or two
-# statements whose text differs from batch to batch, and the sqlite3 module caches up to 128 such
-# prepared statements, megabytes each: a million snapshots took 1.9 GB. With a fixed size, only
-# the last statement of a batch differs, and memory stays flat. (No measurable cost on speed.)
-INSERT_ROWS = 2000
 PUBLISHED_FROM = datetime(2020, 1, 1, tzinfo=SHANGHAI)
 PUBLISHED_UNTIL = datetime(2026, 1, 1, tzinfo=SHANGHAI)
-# While loading into SQLite: a 256 MB page cache (negative means KiB) and no fsync at commits.
-SQLITE_PRAGMAS = {"cache_size": -256 * 1024, "synchronous": 0}
+# While loading into SQLite: no fsync at commits, and a page cache of 1 GiB rather than the import's
+# 256 MiB (articles.bulk): demo snapshots are published at random times over six years, so the four
+# date-ordered indexes of the snapshot table grow in random order as well as the keys, and at a
+# million they no longer fit in 256 MiB. A development tool may take the memory.
+SQLITE_PRAGMAS = {"synchronous": 0, "cache_size": -1024 * 1024}
 # PostgreSQL: the search table's GIN indexes (as migrations 0004 and 0009 make them). Growing them row by row
 # more than halves the rate of a load; one of this many snapshots or more drops them and builds
 # them again at the end, in one pass each ("Populating a Database" in PostgreSQL's manual). Search
@@ -173,10 +174,11 @@ def zipf_cum_weights(n: int, exponent: float) -> list[float]:
 @dataclass
 class Batch:
     first: int  # run position of the first snapshot
-    snapshots: list[Snapshot]
-    # Per snapshot: its related links (snapshot and target unset) and each link's target as a run
-    # position, None for an external link.
-    links: list[tuple[list[RelatedLink], list[int | None]]]
+    # Rows of articles_snapshot by field name, as articles.bulk.insert_rows takes them.
+    snapshots: list[dict]
+    # Per snapshot: its related links' rows (snapshot and target unset) and each link's target as a
+    # run position, None for an external link.
+    links: list[tuple[list[dict], list[int | None]]]
 
 
 class DemoGenerator:
@@ -246,7 +248,7 @@ class DemoGenerator:
             batch.links.append((links, targets))
         return batch
 
-    def snapshot(self, position: int) -> tuple[Snapshot, list[RelatedLink], list[int | None]]:
+    def snapshot(self, position: int) -> tuple[dict, list[dict], list[int | None]]:
         random_ = self.random
         english = random_() < ENGLISH_SHARE
         category_id = self.category_ids[bisect(self.category_cum, random_() * self.category_cum[-1])]
@@ -271,23 +273,25 @@ class DemoGenerator:
         self.window_published[slot] = published_ts
         links, targets = self.links(position, published_ts) if self.with_related else ([], [])
         roll = random_()
-        snapshot = Snapshot(
-            key=key,
-            title=title,
-            category_id=category_id,
-            source_id=source_id,
-            reprinted_from=reprinted_from,
-            byline=byline,
-            body=body,
-            published_at=published_at,
-            captured_at=captured_at,
-            collected_by=COLLECTED_BY,
-            original_url=original_url,
-            editor_status=Snapshot.Status.HIDDEN if roll < HIDDEN_SHARE else Snapshot.Status.PUBLISHED,
-            status=Snapshot.Status.HIDDEN if roll < HIDDEN_SHARE else Snapshot.Status.PUBLISHED,
-            is_featured=HIDDEN_SHARE <= roll < HIDDEN_SHARE + FEATURED_SHARE,
+        status = Snapshot.Status.HIDDEN if roll < HIDDEN_SHARE else Snapshot.Status.PUBLISHED
+        snapshot = {
+            "key": key,
+            "title": title,
+            "category_id": category_id,
+            "source_id": source_id,
+            "reprinted_from": reprinted_from,
+            "byline": byline,
+            # Already what the sanitizer gives: made of paragraphs that passed it (see __init__).
+            "body": body,
+            "published_at": published_at,
+            "captured_at": captured_at,
+            "collected_by": COLLECTED_BY,
+            "original_url": original_url,
+            "editor_status": status,
+            "status": status,
+            "is_featured": HIDDEN_SHARE <= roll < HIDDEN_SHARE + FEATURED_SHARE,
             # What compute_content_hash() gives once the links are stored, without asking for them.
-            content_hash=capture_digest(
+            "content_hash": capture_digest(
                 title=title,
                 category=self.category_names[category_id],
                 source=self.source_names[source_id],
@@ -298,14 +302,12 @@ class DemoGenerator:
                 captured_at=captured_at,
                 collected_by=COLLECTED_BY,
                 original_url=original_url,
-                related=[
-                    {"title": link.title, "excerpt": link.excerpt, "date": link.date, "url": link.url} for link in links
-                ],
+                related=links,
             ),
-        )
+        }
         return snapshot, links, targets
 
-    def links(self, position: int, published_ts: int) -> tuple[list[RelatedLink], list[int | None]]:
+    def links(self, position: int, published_ts: int) -> tuple[list[dict], list[int | None]]:
         random_ = self.random
         # Earlier snapshots of this run still in the window, never the snapshot itself.
         lowest = max(0, position - TARGET_WINDOW + 1)
@@ -327,14 +329,16 @@ class DemoGenerator:
             text = pick(random_, self.excerpt_texts)
             offset = int(random_() * max(1, len(text) - 60))
             links.append(
-                RelatedLink(
-                    position=link_position,
-                    title=self.title(pick(random_, self.topic_lists)) if random_() < LINK_TITLE_SHARE else "",
-                    excerpt="..." + text[offset : offset + 60],
-                    date=datetime.fromtimestamp(date_ts, SHANGHAI),
-                    url=url,
-                    target_key=target_key,
-                )
+                {
+                    "snapshot_id": None,
+                    "position": link_position,
+                    "title": self.title(pick(random_, self.topic_lists)) if random_() < LINK_TITLE_SHARE else "",
+                    "excerpt": "..." + text[offset : offset + 60],
+                    "date": datetime.fromtimestamp(date_ts, SHANGHAI),
+                    "url": url,
+                    "target_key": target_key,
+                    "target_id": None,
+                }
             )
             targets.append(target)
         return links, targets
@@ -361,9 +365,9 @@ def bulk_load(*, defer_search_indexes: bool = False):
     - The cyclic garbage collector is paused; the caller runs it once per batch. Building a batch
       allocates millions of objects, and the automatic passes over them took a quarter of the
       time. What is alive before the load is frozen, so those passes skip it.
-    - SQLite: a bigger page cache for the random-order key and date indexes, and no fsync at each
-      commit, which halves commit time. A power cut during the load can then damage the database
-      file; a crash of the command cannot. (Not inside a transaction, where SQLite refuses it.)
+    - SQLite: the bulk session's page cache (articles.bulk.sqlite_bulk_session), and no fsync at
+      each commit, which halves commit time. A power cut during the load can then damage the
+      database file; a crash of the command cannot. (Not inside a transaction, where SQLite refuses it.)
     - PostgreSQL, with `defer_search_indexes`: the search indexes are dropped and built again at
       the end, even when the load fails; one left missing by a killed run is built by the next.
     """
@@ -371,24 +375,14 @@ def bulk_load(*, defer_search_indexes: bool = False):
         with connection.cursor() as cursor:
             for name in PG_SEARCH_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {name}")
-    saved = {}
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            for name, value in SQLITE_PRAGMAS.items():
-                cursor.execute(f"PRAGMA {name}")
-                saved[name] = cursor.fetchone()[0]
-                cursor.execute(f"PRAGMA {name} = {value}")
     gc.freeze()
     gc.disable()
     try:
-        yield
+        with sqlite_bulk_session(connection.alias, **SQLITE_PRAGMAS):
+            yield
     finally:
         gc.enable()
         gc.unfreeze()
-        if saved:
-            with connection.cursor() as cursor:
-                for name, value in saved.items():
-                    cursor.execute(f"PRAGMA {name} = {value}")
         if connection.vendor == "postgresql":
             build_search_indexes(analyze=defer_search_indexes)
 
@@ -484,22 +478,25 @@ class Command(BaseCommand):
     def store(batch: Batch, window_pk: array) -> int:
         """Insert a batch of snapshots, then their related links, in one transaction; return the
         number of links. A link's target is an earlier snapshot of the run, whose pk is known."""
+        now = timezone.now()
+        for snapshot in batch.snapshots:
+            snapshot["created_at"] = snapshot["updated_at"] = now
         with transaction.atomic():
-            # bulk_create sets the pks on SQLite and PostgreSQL.
-            Snapshot.objects.bulk_create(batch.snapshots, batch_size=INSERT_ROWS)
+            insert_rows(Snapshot, batch.snapshots)
+            pks = ids_by_key(Snapshot, [snapshot["key"] for snapshot in batch.snapshots])
             link_rows = []
             for position, snapshot, (links, targets) in zip(
                 count(batch.first), batch.snapshots, batch.links, strict=False
             ):
-                window_pk[position % TARGET_WINDOW] = snapshot.pk
+                pk = window_pk[position % TARGET_WINDOW] = pks[snapshot["key"]]
                 for link, target in zip(links, targets, strict=True):
-                    link.snapshot_id = snapshot.pk
+                    link["snapshot_id"] = pk
                     if target is not None:
-                        link.target_id = window_pk[target % TARGET_WINDOW]
+                        link["target_id"] = window_pk[target % TARGET_WINDOW]
                     link_rows.append(link)
-            RelatedLink.objects.bulk_create(link_rows, batch_size=INSERT_ROWS)
+            insert_rows(RelatedLink, link_rows)
             # Stories and related news, by the worker (manage.py db_worker), as for imports.
-            analysis_enqueue(snapshot_ids=[snapshot.pk for snapshot in batch.snapshots])
+            analysis_enqueue(snapshot_ids=[pks[snapshot["key"]] for snapshot in batch.snapshots])
         return len(link_rows)
 
     @staticmethod
