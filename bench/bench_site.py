@@ -287,8 +287,11 @@ def walk(snapshots: str, category_pages: str, directory: str) -> None:
     rng = random.Random(2026)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    picked = random_published(rng, int(snapshots) + int(category_pages))
-    detail, starts = picked[: int(snapshots)], picked[int(snapshots) :]
+    wanted = int(snapshots) + int(category_pages)
+    picked = random_published(rng, wanted)
+    # Fewer published snapshots than asked for: both walks get their share of them.
+    split = int(snapshots) if len(picked) >= wanted else len(picked) * int(snapshots) // max(wanted, 1)
+    detail, starts = picked[:split], picked[split:]
     (out / "walk-snapshots.txt").write_text("".join(f"/detail/{key}.html\n" for key, *_ in detail))
     lines = []
     for n, (_key, slug, published_at, pk, source_id) in enumerate(starts):
