@@ -740,11 +740,10 @@ def _duration(value) -> str | None:
     return _("%(days)s days") % {"days": f"{hours / 24:.1f}"}
 
 
-@require_http_methods(["GET", "HEAD"])
-def transparency_decisions(request):
-    """`/transparency/decisions.json`: the public record of decided requests, newest decision first,
-    500 to a page (`?page=`). No personal data: see `selectors`."""
-    paginator = Paginator(selectors.public_decisions(), DECISIONS_JSON_PAGE_SIZE)
+def _json_pages(request, items, *, per_page: int, url_name: str, key: str, record, rows=iter) -> JsonResponse:
+    """A public JSON list of `items`, `per_page` to a page (`?page=`), with the count and the
+    addresses of the pages beside it; under `key`, each of a page's `rows(page)` as `record` makes it."""
+    paginator = Paginator(items, per_page)
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except InvalidPage:
@@ -753,7 +752,7 @@ def transparency_decisions(request):
     def page_url(number: int | None) -> str | None:
         if number is None:
             return None
-        return request.build_absolute_uri(f"{reverse('moderation:decisions_json')}?page={number}")
+        return request.build_absolute_uri(f"{reverse(url_name)}?page={number}")
 
     return JsonResponse(
         {
@@ -762,9 +761,24 @@ def transparency_decisions(request):
             "pages": paginator.num_pages,
             "next": page_url(page.next_page_number() if page.has_next() else None),
             "previous": page_url(page.previous_page_number() if page.has_previous() else None),
-            "decisions": [_decision_record(request, req) for req in selectors.publish(page)],
+            key: [record(row) for row in rows(page)],
         },
         json_dumps_params={"ensure_ascii": False, "indent": 1},
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def transparency_decisions(request):
+    """`/transparency/decisions.json`: the public record of decided requests, newest decision first,
+    500 to a page (`?page=`). No personal data: see `selectors`."""
+    return _json_pages(
+        request,
+        selectors.public_decisions(),
+        per_page=DECISIONS_JSON_PAGE_SIZE,
+        url_name="moderation:decisions_json",
+        key="decisions",
+        rows=selectors.publish,
+        record=lambda req: _decision_record(request, req),
     )
 
 
@@ -828,27 +842,13 @@ def transparency_statements_json(request):
     """`/transparency/statements.json`: a statement of reasons per withheld URL, in the EU DSA
     Transparency Database's field names and values (see `statements`), newest decision first, 500
     to a page (`?page=`)."""
-    paginator = Paginator(statements.statement_items(), STATEMENTS_PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage:
-        return _api_error(404, _("There is no such page."), key="page")
-
-    def page_url(number: int | None) -> str | None:
-        if number is None:
-            return None
-        return request.build_absolute_uri(f"{reverse('moderation:statements_json')}?page={number}")
-
-    return JsonResponse(
-        {
-            "count": paginator.count,
-            "page": page.number,
-            "pages": paginator.num_pages,
-            "next": page_url(page.next_page_number() if page.has_next() else None),
-            "previous": page_url(page.previous_page_number() if page.has_previous() else None),
-            "statements": [statements.statement(item) for item in page],
-        },
-        json_dumps_params={"ensure_ascii": False, "indent": 1},
+    return _json_pages(
+        request,
+        statements.statement_items(),
+        per_page=STATEMENTS_PAGE_SIZE,
+        url_name="moderation:statements_json",
+        key="statements",
+        record=statements.statement,
     )
 
 
