@@ -57,10 +57,8 @@ def test_a_bulk_session_inside_a_transaction_changes_nothing():
         assert pragmas() == before
 
 
-@sqlite_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_import_writes_its_batches_in_a_bulk_session_and_ends_it(tmp_path, monkeypatch):
-    before = pragmas()
+def pragmas_of_each_batch(monkeypatch) -> list[dict]:
+    """The pragmas in force as each batch of an import is written, appended as it runs."""
     seen = []
     write_batch = services.snapshots_import_batch
 
@@ -69,6 +67,14 @@ def test_an_import_writes_its_batches_in_a_bulk_session_and_ends_it(tmp_path, mo
         return write_batch(**kwargs)
 
     monkeypatch.setattr(services, "snapshots_import_batch", recording)
+    return seen
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_writes_its_batches_in_a_bulk_session_and_ends_it(tmp_path, monkeypatch):
+    before = pragmas()
+    seen = pragmas_of_each_batch(monkeypatch)
 
     run_import(write_jsonl(tmp_path / "in.jsonl", make_record(1), make_record(2)), batch_size=1)
 
@@ -80,14 +86,7 @@ def test_an_import_writes_its_batches_in_a_bulk_session_and_ends_it(tmp_path, mo
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_dry_run_changes_no_pragma(tmp_path, monkeypatch):
     before = pragmas()
-    seen = []
-    write_batch = services.snapshots_import_batch
-
-    def recording(**kwargs):
-        seen.append(pragmas())
-        return write_batch(**kwargs)
-
-    monkeypatch.setattr(services, "snapshots_import_batch", recording)
+    seen = pragmas_of_each_batch(monkeypatch)
 
     run_import(write_jsonl(tmp_path / "in.jsonl", make_record(1)), dry_run=True)
 
