@@ -1,6 +1,6 @@
 """Stories and computed related news: clustering quality, import slowdown, worker speed.
 
-    python bench/stories_bench.py [--size 100000] [--database-url URL] [--skip-baseline]
+    python bench/stories_bench.py [--size 100000] [--database-url URL] [--skip-baseline] [--workers N]
 
 1. Generates a corpus of SIZE snapshots with known reprint groups (`corpus`): original articles
    on a thousand topics (same place, same topic words, shared stock sentences: same-topic
@@ -10,8 +10,9 @@
 2. Imports it twice into fresh databases with `manage.py import_snapshots`: as shipped (each
    batch queues its stories task), and with the queueing switched off (the baseline), and reports
    the slowdown.
-3. Runs the queued tasks through the worker (`manage.py db_worker --batch`), timing placing in
-   stories and computing related lists from the tasks' own start and finish times.
+3. Runs the queued tasks through WORKERS worker processes at once (`manage.py db_worker --batch`,
+   one by default), timing placing in stories and computing related lists from the tasks' own
+   start and finish times, and the whole run by the clock.
 4. Compares the stories with the known groups: pairwise precision (of the pairs put in one
    story, the share that are reprints of each other) and recall (of the pairs of reprints, the
    share put in one story).
@@ -203,8 +204,9 @@ def fresh_database(url: str | None) -> str:
     return url
 
 
-def manage(database: str, *args: str, baseline: bool = False) -> float:
-    """Seconds one manage.py command takes; `baseline` switches the stories queueing off."""
+def manage(database: str, *args: str, baseline: bool = False, processes: int = 1) -> float:
+    """Seconds one manage.py command takes, run in `processes` processes at once until the last
+    ends; `baseline` switches the stories queueing off."""
     env = os.environ | {"DATABASE_URL": database, "DJANGO_DEBUG": "1"}
     code = (
         "import django, sys; sys.argv = ['manage.py', *sys.argv[1:]];"
@@ -213,7 +215,12 @@ def manage(database: str, *args: str, baseline: bool = False) -> float:
         + "from django.core.management import execute_from_command_line; execute_from_command_line(sys.argv)"
     )
     started = time.perf_counter()
-    subprocess.run([PYTHON, "-c", code, *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    running = [
+        subprocess.Popen([PYTHON, "-c", code, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for _ in range(processes)
+    ]
+    if any(process.wait() for process in running):
+        raise SystemExit(f"manage.py {args[0]} failed")
     return time.perf_counter() - started
 
 
@@ -268,6 +275,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="snapshots in the corpus (default 100,000)")
     parser.add_argument("--database-url", help="a PostgreSQL database to use (dropped and made again)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not import without the stories task")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes on the stories queue (default 1)")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="newsarchive-stories-corpus-"))
@@ -290,6 +298,7 @@ def main() -> None:
         )
         print(f"import without stories: {result['import_baseline_seconds']} s")
     database = fresh_database(args.database_url)
+    print(f"database: {database}")
     manage(database, "migrate", "--no-input", "-v0")
     result["import_seconds"] = round(manage(database, "import_snapshots", str(jsonl), "-v0"), 2)
     print(f"import with stories queued: {result['import_seconds']} s")
@@ -297,8 +306,19 @@ def main() -> None:
         result["import_slowdown"] = round(result["import_seconds"] / result["import_baseline_seconds"] - 1, 4)
         print(f"import slowdown: {result['import_slowdown']:.1%}")
     result["worker_seconds"] = round(
-        manage(database, "db_worker", "--batch", "--queue-name", "stories", "--no-startup-delay", "-v0"), 2
+        manage(
+            database,
+            "db_worker",
+            "--batch",
+            "--queue-name",
+            "stories",
+            "--no-startup-delay",
+            "-v0",
+            processes=args.workers,
+        ),
+        2,
     )
+    result["workers"] = args.workers
     result.update(measure(database, groups))
     for entry in result["tasks"].values():
         entry["snapshots_per_second"] = round(args.size / entry["seconds"]) if entry["seconds"] else None
