@@ -36,7 +36,7 @@ from django.db import connection, models, transaction
 
 from . import purge
 from .bulk import insert_rows
-from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency
+from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency, snapshot_address
 from .prepared import PreparedQuery
 from .purge import purge_enqueue
 from .search_text import body_text
@@ -414,6 +414,11 @@ class ShownLink:
     date: object
     url: str
     target_key: str | None
+
+    @property
+    def href(self) -> str:
+        """Where the link leads: the snapshot's page here, else its address, else nowhere ("")."""
+        return snapshot_address(self.target_key) if self.target_key else self.url or ""
 
 
 def stale_related(*, limit: int | None) -> list[int]:
