@@ -29,12 +29,14 @@ is always the one its parameters make, never one that carried someone's `utm` in
 import hashlib
 import logging
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language
 
 from newsarchive import replica
 from newsarchive.logs import warn_now_and_then
@@ -78,6 +80,20 @@ def _read_version(connection) -> str:
             cursor.execute("SELECT version FROM articles_archiveversion WHERE id = 1")
         row = cursor.fetchone()
     return ".".join(str(value) for value in row) if row else "0"
+
+
+def fragment_key(request, params) -> str | None:
+    """The key of a part of a reader page that depends on the archive, the language and the query
+    parameters `params` only (a filter form: the same on every page of a category and for every
+    `before=`), for `{% fragment %}` (newsarchive/fragments.py). None when the request's archive
+    version was not read (a logged-in reader's page without a replica): the part is then rendered
+    each time."""
+    version = getattr(request, "archive_version", None)
+    if version is None:
+        return None
+    return urlencode(
+        [("version", version), ("language", get_language()), *((name, request.GET.get(name, "")) for name in params)]
+    )
 
 
 def is_cacheable(request) -> bool:
@@ -128,6 +144,7 @@ def reader_page_cache(view=None, *, params: tuple[str, ...] = ()):
     def render(request, version, *args, **kwargs):
         # On the replica when it has replayed this version, else on the primary (newsarchive/replica.py);
         # a template response is rendered inside, where its lazy querysets are read.
+        request.archive_version = version  # for fragments (`fragment_key`)
         with replica.reader_reads(version):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render"):

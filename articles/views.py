@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from . import purge, withholding
-from .caching import reader_page_cache
+from .caching import fragment_key, reader_page_cache
 from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
@@ -138,7 +138,12 @@ class CategoryView(KeysetListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(category=self.category, filter=self.filterset, **kwargs)
+        return super().get_context_data(
+            category=self.category,
+            filter=self.filterset,
+            filter_key=fragment_key(self.request, self.filterset.form.fields),
+            **kwargs,
+        )
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)

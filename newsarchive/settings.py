@@ -101,6 +101,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "libraries": {"fragments": "newsarchive.fragments"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",

@@ -56,13 +56,15 @@ def sending_mail():
 
 
 def clear_caches() -> None:
-    """Empty the page cache and the rate-limit counters (both caches, and the count each process
-    keeps while the shared one is away), as at the start of every test."""
+    """Empty the page cache, the rate-limit counters (both caches, and the count each process
+    keeps while the shared one is away) and the kept template fragments, as at the start of every
+    test."""
     from django.core.cache import caches
 
-    from newsarchive import logs, ratelimit
+    from newsarchive import fragments, logs, ratelimit
 
     for alias in ("default", "ratelimit"):
         caches[alias].clear()
     ratelimit._fallback.clear()
+    fragments.forget()
     logs.forget()

@@ -37,6 +37,15 @@ RENDER = {
     "sitemap_pages": 1,
 }
 
+# A page rendered after another of the same archive version and language reuses the parts they
+# share (newsarchive/fragments.py): the category navigation, and on a category page the filter
+# fields with their sources, kept for the same filter choice (another cursor, another category).
+RENDER_KEPT = {
+    "category": RENDER["category"] - 2,
+    "category_filtered": RENDER["category_filtered"] - 2,
+    "detail": RENDER["detail"] - 1,
+}
+
 # PostgreSQL (articles.search.choose_plan) first asks whether the query is common among the newest
 # snapshots: for a common word that is the whole choice, one query; for a rare one the index's
 # candidates are read after it, two. (The tests' "search" query is common there: 30 matches.)

@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
-from django.core.cache import cache
 from django.db import connection
 from django.test import TestCase, override_settings
 
 from articles import search
 from articles.models import SHANGHAI, Snapshot
+from newsarchive.testing import clear_caches
 
 from .helpers import load_seed, make_category, make_snapshot, make_source
 from .query_counts import PAGE_CACHE_CHECK, RENDER, RENDER_POSTGRESQL
@@ -237,7 +237,7 @@ class SearchQueryCountTests(TestCase):
 
     def test_a_query_with_many_candidates_has_a_fixed_query_count_too(self):
         for few, many in [(5, 10**9), (5, 6)]:  # 30 candidates: the middling plan, then the one for very many
-            cache.clear()  # the page, rendered again
+            clear_caches()  # the page, rendered again from nothing
             with mock.patch.object(search, "FEW_MATCHES", few), mock.patch.object(search, "MANY_MATCHES", many):
                 with self.assertNumQueries(SEARCH_QUERIES["search_common"]):
                     response = self.client.get(SEARCH, {"q": "营商环境"})

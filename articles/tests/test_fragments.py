@@ -1,0 +1,141 @@
+"""Parts of reader pages kept between pages (newsarchive/fragments.py): the category navigation and
+a category page's filter fields are rendered once per archive version, language and choice, and a
+page that reuses them shows what a page rendered from nothing shows."""
+
+import re
+from datetime import datetime, timedelta
+
+from django.template import Context, Template, TemplateSyntaxError
+from django.test import SimpleTestCase, TestCase
+
+from articles.models import SHANGHAI, Category
+from articles.pagination import Cursor
+from newsarchive import fragments
+from newsarchive.testing import clear_caches
+
+from .helpers import make_category, make_snapshot, make_source
+from .query_counts import PAGE_CACHE_CHECK, RENDER, RENDER_KEPT
+from .test_views import EN
+
+FILTER_FIELDS = re.compile(r'<form method="get" class="filters".*?</form>', re.S)
+CATEGORY_NAV = re.compile(r'<ul class="category-nav">.*?</ul>', re.S)
+
+
+def part(pattern: re.Pattern, response) -> str:
+    assert response.status_code == 200, response.status_code
+    found = pattern.search(response.content.decode())
+    assert found, response.content.decode()[:2000]
+    return found.group(0)
+
+
+class KeptPartsTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.finance, cls.sports = make_category("财经", "caijing"), make_category("体育", "tiyu")
+        cls.sources = [make_source("人民资讯"), make_source("新华网")]
+        start = datetime(2024, 5, 1, 9, 0, tzinfo=SHANGHAI)
+        cls.snapshots = [
+            make_snapshot(
+                title=f"报道 {n}",
+                category=cls.finance,
+                source=cls.sources[n % 2],
+                published_at=start + timedelta(hours=n),
+            )
+            for n in range(30)
+        ]
+
+    def deeper(self, **params):
+        """The finance page from a cursor: another address, so the page cache does not answer."""
+        return {"before": str(Cursor.of(self.snapshots[-5])), **params}
+
+    def fresh(self, url, params=None, **headers):
+        """The page rendered from nothing: no kept parts, no cached page."""
+        clear_caches()
+        return self.client.get(url, params, headers=headers)
+
+    def test_a_second_page_reuses_the_navigation_and_the_filter_fields(self):
+        url = self.finance.get_absolute_url()
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER["category"]):
+            self.client.get(url)
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER_KEPT["category"]):
+            kept = self.client.get(url, self.deeper())
+        fresh = self.fresh(url, self.deeper())
+        self.assertEqual(kept.content, fresh.content)
+        self.assertIn("新华网</option>", part(FILTER_FIELDS, kept))
+
+    def test_a_filtered_page_reuses_the_fields_of_its_own_choice_only(self):
+        url = self.finance.get_absolute_url()
+        chosen, other = self.sources
+        self.client.get(url, {"source": chosen.pk})
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER_KEPT["category_filtered"]):
+            kept = self.client.get(url, self.deeper(source=chosen.pk))
+        self.assertIn(f'<option value="{chosen.pk}" selected>', part(FILTER_FIELDS, kept))
+        self.assertEqual(kept.content, self.fresh(url, self.deeper(source=chosen.pk)).content)
+        # Another choice: its own fields, with its own source selected.
+        self.client.get(url, {"source": chosen.pk})
+        response = self.client.get(url, {"source": other.pk})
+        self.assertIn(f'<option value="{other.pk}" selected>', part(FILTER_FIELDS, response))
+        self.assertNotIn(f'<option value="{chosen.pk}" selected>', part(FILTER_FIELDS, response))
+
+    def test_a_new_source_and_a_renamed_category_show_on_the_next_page(self):
+        url = self.finance.get_absolute_url()
+        self.client.get(url)
+        make_snapshot(category=self.sports, source=make_source("澎湃新闻"))
+        Category.objects.filter(pk=self.sports.pk).update(name="体育新闻")
+        response = self.client.get(url, self.deeper())
+        self.assertIn("澎湃新闻</option>", part(FILTER_FIELDS, response))
+        self.assertIn(">体育新闻</a>", part(CATEGORY_NAV, response))
+        self.assertEqual(response.content, self.fresh(url, self.deeper()).content)
+
+    def test_each_language_and_each_category_has_its_own_parts(self):
+        finance, sports = self.finance.get_absolute_url(), self.sports.get_absolute_url()
+        self.client.get(finance)
+        english = self.client.get(finance, self.deeper(), headers=EN)
+        self.assertIn("All sources", part(FILTER_FIELDS, english))
+        self.assertEqual(english.content, self.fresh(finance, self.deeper(), **EN).content)
+        self.client.get(finance)
+        nav = part(CATEGORY_NAV, self.client.get(sports))
+        self.assertIn(f'<a href="{sports}" aria-current="page">', nav)
+        self.assertNotIn(f'<a href="{finance}" aria-current="page">', nav)
+
+    def test_a_snapshot_page_after_a_category_page_marks_no_category(self):
+        self.client.get(self.finance.get_absolute_url())
+        response = self.client.get(self.snapshots[0].get_absolute_url())
+        self.assertNotIn("aria-current", part(CATEGORY_NAV, response))
+        self.assertEqual(response.content, self.fresh(self.snapshots[0].get_absolute_url()).content)
+
+
+class FragmentTagTests(SimpleTestCase):
+    def setUp(self):
+        fragments.forget()
+        self.addCleanup(fragments.forget)
+        self.renders = 0
+
+    def count(self):
+        self.renders += 1
+        return self.renders
+
+    def render(self, key, **context):
+        template = Template("{% load fragments %}{% fragment part key extra %}{{ count }}{% endfragment %}")
+        return template.render(Context({"key": key, "count": self.count, **context}))
+
+    def test_a_part_is_rendered_once_per_key(self):
+        self.assertEqual(self.render("a", extra=1), "1")
+        self.assertEqual(self.render("a", extra=1), "1")
+        self.assertEqual(self.render("a", extra=2), "2")
+        self.assertEqual(self.render("b", extra=1), "3")
+
+    def test_a_false_key_renders_the_part_each_time(self):
+        self.assertEqual(self.render(None, extra=1), "1")
+        self.assertEqual(self.render("", extra=1), "2")
+
+    def test_at_most_limit_parts_are_kept_the_least_recently_used_going_first(self):
+        for n in range(fragments.LIMIT + 10):
+            self.render("k", extra=n)
+        self.assertEqual(len(fragments._kept), fragments.LIMIT)
+        self.assertEqual(self.render("k", extra=0), str(fragments.LIMIT + 11))  # gone: rendered again
+        self.assertEqual(self.render("k", extra=fragments.LIMIT + 9), str(fragments.LIMIT + 10))  # kept
+
+    def test_the_tag_needs_a_name_and_a_key(self):
+        with self.assertRaisesMessage(TemplateSyntaxError, "fragment takes a name and at least one key"):
+            Template("{% load fragments %}{% fragment part %}x{% endfragment %}")
