@@ -74,6 +74,11 @@ def start_of_day(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def end_of_day(day):
+    """The first instant after `day` (an exclusive bound)."""
+    return start_of_day(day + timedelta(days=1))
+
+
 class CheckboxFilter(django_filters.Filter):
     """A choice a checkbox makes: on (any value but an empty one) or off (absent)."""
 
@@ -109,10 +114,23 @@ class SnapshotFilter(django_filters.FilterSet):
         return queryset.filter(published_at__gte=start_of_day(value))
 
     def filter_published_before(self, queryset, name, value):
-        return queryset.filter(published_at__lt=start_of_day(value + timedelta(days=1)))
+        return queryset.filter(published_at__lt=end_of_day(value))
 
     def keep(self, queryset, name, value):
         return queryset
+
+    def bounds(self) -> dict:
+        """The valid form's filters as the values of a prepared query (articles.views.category_page):
+        `since` and `until`, the instants the publication dates stand for, and `source_id`."""
+        data = self.form.cleaned_data if self.is_bound else {}
+        bounds = {}
+        if data.get("published_after"):
+            bounds["since"] = start_of_day(data["published_after"])
+        if data.get("published_before"):
+            bounds["until"] = end_of_day(data["published_before"])
+        if data.get("source"):
+            bounds["source_id"] = data["source"].pk
+        return bounds
 
     @property
     def one_per_story(self) -> bool:

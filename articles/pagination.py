@@ -117,7 +117,11 @@ def keyset_page(
         )
     if before is not None:
         queryset = queryset.filter(before.older())
-    rows = list(queryset[: size + 1])
+    return older_page(list(queryset[: size + 1]), size=size, before=before)
+
+
+def older_page(rows: list, *, size: int, before: Cursor | None) -> KeysetPage:
+    """The page made of the `size + 1` rows read after `before` (or from the top) in the reader order."""
     has_older = len(rows) > size
     rows = rows[:size]
     newer = None

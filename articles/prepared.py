@@ -15,6 +15,7 @@ SQL (a limit read from the settings) is part of the shape, given positionally.
 """
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from django.db import connections, router
 from django.db.models import QuerySet
@@ -22,12 +23,22 @@ from django.db.models import QuerySet
 # Stand-ins for integer values: positive and within a 32-bit integer field's range (Django answers
 # a lookup out of a field's range with no rows, without SQL), and far past any id this archive holds.
 INTEGER_STAND_IN = 2_000_000_000
+# Stand-ins for times (aware, as USE_TZ makes every time here): a year no news is from.
+TIME_STAND_IN = datetime(1111, 1, 1, tzinfo=UTC)
 
 
 def _stand_in(name: str, value, number: int):
+    if isinstance(value, datetime):
+        return TIME_STAND_IN + timedelta(seconds=number)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"a prepared query takes integers and strings, not {type(value).__name__} for {name}")
+        raise TypeError(f"a prepared query takes integers, strings and times, not {type(value).__name__} for {name}")
     return INTEGER_STAND_IN + number if isinstance(value, int) else f"\x1fstand-in {number}\x1f"
+
+
+def _as_parameter(connection, value):
+    """`value` as the compiler passes it to the database: a time as the backend stores it (SQLite: a
+    string in UTC), anything else as it is."""
+    return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
 
 
 def _copy(obj):
@@ -52,12 +63,13 @@ class PreparedQuery:
         if compiled is None:
             compiled = self._compiled[key] = self._compile(alias, shape, values)
         queryset, compiler, sql, params, slots = compiled
+        # The connection of this thread (a live test server runs pages in another one).
+        connection = connections[alias]
         run_params = list(params)
         for position, name in slots:
-            run_params[position] = values[name]
+            run_params[position] = _as_parameter(connection, values[name])
         run = _copy(compiler)
-        # The connection of this thread (a live test server runs pages in another one).
-        run.connection = connections[alias]
+        run.connection = connection
         run.as_sql = lambda *args, **kwargs: (sql, tuple(run_params))
         query = _copy(queryset.query)
         query.get_compiler = lambda *args, **kwargs: run
@@ -70,7 +82,7 @@ class PreparedQuery:
         queryset = self.build(*shape, **stand_ins).using(alias)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        by_value = {value: name for name, value in stand_ins.items()}
+        by_value = {_as_parameter(connections[alias], value): name for name, value in stand_ins.items()}
         slots = [(position, by_value[param]) for position, param in enumerate(params) if param in by_value]
         missing = stand_ins.keys() - {name for _, name in slots}
         if missing:

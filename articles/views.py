@@ -17,7 +17,7 @@ from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
 from .keyphrases import related_links_of
 from .models import Category, Snapshot
-from .pagination import Cursor, InvalidCursor, cursors_from, keyset_page
+from .pagination import Cursor, InvalidCursor, KeysetPage, cursors_from, keyset_page, older_page
 from .prepared import PreparedQuery
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
 from .stories import story_reprints
@@ -55,10 +55,13 @@ class KeysetListView(ListView):
         except InvalidCursor:
             raise Http404(_("This page address is not valid.")) from None
         self.object_list = self.get_queryset()
-        self.page = keyset_page(self.object_list, size=self.get_paginate_by(None), before=before, after=after)
+        self.page = self.list_page(before=before, after=after)
         if after is not None and not self.page.object_list:
             return redirect(self.page_url(before=None, after=None))  # nothing newer: the first page is
         return self.render_to_response(self.get_context_data())
+
+    def list_page(self, *, before: Cursor | None, after: Cursor | None) -> KeysetPage:
+        return keyset_page(self.object_list, size=self.get_paginate_by(None), before=before, after=after)
 
     def paginate_queryset(self, queryset, page_size):
         return None, self.page, self.page.object_list, self.page.has_other_pages
@@ -116,6 +119,30 @@ class HomeView(KeysetListView):
 category_by_slug = PreparedQuery(Category, lambda *, slug: Category.objects.filter(slug=slug)[:1])
 
 
+def category_snapshots(*, category_id: int):
+    """A category's list as readers see it, newest first."""
+    return Snapshot.objects.published().filter(category_id=category_id).for_listing().newest_first()
+
+
+def _category_page(size: int, *, category_id: int, since=None, until=None, source_id=None, published_at=None, pk=None):
+    """`size + 1` rows of a category's list, filtered as SnapshotFilter filters it (`since` and
+    `until` bound the publication time), from the top or after the cursor (`published_at`, `pk`)."""
+    queryset = category_snapshots(category_id=category_id)
+    if since is not None:
+        queryset = queryset.filter(published_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(published_at__lt=until)
+    if source_id is not None:
+        queryset = queryset.filter(source=source_id)
+    if published_at is not None:
+        queryset = queryset.filter(Cursor(published_at, pk).older())
+    return queryset[: size + 1]
+
+
+# A crawler's walk is made of these pages, each with its own cursor: compiled once per filter shape.
+category_page = PreparedQuery(Snapshot, _category_page)
+
+
 @method_decorator(reader_page_cache(params=CATEGORY_PARAMS), name="dispatch")
 class CategoryView(KeysetListView):
     """One category, newest first, paged with cursors, filtered by publication dates and source."""
@@ -128,7 +155,7 @@ class CategoryView(KeysetListView):
         if not found:
             raise Http404("No Category matches the given query.")
         self.category = found[0]
-        queryset = Snapshot.objects.published().filter(category=self.category).for_listing().newest_first()
+        queryset = category_snapshots(category_id=self.category.pk)
         self.filterset = SnapshotFilter(self.request.GET or None, queryset=queryset, request=self.request)
         if self.filterset.is_bound and not self.filterset.is_valid():
             # The form shows what is wrong; no results are better than unfiltered ones.
@@ -136,6 +163,18 @@ class CategoryView(KeysetListView):
         if self.filterset.one_per_story:
             return self.filterset.qs.one_per_story()
         return self.filterset.qs
+
+    def list_page(self, *, before: Cursor | None, after: Cursor | None) -> KeysetPage:
+        """The page's rows through `category_page` (the same rows as the filtered QuerySet's, without
+        building it again for each page), except for the rarer "newer" and one-per-story pages."""
+        valid = not self.filterset.is_bound or self.filterset.is_valid()
+        if after is not None or not valid or self.filterset.one_per_story:
+            return super().list_page(before=before, after=after)
+        values = {"category_id": self.category.pk, **self.filterset.bounds()}
+        if before is not None:
+            values |= {"published_at": before.published_at, "pk": before.pk}
+        size = self.get_paginate_by(None)
+        return older_page(category_page(size, **values), size=size, before=before)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

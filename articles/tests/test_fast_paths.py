@@ -1,15 +1,20 @@
 """Reader pages' faster paths give exactly what Django's own give: the `strftime` filter and the
-`date` filter, `snapshot_address` and `reverse` (docs/performance.md, "A crawler's walk")."""
+`date` filter, `snapshot_address` and `reverse`, a category page's prepared query and the filtered
+QuerySet it stands for (docs/performance.md, "A crawler's walk")."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import product
 
 from django.template import Context, Template
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 from django.urls import NoReverseMatch, include, path, reverse, set_script_prefix
 from django.utils import timezone
 
-from articles.models import SHANGHAI, snapshot_address
+from articles.models import SHANGHAI, Snapshot, snapshot_address
+from articles.pagination import Cursor, keyset_page
+from articles.views import category_page, category_snapshots
+
+from .helpers import make_category, make_snapshot, make_source
 
 urlpatterns = [path("archive/", include("articles.urls"))]
 
@@ -71,3 +76,56 @@ class SnapshotAddressTests(SimpleTestCase):
         self.assertEqual(snapshot_address(key), f"/detail/{key}.html")
         with override_settings(ROOT_URLCONF=__name__):  # the patterns below
             self.assertEqual(snapshot_address(key), f"/archive/detail/{key}.html")
+
+
+class CategoryPageTests(TestCase):
+    """`category_page` (one prepared query per filter shape) reads the rows of the QuerySet the
+    category's filters make, from the top and from every cursor."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.category, other = make_category("财经", "caijing"), make_category("体育", "tiyu")
+        cls.sources = [make_source("人民资讯"), make_source("新华网")]
+        start = datetime(2024, 4, 30, 22, 0, tzinfo=SHANGHAI)
+        statuses = [Snapshot.Status.PUBLISHED] * 4 + [Snapshot.Status.HIDDEN, Snapshot.Status.WITHHELD]
+        for n in range(60):
+            make_snapshot(
+                title=f"报道 {n}",
+                category=cls.category if n % 7 else other,
+                source=cls.sources[n % 2],
+                status=statuses[n % 6],
+                # Three snapshots an hour, two at the same instant (ties broken by id).
+                published_at=start + timedelta(minutes=20 * (n // 3) + (n % 3 == 2) * 20),
+            )
+
+    def test_every_filter_shape_and_cursor_gives_the_querysets_rows(self):
+        shapes = [
+            {},
+            {"source_id": self.sources[1].pk},
+            {"since": datetime(2024, 5, 1, tzinfo=SHANGHAI)},
+            {"until": datetime(2024, 5, 2, tzinfo=SHANGHAI)},
+            {"since": datetime(2024, 5, 1, tzinfo=SHANGHAI), "until": datetime(2024, 5, 1, 6, tzinfo=SHANGHAI)},
+        ]
+        rows_checked = 0
+        for bounds in shapes:
+            queryset = category_snapshots(category_id=self.category.pk)
+            if "since" in bounds:
+                queryset = queryset.filter(published_at__gte=bounds["since"])
+            if "until" in bounds:
+                queryset = queryset.filter(published_at__lt=bounds["until"])
+            if "source_id" in bounds:
+                queryset = queryset.filter(source_id=bounds["source_id"])
+            expected_all = list(queryset)
+            cursors = [None] + [Cursor.of(row) for row in expected_all] + [Cursor(datetime(2030, 1, 1, tzinfo=UTC), 1)]
+            for before in cursors:
+                with self.subTest(bounds=bounds, before=str(before)):
+                    values = {"category_id": self.category.pk, **bounds}
+                    if before is not None:
+                        values |= {"published_at": before.published_at, "pk": before.pk}
+                    with self.assertNumQueries(1):
+                        rows = category_page(3, **values)
+                    expected = list(keyset_page(queryset, size=3, before=before).object_list)
+                    self.assertEqual(rows[:3], expected)
+                    self.assertEqual([row.source.name for row in rows[:3]], [row.source.name for row in expected])
+                    rows_checked += len(expected)
+        self.assertGreater(rows_checked, 100)
