@@ -157,6 +157,7 @@ class CategoryView(KeysetListView):
         self.category = found[0]
         queryset = category_snapshots(category_id=self.category.pk)
         self.filterset = SnapshotFilter(self.request.GET or None, queryset=queryset, request=self.request)
+        self.filterset.keep_options(fragment_key(self.request, ()))
         if self.filterset.is_bound and not self.filterset.is_valid():
             # The form shows what is wrong; no results are better than unfiltered ones.
             return queryset.none()
@@ -313,6 +314,7 @@ class SearchView(TemplateView):
             queryset=Snapshot.objects.published().select_related("category", "source"),
             request=request,
         )
+        filterset.keep_options(fragment_key(request, ()))
         context = super().get_context_data(
             form=form,
             filter=filterset,

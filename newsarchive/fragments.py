@@ -1,4 +1,5 @@
-"""`{% fragment NAME KEY … %}…{% endfragment %}`: a part of a page rendered once per process and key.
+"""`{% fragment NAME KEY … %}…{% endfragment %}`: a part of a page rendered once per process and key
+(and `kept(key, render)`, the same for a part written in Python).
 
 For parts that many pages share and that cost more to render than the rest of a page (a category
 page's filter form with every source; the category navigation): the caller's KEY names everything
@@ -11,6 +12,7 @@ template library (settings.TEMPLATES).
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from django import template
 
@@ -27,6 +29,21 @@ def forget() -> None:
         _kept.clear()
 
 
+def kept(key: tuple, render: Callable[[], str]) -> str:
+    """The part kept under `key`, or `render()`'s, kept from now on."""
+    with _lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    rendered = render()
+    with _lock:
+        _kept[key] = rendered
+        while len(_kept) > LIMIT:
+            _kept.popitem(last=False)
+    return rendered
+
+
 class FragmentNode(template.Node):
     def __init__(self, nodelist, name: str, keys: list):
         self.nodelist, self.name, self.keys = nodelist, name, keys
@@ -35,18 +52,7 @@ class FragmentNode(template.Node):
         values = tuple(key.resolve(context) for key in self.keys)
         if not values[0]:
             return self.nodelist.render(context)
-        key = (self.name, *values)
-        with _lock:
-            kept = _kept.get(key)
-            if kept is not None:
-                _kept.move_to_end(key)
-                return kept
-        rendered = self.nodelist.render(context)
-        with _lock:
-            _kept[key] = rendered
-            while len(_kept) > LIMIT:
-                _kept.popitem(last=False)
-        return rendered
+        return kept((self.name, *values), lambda: self.nodelist.render(context))
 
 
 @register.tag

@@ -39,7 +39,8 @@ RENDER = {
 
 # A page rendered after another of the same archive version and language reuses the parts they
 # share (newsarchive/fragments.py): the category navigation, and on a category page the filter
-# fields with their sources, kept for the same filter choice (another cursor, another category).
+# fields (for the same filter choice: another cursor, another category) or else the options of
+# their source select.
 RENDER_KEPT = {
     "category": RENDER["category"] - 2,
     "category_filtered": RENDER["category_filtered"] - 2,

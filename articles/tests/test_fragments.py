@@ -71,11 +71,23 @@ class KeptPartsTests(TestCase):
             kept = self.client.get(url, self.deeper(source=chosen.pk))
         self.assertIn(f'<option value="{chosen.pk}" selected>', part(FILTER_FIELDS, kept))
         self.assertEqual(kept.content, self.fresh(url, self.deeper(source=chosen.pk)).content)
-        # Another choice: its own fields, with its own source selected.
-        self.client.get(url, {"source": chosen.pk})
-        response = self.client.get(url, {"source": other.pk})
+        # Another choice: its own fields, with its own source selected, from the kept options.
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER_KEPT["category_filtered"]):
+            response = self.client.get(url, {"source": other.pk})
         self.assertIn(f'<option value="{other.pk}" selected>', part(FILTER_FIELDS, response))
         self.assertNotIn(f'<option value="{chosen.pk}" selected>', part(FILTER_FIELDS, response))
+        self.assertNotIn('<option value="" selected>', part(FILTER_FIELDS, response))
+        self.assertEqual(response.content, self.fresh(url, {"source": other.pk}).content)
+
+    def test_a_page_filtered_by_dates_reuses_the_sources_of_the_select(self):
+        url = self.finance.get_absolute_url()
+        self.client.get(url)
+        dates = {"published_after": "2024-05-01", "published_before": "2024-05-02"}
+        with self.assertNumQueries(PAGE_CACHE_CHECK + RENDER_KEPT["category"]):
+            response = self.client.get(url, dates)
+        self.assertIn('<option value="" selected>', part(FILTER_FIELDS, response))
+        self.assertIn('value="2024-05-01"', part(FILTER_FIELDS, response))
+        self.assertEqual(response.content, self.fresh(url, dates).content)
 
     def test_a_new_source_and_a_renamed_category_show_on_the_next_page(self):
         url = self.finance.get_absolute_url()
