@@ -3,13 +3,16 @@
 import io
 import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+from unittest import skipUnless
 
 from django.core.management import call_command
 from django.db import connection
-from django.test import TransactionTestCase
+from django.test import TestCase, TransactionTestCase
 
 from articles.statistics import statistics_refresh
+from articles.views import _category_page, more_in_category
 
 
 def measured_snapshots() -> float:
@@ -79,3 +82,32 @@ class StatisticsAfterBulkLoadTests(TransactionTestCase):
 
         with transaction.atomic():
             self.assertFalse(statistics_refresh(changed=10**6))
+
+
+@skipUnless(connection.vendor == "sqlite", "SQLite's planner, with the statistics the migrations write")
+class ReaderListsAreReadInIndexOrderTests(TestCase):
+    """Each reader list is a range of an index in its own order: no query sorts a category. Before
+    migration 0017, "more in this category" took the category-and-source index, of which SQLite had
+    no statistics, and sorted the whole category for every snapshot page (1.5 ms at 60,000)."""
+
+    def plan(self, queryset) -> str:
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " | ".join(row[-1] for row in cursor.fetchall())
+
+    def test_no_reader_list_sorts_its_rows(self):
+        cursor = {"published_at": datetime(2024, 5, 1, tzinfo=UTC), "pk": 10**6}
+        lists = {
+            "more in this category": more_in_category.build(category_id=1, snapshot_id=1),
+            "category page": _category_page(20, category_id=1, **cursor),
+            "category page of a source": _category_page(20, category_id=1, source_id=1, **cursor),
+            "category page of dates": _category_page(
+                20, category_id=1, since=datetime(2024, 1, 1, tzinfo=UTC), until=datetime(2024, 2, 1, tzinfo=UTC)
+            ),
+        }
+        for name, queryset in lists.items():
+            with self.subTest(name):
+                plan = self.plan(queryset)
+                self.assertNotIn("TEMP B-TREE", plan)
+                self.assertIn("USING INDEX snapshot_", plan)
