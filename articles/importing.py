@@ -5,6 +5,7 @@ complete, valid record) or `Rejection`s (where and why a record was refused), on
 file of any size is streamed. `services.snapshots_import` writes them.
 """
 
+import dataclasses
 import io
 import itertools
 import json
@@ -519,7 +520,9 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
 
 class Input:
     """One file (or standard input) read as numbered lines, or as WARC records, counting the bytes
-    consumed for progress. `label` names it in messages (an uploaded file's own name)."""
+    consumed for progress. `label` names it in messages (an uploaded file's own name); `category`,
+    when given, files every snapshot of it under that category, whatever its records or pages say
+    (as a URL capture with a category is filed)."""
 
     def __init__(self, name: str, *, label: str | None = None, category: str = ""):
         self.name = label or ("<stdin>" if name == "-" else name)
@@ -572,7 +575,7 @@ class Input:
         if not any(line.strip() for _, line in head):
             return
         if not any(META_LINE.match(line.decode("utf-8", "replace").strip()) for _, line in head):
-            yield from read_json_lines(itertools.chain(head, lines), self.name)
+            yield from map(self._filed, read_json_lines(itertools.chain(head, lines), self.name))
             return
         raw = b"".join(line for _, line in itertools.chain(head, lines))
         try:
@@ -580,4 +583,9 @@ class Input:
         except UnicodeDecodeError as error:
             yield Rejection(Origin(self.name, 1), f"not UTF-8 text ({error.reason} at byte {error.start})")
             return
-        yield parse_text_page(text, self.name)
+        yield self._filed(parse_text_page(text, self.name))
+
+    def _filed(self, item: Capture | Rejection) -> Capture | Rejection:
+        if self.category and isinstance(item, Capture):
+            return dataclasses.replace(item, category=self.category[: _max_length(Category, "name")])
+        return item

@@ -1,11 +1,13 @@
 """The "Capture a page" screen: URLs and uploaded files become tasks, listed with their outcome."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from articles.models import Snapshot
 from articles.tests import news_pages as pages
-from articles.tests.helpers import make_editor
+from articles.tests.helpers import SEED_PAGE, make_editor
 from capture.models import CaptureRequest, ImportJob
 from newsarchive.testing import run_tasks
 
@@ -91,3 +93,39 @@ def test_a_file_sent_by_someone_who_may_not_import_is_refused_before_any_address
 
     assert response.status_code == 403
     assert not CaptureRequest.objects.exists() and not ImportJob.objects.exists()
+
+
+def jsonl_record(n: int, category: str) -> str:
+    return json.dumps(
+        {
+            "url": f"https://news.example.org/{n}.html",
+            "title": f"上传的报道 {n}",
+            "category": category,
+            "source": "某报",
+            "body_text": f"第 {n} 篇",
+            "published_at": "2024-03-01 08:00",
+            "captured_at": "2024-03-01 09:00",
+            "collected_by": "tests",
+        },
+        ensure_ascii=False,
+    )
+
+
+@pytest.mark.parametrize("chosen", ["国际", ""])
+def test_an_upload_is_filed_under_the_chosen_category_else_under_its_own(editor_client, chosen):
+    lines = "\n".join([jsonl_record(1, "财经"), jsonl_record(2, "体育")]) + "\n"
+    upload = SimpleUploadedFile("export.jsonl", lines.encode(), content_type="application/jsonl")
+    editor_client.post("/admin/capture/capturerequest/new/", {"file": upload, "urls": "", "category": chosen})
+    run_tasks()
+    filed = dict(Snapshot.objects.values_list("title", "category__name"))
+    expected = {"上传的报道 1": chosen or "财经", "上传的报道 2": chosen or "体育"}
+    assert filed == expected
+
+
+def test_a_saved_page_is_filed_under_the_chosen_category(editor_client):
+    page = SEED_PAGE.read_bytes()
+    assert "类别:财经".encode() in page
+    upload = SimpleUploadedFile("seed.txt", page, content_type="text/plain")
+    editor_client.post("/admin/capture/capturerequest/new/", {"file": upload, "urls": "", "category": "国际"})
+    run_tasks()
+    assert list(Snapshot.objects.values_list("category__name", flat=True)) == ["国际"]
