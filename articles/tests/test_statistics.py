@@ -3,6 +3,7 @@
 import io
 import json
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from unittest import skipUnless
@@ -11,7 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
 
-from articles.statistics import statistics_refresh
+from articles.models import TermFrequency
+from articles.statistics import statistics_refresh, statistics_refresh_grown
 from articles.views import _category_page, more_in_category
 
 
@@ -82,6 +84,51 @@ class StatisticsAfterBulkLoadTests(TransactionTestCase):
 
         with transaction.atomic():
             self.assertFalse(statistics_refresh(changed=10**6))
+
+
+@skipUnless(connection.vendor == "postgresql", "autovacuum's statistics are PostgreSQL's")
+class TablesAWorkerFillsTests(TransactionTestCase):
+    """`statistics_refresh_grown`: a table the stories worker fills batch by batch is analyzed once
+    it has more than doubled since the planner last measured it, and not before."""
+
+    serialized_rollback = True
+    TABLES = ["articles_termfrequency", "articles_keyphrase"]
+
+    def planned_rows(self) -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'articles_termfrequency'::regclass")
+            return cursor.fetchone()[0]
+
+    def wait_for_live_rows(self, rows: int) -> None:
+        """The server counts a transaction's rows after it ends, a moment later."""
+        with connection.cursor() as cursor:
+            for _ in range(100):
+                cursor.execute("SELECT pg_stat_force_next_flush()")
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute("SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'articles_termfrequency'")
+                if cursor.fetchone()[0] >= rows:
+                    return
+                time.sleep(0.05)
+        self.fail(f"the server never counted {rows} rows")
+
+    def test_a_table_is_analyzed_once_it_has_more_than_doubled(self):
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE articles_termfrequency")
+        TermFrequency.objects.bulk_create(TermFrequency(term=f"词{n}", documents=1) for n in range(1500))
+        self.wait_for_live_rows(1500)
+        self.assertEqual(statistics_refresh_grown(tables=self.TABLES), [])  # not past 2 × 1,000 (the floor)
+
+        TermFrequency.objects.bulk_create(TermFrequency(term=f"词{n}", documents=1) for n in range(1500, 2500))
+        self.wait_for_live_rows(2500)
+        self.assertEqual(statistics_refresh_grown(tables=self.TABLES), ["articles_termfrequency"])
+        self.assertEqual(self.planned_rows(), 2500)
+        self.assertEqual(statistics_refresh_grown(tables=self.TABLES), [])
+
+    def test_inside_a_transaction_nothing_is_analyzed(self):
+        from django.db import transaction
+
+        with transaction.atomic():
+            self.assertEqual(statistics_refresh_grown(tables=self.TABLES), [])
 
 
 @skipUnless(connection.vendor == "sqlite", "SQLite's planner, with the statistics the migrations write")
