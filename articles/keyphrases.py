@@ -361,6 +361,7 @@ def _related_links(snapshot_id: int) -> models.QuerySet:
             link_date=models.F("date"),
             link_url=models.F("url"),
             link_target=models.F("target__key"),
+            link_awaited=models.F("target_key"),
         )
     )
     computed = (
@@ -378,6 +379,7 @@ def _related_links(snapshot_id: int) -> models.QuerySet:
             link_date=models.F("target__published_at"),
             link_url=models.Value(""),
             link_target=models.F("target__key"),
+            link_awaited=models.Value(""),
         )
     )
     return crawled.union(computed, all=True).order_by("link_kind", "link_position")
@@ -400,6 +402,7 @@ def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["Shown
                 date=row["link_date"],
                 url=row["link_url"],
                 target_key=row["link_target"],
+                awaited_key=row["link_awaited"] or "",
             )
         )
     return shown
@@ -407,13 +410,15 @@ def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["Shown
 
 @dataclass(frozen=True)
 class ShownLink:
-    """A related link as a page shows it: to a snapshot here (`target_key`) or to an address."""
+    """A related link as a page shows it: to a snapshot here (`target_key`) or to an address, whose
+    snapshot, once the archive holds one, the link will lead to instead (`awaited_key`)."""
 
     title: str
     excerpt: str
     date: object
     url: str
     target_key: str | None
+    awaited_key: str = ""
 
     @property
     def href(self) -> str:

@@ -246,12 +246,13 @@ class SnapshotDetailView(DetailView):
             return withheld_response(request, self.object)
         context = self.get_context_data(object=self.object)
         response = self.render_to_response(context)
-        # What the page shows: the snapshot, more of its category, the snapshots its links lead to.
-        # Its reprints and computed related news too: each leaves the page when it is withheld.
+        # What the page shows: the snapshot, more of its category, the snapshots its links lead to,
+        # and those its links to other addresses will lead to once imported (the import purges
+        # them). Its reprints and computed related news too: each leaves the page when it is withheld.
         targets = [
-            purge.snapshot_key(link.target_key)
+            purge.snapshot_key(link.target_key or link.awaited_key)
             for link in [*context["related_links"], *context["computed_links"]]
-            if link.target_key
+            if link.target_key or link.awaited_key
         ]
         targets += [purge.snapshot_key(other.key) for other in context["reprints"]]
         purge.tag(

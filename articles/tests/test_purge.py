@@ -6,8 +6,8 @@ from django.test import TestCase, override_settings
 
 from articles import services
 from articles.importing import build_capture
-from articles.models import Category, Snapshot
-from newsarchive.testing import run_tasks
+from articles.models import Category, Snapshot, key_for_url
+from newsarchive.testing import clear_caches, run_tasks
 
 from .helpers import make_category, make_editor, make_related_link, make_snapshot, make_superuser
 from .test_importing import ORIGIN, make_record
@@ -57,6 +57,11 @@ class SurrogateKeyHeaderTests(TestCase):
         self.assertEqual(response["Cache-Control"], "public, max-age=0, s-maxage=600")
         self.assertEqual(self.client.get("/").headers["Surrogate-Key"], response["Surrogate-Key"])  # from the cache
 
+    def test_a_link_to_an_address_names_the_snapshot_it_will_lead_to(self):
+        later = "https://news.example.cn/2024/0301/later.html"
+        make_related_link(self.snapshot, url=later, position=2)
+        self.assertIn(f"snapshot-{key_for_url(later)}", self.keys(self.snapshot.get_absolute_url()))
+
     def test_a_logged_in_readers_page_is_private(self):
         self.client.force_login(make_superuser())
         self.assertIn("private", self.client.get("/")["Cache-Control"])
@@ -96,6 +101,21 @@ class PurgeHookTests(TestCase):
             purged(),
             {f"snapshot-{added.key}", f"category-{self.finance.pk}", f"category-{self.sport.pk}", "lists"},
         )
+
+    def test_an_import_purges_the_pages_whose_links_waited_for_it(self):
+        later = "https://news.example.cn/2024/0301/later.html"
+        make_related_link(self.snapshot, url=later, title="稍后收录的报道")
+        page = self.client.get(self.snapshot.get_absolute_url())
+        self.assertIn(f'href="{later}"', page.content.decode())
+        named = set(page["Surrogate-Key"].split())
+        PURGED.clear()
+
+        services.snapshots_import(records=[build_capture(ORIGIN, make_record(url=later, related=[]))])
+
+        self.assertIn(f"snapshot-{key_for_url(later)}", purged() & named)
+        clear_caches()
+        page = self.client.get(self.snapshot.get_absolute_url()).content.decode()
+        self.assertIn(f'href="/detail/{key_for_url(later)}.html"', page)
 
     def test_a_change_rolled_back_purges_nothing(self):
         with self.assertRaises(RuntimeError), transaction.atomic():
