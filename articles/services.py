@@ -471,7 +471,10 @@ def snapshots_import_batch(
     differing = [key for key in by_key if key in existing and existing[key][1] != by_key[key].content_hash]
     stats.new = len(new_keys)
     if dry_run:
-        stats.updated = len(differing)
+        # As the real run counts them: a stored snapshot's capture that repeats one of its earlier
+        # versions changes nothing; one that an earlier batch of this run "wrote" is a new version.
+        stored = [key for key in differing if existing[key][0] is not None]
+        stats.updated = len(differing) - len(stored) + len(_recaptures(stored, by_key).added)
         stats.unchanged = len(by_key) - stats.new - stats.updated
         return stats
 

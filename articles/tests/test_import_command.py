@@ -671,6 +671,18 @@ def test_dry_run_counts_a_snapshot_given_twice_as_the_real_run_does(db, tmp_path
     assert dry == real
 
 
+def test_dry_run_counts_a_capture_of_an_earlier_version_as_unchanged_as_the_real_run_does(db, tmp_path):
+    run_import(write_jsonl(tmp_path / "first.jsonl", make_record(1)))
+    run_import(write_jsonl(tmp_path / "second.jsonl", make_record(1, title="改过的标题")))
+    path = write_jsonl(tmp_path / "first-again.jsonl", make_record(1))
+
+    dry = run_import(path, dry_run=True).counts
+    real = run_import(path).counts
+
+    assert real == counts(unchanged=1)
+    assert dry == real
+
+
 # --- what the operator sees -------------------------------------------------------------------
 
 
