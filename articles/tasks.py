@@ -36,14 +36,28 @@ def place_in_stories(snapshot_ids: list[int]) -> str:
     return str(result)
 
 
+# Snapshots whose related lists one transaction computes. On SQLite a writing transaction holds the
+# database's one write lock; a batch of 1,000 in one held it for seconds (tens of seconds under
+# load), and a second worker waiting longer than the busy timeout failed with "database is locked".
+RELATED_PER_TRANSACTION = 200
+
+
 @task(queue_name="stories")
 def compute_related(snapshot_ids: list[int]) -> str:
-    """Compute the snapshots' related lists, and as many lists gone stale as the archive grew."""
-    with transaction.atomic():
-        result = keyphrases.related_compute(snapshot_ids=snapshot_ids)
-        stale = keyphrases.stale_related(limit=len(snapshot_ids))
-        if stale:
-            result.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
+    """Compute the snapshots' related lists, and as many lists gone stale as the archive grew. Their
+    texts are segmented first, outside any transaction (see keyphrases.segment), then the lists are
+    written RELATED_PER_TRANSACTION at a time."""
+    segmented = keyphrases.segment(snapshot_ids)
+    result = keyphrases.RelatedResult()
+    for start in range(0, len(snapshot_ids), RELATED_PER_TRANSACTION):
+        chunk = snapshot_ids[start : start + RELATED_PER_TRANSACTION]
+        with transaction.atomic():
+            done = keyphrases.related_compute(snapshot_ids=chunk, segmented=segmented)
+            stale = keyphrases.stale_related(limit=len(chunk))
+            if stale:
+                done.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
+        result.computed, result.links = result.computed + done.computed, result.links + done.links
+        result.refreshed += done.refreshed
     statistics_refresh_grown(tables=["articles_keyphrase", "articles_computedrelatedlink", "articles_termfrequency"])
     return str(result)
 

@@ -1,11 +1,30 @@
 from datetime import datetime, timedelta
+from unittest import mock
 
 from django.core.cache import cache
+from django.db import transaction
 from django.test import TestCase, override_settings
 
+from articles import keyphrases, tasks
 from articles.importing import Origin, build_capture
-from articles.keyphrases import excerpt, key_phrases, phrase_candidates, related_compute, related_links_of, words
-from articles.models import SHANGHAI, ComputedRelatedLink, Snapshot, SnapshotAnalysis, StoryBand
+from articles.keyphrases import (
+    excerpt,
+    key_phrases,
+    phrase_candidates,
+    related_compute,
+    related_links_of,
+    segment,
+    words,
+)
+from articles.models import (
+    SHANGHAI,
+    ComputedRelatedLink,
+    KeyPhrase,
+    Snapshot,
+    SnapshotAnalysis,
+    StoryBand,
+    TermFrequency,
+)
 from articles.services import snapshots_import
 from articles.stories import shingles, similarity, stories_place, story_reprints, story_text
 from newsarchive.testing import run_tasks
@@ -292,6 +311,77 @@ class RelatedComputedTests(TestCase):
         related_compute(snapshot_ids=[self.reprints[0].pk])
         self.assertEqual(TermFrequency.objects.get(term="").documents, documents)
         self.assertEqual(documents, 8)
+
+
+class SegmentedBeforeTheTransactionTests(TestCase):
+    """`segment` (what a worker does before its transaction) changes no list, and is not used for a
+    snapshot whose text changed in between."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.reprints = make_reprints()
+        cls.others = [
+            make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
+            for n, body in enumerate(SAME_TOPIC)
+        ]
+        cls.everything = [*cls.reprints, *cls.others]
+        place(*cls.everything)
+
+    def lists(self) -> tuple[list, list]:
+        return (
+            list(
+                ComputedRelatedLink.objects.order_by("snapshot", "position").values_list(
+                    "snapshot", "target", "excerpt"
+                )
+            ),
+            list(KeyPhrase.objects.order_by("snapshot", "phrase").values_list("snapshot", "phrase", "weight")),
+        )
+
+    def test_the_lists_are_those_computed_without_it_and_nothing_is_segmented_again(self):
+        ids = [s.pk for s in self.everything]
+        related_compute(snapshot_ids=ids)
+        expected = self.lists()
+        SnapshotAnalysis.objects.update(terms_counted=False)  # as if they had just arrived
+        TermFrequency.objects.all().delete()
+        ready = segment(ids)
+        with mock.patch("articles.keyphrases.words", side_effect=AssertionError("segmented again")):
+            related_compute(snapshot_ids=ids, segmented=ready)
+        self.assertEqual(self.lists(), expected)
+
+    def test_the_task_writes_its_lists_a_few_snapshots_a_transaction(self):
+        # What the task must come to: the same task with every text segmented in its transactions.
+        ids = [s.pk for s in self.everything]
+        with transaction.atomic(), mock.patch.object(tasks, "RELATED_PER_TRANSACTION", 3):
+            with mock.patch("articles.keyphrases.segment", return_value={}):
+                tasks.compute_related.call(ids)
+            expected = self.lists()
+            transaction.set_rollback(True)
+        self.assertTrue(expected[0])
+        chunks = []
+        real = keyphrases.related_compute
+
+        def recording(**kwargs):
+            if not kwargs.get("reuse_terms"):
+                chunks.append(kwargs["snapshot_ids"])
+            return real(**kwargs)
+
+        with (
+            mock.patch.object(tasks, "RELATED_PER_TRANSACTION", 3),
+            mock.patch("articles.keyphrases.related_compute", side_effect=recording),
+        ):
+            tasks.compute_related.call(ids)
+        self.assertEqual(sorted(pk for chunk in chunks for pk in chunk), sorted(ids))
+        self.assertEqual(max(len(chunk) for chunk in chunks), 3)
+        self.assertEqual(self.lists(), expected)
+
+    def test_a_text_changed_after_segmenting_is_segmented_again(self):
+        changed = self.others[0]
+        ready = segment([changed.pk])
+        Snapshot.objects.filter(pk=changed.pk).update(title="城市马拉松周日开跑", body=html(["三万名跑者将沿江而行。"]))
+        related_compute(snapshot_ids=[changed.pk], segmented=ready)
+        phrases = set(KeyPhrase.objects.filter(snapshot=changed).values_list("phrase", flat=True))
+        self.assertTrue(phrases)
+        self.assertFalse(phrases & {phrase for phrase, *_ in ready[changed.pk].candidates})
 
 
 class StoryPagesTests(TestCase):
