@@ -35,6 +35,14 @@ from .stories_data import ADDED, ORIGINAL, REBYLINED, REPUNCTUATED, SAME_TOPIC, 
 START = datetime(2023, 9, 14, 11, 24, tzinfo=SHANGHAI)
 
 
+def make_same_topic() -> list[Snapshot]:
+    """Articles on the reprints' topic that are not reprints of them: other stories, a day apart."""
+    return [
+        make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
+        for n, body in enumerate(SAME_TOPIC)
+    ]
+
+
 def make_reprints() -> list[Snapshot]:
     """The seed article and four reprints of it, each under its own source and headline, an hour apart."""
     bodies = [ORIGINAL, TRIMMED, ADDED, REPUNCTUATED, REBYLINED]
@@ -257,10 +265,7 @@ class RelatedComputedTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.reprints = make_reprints()
-        cls.others = [
-            make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
-            for n, body in enumerate(SAME_TOPIC)
-        ]
+        cls.others = make_same_topic()
         cls.unrelated = make_snapshot(
             body=html(["城市马拉松周日开跑，三万名跑者将沿江而行，赛道经过老城区和滨江公园。" * 3])
         )
@@ -320,10 +325,7 @@ class SegmentedBeforeTheTransactionTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.reprints = make_reprints()
-        cls.others = [
-            make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
-            for n, body in enumerate(SAME_TOPIC)
-        ]
+        cls.others = make_same_topic()
         cls.everything = [*cls.reprints, *cls.others]
         place(*cls.everything)
 
@@ -390,10 +392,7 @@ class StoryPagesTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.reprints = make_reprints()
-        cls.others = [
-            make_snapshot(body=body, title=f"鲁西新区新闻{n}", published_at=START + timedelta(days=n + 1))
-            for n, body in enumerate(SAME_TOPIC)
-        ]
+        cls.others = make_same_topic()
         Snapshot.objects.filter(pk=cls.reprints[1].pk).update(reprinted_from="人民网-山东频道")
         everything = [*cls.reprints, *cls.others]
         place(*everything)
