@@ -1,7 +1,9 @@
+import io
 from datetime import datetime, timedelta
 from unittest import mock
 
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import transaction
 from django.test import TestCase, override_settings
 
@@ -384,6 +386,45 @@ class SegmentedBeforeTheTransactionTests(TestCase):
         phrases = set(KeyPhrase.objects.filter(snapshot=changed).values_list("phrase", flat=True))
         self.assertTrue(phrases)
         self.assertFalse(phrases & {phrase for phrase, *_ in ready[changed.pk].candidates})
+
+
+class CatchUpTests(TestCase):
+    """`manage.py stories_catch_up` queues again the snapshots whose stories or related-list task was
+    lost, and only those."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.reprints = make_reprints()
+        cls.others = make_same_topic()
+        place(*cls.reprints, *cls.others)
+        related_compute(snapshot_ids=[s.pk for s in [*cls.reprints, *cls.others]])
+
+    def catch_up(self, *args) -> str:
+        out = io.StringIO()
+        call_command("stories_catch_up", "--min-age-hours", "0", *args, stdout=out)
+        return out.getvalue()
+
+    def test_snapshots_whose_tasks_failed_get_their_story_and_list(self):
+        never_placed, never_listed = self.reprints[1], self.others[0]
+        SnapshotAnalysis.objects.filter(pk=never_placed.pk).delete()  # its placing task failed
+        StoryBand.objects.filter(snapshot=never_placed).delete()
+        Snapshot.objects.filter(pk=never_placed.pk).update(story=None)
+        ComputedRelatedLink.objects.filter(snapshot=never_listed).delete()  # its related-list task failed
+        SnapshotAnalysis.objects.filter(pk=never_listed.pk).update(related_documents=None)
+
+        self.assertEqual(self.catch_up(), "Queued 2 snapshots in 1 tasks.\n")
+        run_tasks()
+
+        never_placed.refresh_from_db()
+        self.assertEqual(never_placed.story_id, Snapshot.objects.get(pk=self.reprints[0].pk).story_id)
+        self.assertTrue(ComputedRelatedLink.objects.filter(snapshot=never_listed).exists())
+        self.assertEqual(self.catch_up(), "Queued 0 snapshots in 0 tasks.\n")
+
+    def test_snapshots_younger_than_the_minimum_age_are_left_to_the_queue(self):
+        SnapshotAnalysis.objects.filter(pk=self.reprints[1].pk).delete()
+        out = io.StringIO()
+        call_command("stories_catch_up", stdout=out)  # six hours by default
+        self.assertEqual(out.getvalue(), "Queued 0 snapshots in 0 tasks.\n")
 
 
 class StoryPagesTests(TestCase):
