@@ -29,6 +29,7 @@ from articles.models import (
 )
 from articles.services import snapshots_import
 from articles.stories import shingles, similarity, stories_place, story_reprints, story_text
+from articles.tasks import place_in_stories
 from newsarchive.testing import run_tasks
 
 from .helpers import make_snapshot, make_source, status_fields
@@ -419,6 +420,13 @@ class CatchUpTests(TestCase):
         self.assertEqual(never_placed.story_id, Snapshot.objects.get(pk=self.reprints[0].pk).story_id)
         self.assertTrue(ComputedRelatedLink.objects.filter(snapshot=never_listed).exists())
         self.assertEqual(self.catch_up(), "Queued 0 snapshots in 0 tasks.\n")
+
+    def test_nothing_is_queued_while_the_stories_queue_still_holds_work(self):
+        SnapshotAnalysis.objects.filter(pk=self.reprints[1].pk).delete()
+        place_in_stories.enqueue([self.others[0].pk])
+        self.assertEqual(self.catch_up(), "The stories queue still holds work: nothing queued.\n")
+        run_tasks()
+        self.assertEqual(self.catch_up(), "Queued 1 snapshots in 1 tasks.\n")
 
     def test_snapshots_younger_than_the_minimum_age_are_left_to_the_queue(self):
         SnapshotAnalysis.objects.filter(pk=self.reprints[1].pk).delete()
