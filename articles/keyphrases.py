@@ -176,6 +176,11 @@ class RelatedResult:
     def __str__(self):
         return f"{self.computed} related lists computed ({self.refreshed} refreshed), {self.links} links"
 
+    def add(self, other: "RelatedResult") -> None:
+        self.computed += other.computed
+        self.links += other.links
+        self.refreshed += other.refreshed
+
 
 _PHRASE = "\x00phrase"  # stands for the phrase while the query is compiled
 

@@ -56,8 +56,7 @@ def compute_related(snapshot_ids: list[int]) -> str:
             stale = keyphrases.stale_related(limit=len(chunk))
             if stale:
                 done.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
-        result.computed, result.links = result.computed + done.computed, result.links + done.links
-        result.refreshed += done.refreshed
+        result.add(done)
     statistics_refresh_grown(tables=["articles_keyphrase", "articles_computedrelatedlink", "articles_termfrequency"])
     return str(result)
 
