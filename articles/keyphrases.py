@@ -441,7 +441,7 @@ def related_links_of(snapshot: Snapshot) -> tuple[list["ShownLink"], list["Shown
                 date=row["link_date"],
                 url=row["link_url"],
                 target_key=row["link_target"],
-                awaited_key=row["link_awaited"] or "",
+                awaited_key=row["link_awaited"],
             )
         )
     return shown
