@@ -10,6 +10,7 @@ from django.test import SimpleTestCase, TestCase, override_settings
 from django.urls import NoReverseMatch, include, path, reverse, set_script_prefix
 from django.utils import timezone
 
+from articles.filters import SnapshotFilter
 from articles.models import SHANGHAI, Snapshot, snapshot_address
 from articles.pagination import Cursor, keyset_page
 from articles.views import category_page, category_snapshots
@@ -97,6 +98,22 @@ class CategoryPageTests(TestCase):
                 # Three snapshots an hour, two at the same instant (ties broken by id).
                 published_at=start + timedelta(minutes=20 * (n // 3) + (n % 3 == 2) * 20),
             )
+
+    def test_the_prepared_page_knows_every_filter_of_a_category_page(self):
+        # A filter added to SnapshotFilter but not to SnapshotFilter.bounds and _category_page would
+        # be ignored by the prepared page: the rows would not be filtered. Teach both, then here.
+        self.assertEqual(set(SnapshotFilter.base_filters), {"published_after", "published_before", "source", "stories"})
+        data = {"published_after": "2024-05-01", "published_before": "2024-05-01", "source": self.sources[0].pk}
+        filterset = SnapshotFilter(data, queryset=Snapshot.objects.all())
+        self.assertTrue(filterset.is_valid())
+        self.assertEqual(
+            filterset.bounds(),
+            {
+                "since": datetime(2024, 5, 1, tzinfo=SHANGHAI),
+                "until": datetime(2024, 5, 2, tzinfo=SHANGHAI),
+                "source_id": self.sources[0].pk,
+            },
+        )
 
     def test_every_filter_shape_and_cursor_gives_the_querysets_rows(self):
         shapes = [
