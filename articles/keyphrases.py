@@ -2,9 +2,9 @@
 
 For every snapshot (`related_compute`, run by a task after the snapshot is placed in a story):
 
-1. Its title and text are cut into words by jieba (its dictionary loads from the package; no
-   network), and each word is counted once in the archive's own document frequencies
-   (`TermFrequency`), the first time the snapshot is analysed.
+1. Its title and text are cut into words by jieba-rs (rjieba: jieba's dictionary and HMM, compiled
+   into the package; no network), and each word is counted once in the archive's own document
+   frequencies (`TermFrequency`), the first time the snapshot is analysed.
 2. Its key phrases are the words, and pairs of neighbouring words that occur together at least
    twice (鲁西 + 新区 → 鲁西新区), with the highest TF-IDF weight: occurrences in the snapshot times
    log((1 + N) / (1 + document frequency)) + 1 over the N snapshots counted. They are stored in
@@ -26,11 +26,10 @@ queues them all. A refresh weighs the phrase candidates kept from the last compu
 import logging
 import math
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-import jieba
+import rjieba
 from django.conf import settings
 from django.db import connection, models, transaction
 
@@ -39,7 +38,7 @@ from .bulk import insert_rows
 from .models import ComputedRelatedLink, KeyPhrase, Snapshot, SnapshotAnalysis, TermFrequency, snapshot_address
 from .prepared import PreparedQuery
 from .purge import purge_enqueue
-from .search_text import body_text
+from .search_text import body_text, nfkc
 
 KEY_PHRASES = 8
 # Phrase candidates kept per snapshot for a refresh to weigh again (a new IDF reorders them, but
@@ -65,24 +64,38 @@ STOP_WORDS = frozenset(
 _WORD = re.compile(r"[^\W\d_]")  # a letter of any script: words without one (numbers, signs) are not phrases
 
 logger = logging.getLogger(__name__)
-jieba.setLogLevel(logging.WARNING)
 
 
 def phrase_text(title: str, body: str) -> str:
     """What key phrases are taken from: the title and the body's text, compatibility forms folded."""
-    return unicodedata.normalize("NFKC", f"{title}\n{body_text(body)}")
+    return nfkc(f"{title}\n{body_text(body)}")
+
+
+def _word(token: str) -> str | None:
+    token = token.strip().lower()
+    if len(token) < 2 or len(token) > MAX_TERM_LENGTH or token in STOP_WORDS or not _WORD.search(token):
+        return None
+    return token
+
+
+# What `_word` made of each token seen, per process: a text repeats its words, and an archive its
+# vocabulary. Emptied when it holds WORDS_KEPT tokens, so odd text cannot grow it without bound.
+_words_seen: dict[str, str | None] = {}
+WORDS_KEPT = 200_000
 
 
 def words(text: str) -> list[str | None]:
     """The text's words in order, lower-cased; None where a token that is no word (a number, a
     sign, a stop word, a single character) stood, so that it separates its neighbours."""
+    seen = _words_seen
+    if len(seen) > WORDS_KEPT:
+        seen.clear()
     found = []
-    for token in jieba.lcut(text):
-        token = token.strip().lower()
-        if len(token) < 2 or len(token) > MAX_TERM_LENGTH or token in STOP_WORDS or not _WORD.search(token):
-            found.append(None)
-        else:
-            found.append(token)
+    for token in rjieba.cut(text, hmm=True):
+        word = seen.get(token, seen)
+        if word is seen:
+            word = seen[token] = _word(token)
+        found.append(word)
     return found
 
 
@@ -367,7 +380,7 @@ def _store_links(chosen: dict[int, list[tuple[int, str]]]) -> int:
     texts = {}
     for start in range(0, len(target_ids), CHUNK):
         rows = Snapshot.objects.filter(pk__in=target_ids[start : start + CHUNK]).values_list("pk", "title", "body")
-        texts.update((pk, unicodedata.normalize("NFKC", body_text(body))) for pk, title, body in rows)
+        texts.update((pk, nfkc(body_text(body))) for pk, title, body in rows)
     ComputedRelatedLink.objects.filter(snapshot_id__in=list(chosen)).delete()
     links = [
         {

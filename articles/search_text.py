@@ -12,6 +12,7 @@ each other. Changing either needs a migration that rebuilds the index, also beca
 triggers recompute a row's old document to take it out of the index."""
 
 import re
+import unicodedata
 
 # Markup that separates text: replaced by a space so paragraphs do not run together.
 BLOCK_TAGS = (
@@ -55,3 +56,23 @@ def search_document(title: str, body: str, byline: str = "", original_url: str =
     """What the index holds for a snapshot with this title, (sanitized HTML) body, byline and
     original address. (Migrations 0004 to 0011 indexed title and body alone.)"""
     return normalize(f"{title or ''} {body_text(body or '')} {byline or ''} {original_url or ''}")
+
+
+# The full-width forms (，：（）, letters, digits) and the ideographic space, and what NFKC makes of
+# each: a character whose compatibility decomposition is one ASCII character or a space.
+_FULL_WIDTH_FORMS = {chr(code): unicodedata.normalize("NFKC", chr(code)) for code in range(0xFF01, 0xFF5F)}
+_FULL_WIDTH_FORMS["\u3000"] = " "
+_FULL_WIDTH_FORM = re.compile("[\uff01-\uff5e\u3000]")
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, faster on Chinese text. Its full-width punctuation
+    keeps normalize() from its quick check, and the full normalization costs 0.2 to 0.3 ms for 1,000
+    characters; replacing those forms first (NFKC decomposes each to the character put in) leaves
+    most texts normalized, which the quick check then confirms: 0.03 ms. Any other text is
+    normalized in full."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for form in set(_FULL_WIDTH_FORM.findall(text)):
+        text = text.replace(form, _FULL_WIDTH_FORMS[form])
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)

@@ -34,7 +34,6 @@ placed by two workers at once cannot each miss the other.
 
 import hashlib
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from .bulk import insert_rows
 from .models import Snapshot, SnapshotAnalysis, Story, StoryBand
 from .prepared import PreparedQuery
 from .purge import keys_of, purge_enqueue
-from .search_text import body_text
+from .search_text import body_text, nfkc
 
 SHINGLE_SIZE = 5
 PERMUTATIONS = 128
@@ -82,7 +81,7 @@ _NOT_TEXT = re.compile(r"[\W_]+")
 def story_text(body: str) -> str:
     """The text of a body as stories compare it: markup out, compatibility forms folded (full-width
     letters, digits and punctuation), lower case, and only letters and digits kept."""
-    return _NOT_TEXT.sub("", unicodedata.normalize("NFKC", body_text(body)).lower())
+    return _NOT_TEXT.sub("", nfkc(body_text(body)).lower())
 
 
 def _mix(values: np.ndarray) -> np.ndarray:

@@ -2,19 +2,22 @@
 
 import json
 import tempfile
+import unicodedata
 from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
 from django.core.management import call_command
 from django.db import connection
-from django.test import TestCase
+from django.test import SimpleTestCase, TestCase
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from articles import search, services
 from articles.models import SHANGHAI, SearchBigramEntry, SearchEntry, Snapshot
 from articles.search import QueryError, clean_query, highlight_excerpt, highlight_title, search_snapshots
-from articles.search_text import WHITESPACE, search_document
+from articles.search_text import WHITESPACE, nfkc, search_document
 
 from .helpers import make_category, make_editor, make_snapshot, make_source, status_fields
 from .query_counts import RARE_QUERY_PLAN
@@ -81,6 +84,24 @@ class CleanQueryTests(TestCase):
         for raw in ["AND", "新区 OR 营商", "NEAR(a b)", "营商*", "^新区", "100%", "a_b", "'; DROP TABLE x; --"]:
             with self.subTest(raw=raw):
                 self.assertEqual(clean_query(raw), raw)
+
+
+class NfkcTests(SimpleTestCase):
+    """`nfkc` is unicodedata's NFKC, only faster on Chinese text."""
+
+    def test_it_is_nfkc_on_chinese_text_and_on_the_forms_it_replaces_before_normalizing(self):
+        for text in [
+            "鲁西新区，发展“加速度”（记者 王明）：ＡＢＣ１２３\u3000完。",
+            "Ａ\u0301 and ｅ\u0308",  # a full-width letter before a combining mark composes as its ASCII form
+            "ﬁ ㎏ ① ｶﾞ \u00c5 A\u030a",  # compatibility forms of other kinds, left to normalize()
+            "",
+        ]:
+            with self.subTest(text=text):
+                self.assertEqual(nfkc(text), unicodedata.normalize("NFKC", text))
+
+    @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=50))
+    def test_it_is_nfkc_on_any_text(self, text):
+        self.assertEqual(nfkc(text), unicodedata.normalize("NFKC", text))
 
 
 class SearchDocumentTests(TestCase):
