@@ -1,20 +1,22 @@
 """Related news computed from the archive, the way the seed page shows its related list.
 
-For every snapshot (`related_compute`, run by a task after the snapshot is placed in a story):
+For every snapshot, by the tasks that follow its placing in a story (articles/tasks.py):
 
 1. Its title and text are cut into words by jieba-rs (rjieba: jieba's dictionary and HMM, compiled
    into the package; no network), and each word is counted once in the archive's own document
-   frequencies (`TermFrequency`), the first time the snapshot is analysed.
+   frequencies (`TermFrequency`), the first time the snapshot is analysed (`count_terms`, with the
+   placing).
 2. Its key phrases are the words, and pairs of neighbouring words that occur together at least
    twice (鲁西 + 新区 → 鲁西新区), with the highest TF-IDF weight: occurrences in the snapshot times
    log((1 + N) / (1 + document frequency)) + 1 over the N snapshots counted. They are stored in
-   `KeyPhrase`, indexed by phrase and date.
+   `KeyPhrase`, indexed by phrase and date (`phrases_compute`, a task of its own).
 3. Its related snapshots are recent published snapshots of other stories that have one of those
    phrases among their own key phrases: the newest CANDIDATES_PER_PHRASE per phrase, scored by the
    weights of the phrases they share, the best ARTICLES_COMPUTED_RELATED kept (one per story), each
    with an excerpt of its text centred on the best shared phrase, a leading "…" where it is cut.
    They are stored in `ComputedRelatedLink`; the page reads them with the crawled related links, in
-   the same query, and shows only those whose target is still published.
+   the same query, and shows only those whose target is still published (`related_compute`, the
+   last task).
 
 A list is computed again when its snapshot's text or title changes, and when the archive has
 grown by ARTICLES_RELATED_REFRESH_GROWTH since it was computed (`stale_related`): each batch of
@@ -136,9 +138,17 @@ def phrase_candidates(doc_words: list[str | None]) -> list[list]:
 def key_phrases(candidates: list[list], idf, *, limit: int = KEY_PHRASES) -> list[tuple[str, float]]:
     """The `limit` best candidates and their TF-IDF weights: occurrences times the inverse document
     frequency (`idf(word)`) of the word, or the sum of both words' for a pair."""
-    weights = {phrase: count * sum(idf(word) for word in words) for phrase, count, *words in candidates}
-    best = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [(phrase, round(weight, 4)) for phrase, weight in best]
+    return [(phrase, round(-weight, 4)) for weight, phrase in _ranked(candidates, idf)[:limit]]
+
+
+def _ranked(candidates: list[list], idf) -> list[tuple[float, str]]:
+    """The candidates as (minus the weight, phrase), best first (ties by phrase)."""
+    ranked = []
+    for phrase, count, first, *rest in candidates:
+        weight = count * (idf(first) + idf(rest[0])) if rest else count * idf(first)
+        ranked.append((-weight, phrase))
+    ranked.sort()
+    return ranked
 
 
 def excerpt(text: str, phrase: str, length: int = EXCERPT_CHARS) -> str:
@@ -171,12 +181,21 @@ def _count_terms(docs: list[_Doc]) -> None:
 
 
 def _frequencies(terms: set[str]) -> dict[str, int]:
+    """The document frequencies of `terms` (and of DOCUMENTS), those counted. A batch of 200 texts
+    asks for some 18,000 terms: in SQL written here, since the ORM's preparation of each value of an
+    `__in` lookup cost more than the database's answer."""
     terms = sorted(terms | {DOCUMENTS})
+    table = connection.ops.quote_name(TermFrequency._meta.db_table)
     found = {}
-    for start in range(0, len(terms), CHUNK):
-        found.update(
-            TermFrequency.objects.filter(term__in=terms[start : start + CHUNK]).values_list("term", "documents")
-        )
+    with connection.cursor() as cursor:
+        for start in range(0, len(terms), CHUNK):
+            chunk = terms[start : start + CHUNK]
+            # Identifiers from the model's metadata; every value a parameter.
+            cursor.execute(
+                f"SELECT term, documents FROM {table} WHERE term IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                chunk,
+            )
+            found.update(cursor.fetchall())
     return found
 
 
@@ -251,32 +270,60 @@ def segment(snapshot_ids: list[int]) -> dict[int, _Segmented]:
 
 
 @transaction.atomic
+def count_terms(segmented: dict[int, _Segmented]) -> int:
+    """Count the segmented snapshots' words in the document frequencies, once per snapshot: those
+    counted before are left out. The placing task calls this, so that every snapshot of a bulk load
+    is counted before the first of their related lists is weighed (see docs/stories.md); placing
+    has made their analysis rows (a snapshot deleted since has none and is left out). Returns how
+    many were counted."""
+    ids = sorted(segmented)
+    uncounted = []
+    for start in range(0, len(ids), CHUNK):
+        uncounted += (
+            SnapshotAnalysis.objects.select_for_update()
+            .filter(pk__in=ids[start : start + CHUNK], terms_counted=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    if uncounted:
+        _count_terms([_Doc(pk, None, None, segmented[pk].words, []) for pk in uncounted])
+        for start in range(0, len(uncounted), CHUNK):
+            SnapshotAnalysis.objects.filter(pk__in=uncounted[start : start + CHUNK]).update(terms_counted=True)
+    return len(uncounted)
+
+
+@transaction.atomic
+def phrases_compute(*, snapshot_ids: list[int], segmented: dict[int, _Segmented] | None = None) -> int:
+    """Weigh and store the key phrases of each snapshot (steps 1 and 2 of the module's docstring),
+    without their related lists: the first of the two tasks after placing, so that the phrases of a
+    whole bulk load are stored before the first of its lists looks for them. Returns how many."""
+    docs, _, _ = _weigh(sorted(set(snapshot_ids)), reuse_terms=False, segmented=segmented or {})
+    return len(docs)
+
+
+@transaction.atomic
 def related_compute(
-    *, snapshot_ids: list[int], reuse_terms: bool = False, segmented: dict[int, _Segmented] | None = None
+    *,
+    snapshot_ids: list[int],
+    reuse_terms: bool = False,
+    segmented: dict[int, _Segmented] | None = None,
+    weighed: bool = False,
 ) -> RelatedResult:
     """Compute the key phrases and the related list of each snapshot (see the module's docstring),
     replacing what was stored. Hidden and withheld snapshots get theirs too (they may be published
     again), but are never anyone's related news. `reuse_terms` (a refresh: the texts are unchanged)
     weighs the phrase candidates stored the last time instead of segmenting the texts again;
-    `segmented` (from `segment`) saves segmenting the texts that have not changed since."""
+    `segmented` (from `segment`) saves segmenting the texts that have not changed since; `weighed`
+    takes the key phrases `phrases_compute` stored and computes only the lists."""
     result = RelatedResult()
-    docs, stored = _read_docs(sorted(set(snapshot_ids)), reuse_terms=reuse_terms, segmented=segmented or {})
+    ids = sorted(set(snapshot_ids))
+    if weighed:
+        docs, phrases, total = _read_weighed(ids)
+    else:
+        docs, phrases, total = _weigh(ids, reuse_terms=reuse_terms, segmented=segmented or {})
     if not docs:
         return result
     doc_ids = [doc.pk for doc in docs]
-    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
-    if uncounted:
-        _count_terms(uncounted)
-        SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
-
-    frequencies = _frequencies({word for doc in docs for _, _, *parts in doc.candidates for word in parts})
-    total = frequencies.get(DOCUMENTS, 0)
-
-    def idf(word: str) -> float:
-        return math.log((1 + total) / (1 + frequencies.get(word, 0))) + 1
-
-    phrases = {doc.pk: key_phrases(doc.candidates, idf) for doc in docs}
-    _store_phrases(docs, phrases, idf)
     holders: dict[str, list] = {}
     published_with = _PublishedWith()
     chosen = {doc.pk: _choose_related(doc, phrases[doc.pk], holders, published_with) for doc in docs}
@@ -288,6 +335,53 @@ def related_compute(
         purge_enqueue(purge.snapshot_key(key) for key in keys)
     result.computed = len(docs)
     return result
+
+
+def _weigh(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segmented]) -> tuple[list, dict, int]:
+    """The documents, their key phrases weighed and stored, and the number of documents counted."""
+    docs, stored = _read_docs(ids, reuse_terms=reuse_terms, segmented=segmented)
+    if not docs:
+        return [], {}, 0
+    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
+    if uncounted:
+        _count_terms(uncounted)
+        SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
+
+    needed = {word for doc in docs for _, _, *parts in doc.candidates for word in parts}
+    frequencies = _frequencies(needed)
+    total = frequencies.get(DOCUMENTS, 0)
+    idf = {word: math.log((1 + total) / (1 + frequencies.get(word, 0))) + 1 for word in needed}.__getitem__
+    ranked = {doc.pk: _ranked(doc.candidates, idf) for doc in docs}
+    phrases = {
+        pk: [(phrase, round(-weight, 4)) for weight, phrase in best[:KEY_PHRASES]] for pk, best in ranked.items()
+    }
+    _store_phrases(docs, phrases, ranked)
+    return docs, phrases, total
+
+
+def _read_weighed(ids: list[int]) -> tuple[list["_Doc"], dict, int]:
+    """The snapshots as documents with the key phrases stored for them, best first (as
+    `key_phrases` gives them), and the number of documents counted. Their analysis rows are locked
+    in id order, as `_read_docs` locks them."""
+    locked = set(
+        SnapshotAnalysis.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+    )
+    docs, phrases = [], {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for pk, published_at, story_id in Snapshot.objects.filter(pk__in=chunk).values_list(
+            "pk", "published_at", "story_id"
+        ):
+            if pk in locked:
+                docs.append(_Doc(pk=pk, published_at=published_at, story_id=story_id, words=None, candidates=[]))
+                phrases[pk] = []
+        for pk, phrase, weight in (
+            KeyPhrase.objects.filter(snapshot_id__in=chunk).order_by("snapshot_id", "-weight", "phrase")
+        ).values_list("snapshot_id", "phrase", "weight"):
+            if pk in phrases:
+                phrases[pk].append((phrase, weight))
+    total = TermFrequency.objects.filter(term=DOCUMENTS).values_list("documents", flat=True).first() or 0
+    return docs, phrases, total
 
 
 def _read_docs(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segmented]) -> tuple[list["_Doc"], dict]:
@@ -324,16 +418,20 @@ def _read_docs(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segme
     return docs, stored
 
 
-def _store_phrases(docs: list["_Doc"], phrases: dict, idf) -> None:
-    """Keep each segmented document's best candidates for later refreshes, and every document's
-    key phrases."""
+def _store_phrases(docs: list["_Doc"], phrases: dict, ranked: dict) -> None:
+    """Keep each segmented document's best candidates (of those `ranked`) for later refreshes, and
+    every document's key phrases."""
     segmented = [doc for doc in docs if doc.words is not None]
     for doc in segmented:
-        best = {phrase for phrase, _ in key_phrases(doc.candidates, idf, limit=KEPT_CANDIDATES)}
+        best = {phrase for _, phrase in ranked[doc.pk][:KEPT_CANDIDATES]}
         doc.candidates = [candidate for candidate in doc.candidates if candidate[0] in best]
-    SnapshotAnalysis.objects.bulk_update(
-        [SnapshotAnalysis(snapshot_id=doc.pk, terms=doc.candidates) for doc in segmented], ["terms"], batch_size=500
+    # One UPDATE executed for each row: bulk_update's CASE over 200 rows cost twice as much.
+    field = SnapshotAnalysis._meta.get_field("terms")
+    sql = "UPDATE {} SET {} = %s WHERE {} = %s".format(  # noqa: S608 (identifiers from the model's metadata)
+        *map(connection.ops.quote_name, (SnapshotAnalysis._meta.db_table, field.column, "snapshot_id"))
     )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(field.get_db_prep_save(doc.candidates, connection), doc.pk) for doc in segmented])
     KeyPhrase.objects.filter(snapshot_id__in=[doc.pk for doc in docs]).delete()
     insert_rows(
         KeyPhrase,

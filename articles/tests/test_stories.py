@@ -237,6 +237,32 @@ class ArrivalTests(TestCase):
         self.assertEqual(Snapshot.objects.filter(story__isnull=False).count(), 2)
 
 
+class BulkLoadTests(TestCase):
+    def test_a_load_is_counted_whole_before_its_lists_are_weighed_so_none_goes_stale(self):
+        first, second = make_reprints(), make_same_topic()
+        place_in_stories.enqueue([s.pk for s in first])
+        place_in_stories.enqueue([s.pk for s in second])
+        run_tasks()
+        loaded = len(first) + len(second)
+        self.assertEqual(TermFrequency.objects.get(term="").documents, loaded)  # each counted once
+        self.assertEqual(set(SnapshotAnalysis.objects.values_list("related_documents", flat=True)), {loaded})
+        self.assertEqual(keyphrases.stale_related(limit=None), [])
+        lists = list(ComputedRelatedLink.objects.order_by("snapshot", "position").values_list("snapshot", "target"))
+        self.assertTrue(lists)
+        related_compute(snapshot_ids=[s.pk for s in [*first, *second]])  # weighed again, all counted
+        self.assertEqual(
+            list(ComputedRelatedLink.objects.order_by("snapshot", "position").values_list("snapshot", "target")), lists
+        )
+
+    def test_a_snapshot_placed_again_is_not_counted_again(self):
+        snapshot = make_snapshot(body=ORIGINAL)
+        place_in_stories.call([snapshot.pk])
+        Snapshot.objects.filter(pk=snapshot.pk).update(body=html(["城市马拉松周日开跑，三万名跑者将沿江而行。"]))
+        place_in_stories.call([snapshot.pk])
+        self.assertEqual(TermFrequency.objects.get(term="").documents, 1)
+        self.assertEqual(TermFrequency.objects.get(term="鲁西").documents, 1)
+
+
 class KeyPhraseTests(TestCase):
     def test_words_leave_out_numbers_signs_and_stop_words(self):
         found = [w for w in words("2023年，我们在鲁西新区进行调研。") if w]
