@@ -1,6 +1,7 @@
 """Stories and computed related news: clustering quality, import slowdown, worker speed.
 
     python bench/stories_bench.py [--size 100000] [--database-url URL] [--skip-baseline] [--workers N]
+                                  [--corpus-dir DIR] [--import-only | --resume URL]
 
 1. Generates a corpus of SIZE snapshots with known reprint groups (`corpus`): original articles
    on a thousand topics (same place, same topic words, shared stock sentences: same-topic
@@ -19,6 +20,11 @@
 
 Writes bench/results/stories-<vendor>-<size>.json and prints a summary. SQLite by default; a
 PostgreSQL URL names a database this script may drop and create again.
+
+A corpus kept in `--corpus-dir DIR` is used again (it is deterministic). A long run can be cut
+in two: `--import-only --corpus-dir DIR` stops after step 2 and keeps the corpus, the known groups
+and the import's figures in DIR; `--resume URL --corpus-dir DIR` runs steps 3 and 4 on that
+database later (with the code checked out then).
 """
 
 import argparse
@@ -204,10 +210,14 @@ def fresh_database(url: str | None) -> str:
     return url
 
 
+# The settings production runs with (DEBUG off: no query log kept by each worker).
+PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "stories-bench", "DJANGO_ALLOWED_HOSTS": "localhost"}
+
+
 def manage(database: str, *args: str, baseline: bool = False, processes: int = 1) -> float:
     """Seconds one manage.py command takes, run in `processes` processes at once until the last
     ends; `baseline` switches the stories queueing off."""
-    env = os.environ | {"DATABASE_URL": database, "DJANGO_DEBUG": "1"}
+    env = os.environ | {"DATABASE_URL": database} | PRODUCTION
     code = (
         "import django, sys; sys.argv = ['manage.py', *sys.argv[1:]];"
         "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'newsarchive.settings'); django.setup();"
@@ -226,12 +236,14 @@ def manage(database: str, *args: str, baseline: bool = False, processes: int = 1
 
 def measure(database: str, groups: dict[str, int]) -> dict:
     """Task times by kind and the clustering's pairwise precision and recall."""
-    env = os.environ | {"DATABASE_URL": database}
+    env = os.environ | {"DATABASE_URL": database} | PRODUCTION
     script = """
-import json, django, os
+import json, django, math, os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsarchive.settings"); django.setup()
 from django_tasks_db.models import DBTaskResult
-from articles.models import Snapshot, StoryBand, ComputedRelatedLink, TermFrequency
+from django.conf import settings
+from articles.models import Snapshot, SnapshotAnalysis, StoryBand, ComputedRelatedLink, TermFrequency
+documents = TermFrequency.objects.filter(term="").values_list("documents", flat=True).first() or 0
 tasks = {}
 for path, started, finished, status in DBTaskResult.objects.values_list("task_path", "started_at", "finished_at", "status"):
     entry = tasks.setdefault(path.rsplit(".", 1)[-1], {"tasks": 0, "seconds": 0.0, "failed": 0})
@@ -244,7 +256,11 @@ print(json.dumps({
     "stories": dict(Snapshot.objects.values_list("original_url", "story_id")),
     "bands": StoryBand.objects.count(),
     "computed_links": ComputedRelatedLink.objects.count(),
-    "documents": TermFrequency.objects.filter(term="").values_list("documents", flat=True).first(),
+    "documents": documents,
+    "lists_never_computed": SnapshotAnalysis.objects.filter(related_documents__isnull=True).count(),
+    "lists_stale": SnapshotAnalysis.objects.filter(
+        related_documents__lt=math.floor(documents / (1 + settings.ARTICLES_RELATED_REFRESH_GROWTH))
+    ).count(),
 }))
 """
     found = json.loads(
@@ -276,11 +292,44 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL database to use (dropped and made again)")
     parser.add_argument("--skip-baseline", action="store_true", help="do not import without the stories task")
     parser.add_argument("--workers", type=int, default=1, help="worker processes on the stories queue (default 1)")
+    parser.add_argument("--corpus-dir", type=Path, help="keep the corpus and the import's figures here")
+    phases = parser.add_mutually_exclusive_group()
+    phases.add_argument("--import-only", action="store_true", help="stop after the import (needs --corpus-dir)")
+    phases.add_argument(
+        "--resume", metavar="URL", help="run the workers on this imported database (needs --corpus-dir)"
+    )
     args = parser.parse_args()
+    if (args.import_only or args.resume) and not args.corpus_dir:
+        parser.error("--import-only and --resume need --corpus-dir")
 
-    directory = Path(tempfile.mkdtemp(prefix="newsarchive-stories-corpus-"))
+    directory = args.corpus_dir or Path(tempfile.mkdtemp(prefix="newsarchive-stories-corpus-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    state = directory / "state.json"
+    if args.resume:
+        result = json.loads(state.read_text())
+        groups = json.loads((directory / "groups.json").read_text())
+        database = args.resume
+        args.size = result["size"]
+    else:
+        result = import_corpus(args, directory)
+        groups = json.loads((directory / "groups.json").read_text())
+        database = result.pop("database")
+        if args.import_only:
+            state.write_text(json.dumps(result, indent=2) + "\n")
+            print(f"imported; resume with --resume {database} --corpus-dir {directory}")
+            return
+    run_workers(args, database, groups, result)
+
+
+def import_corpus(args, directory: Path) -> dict:
+    """Steps 1 and 2: the corpus (and its known groups, in DIR/groups.json) and its import."""
     began = time.perf_counter()
-    jsonl, groups = write_corpus(args.size, directory)
+    jsonl = directory / f"stories-{args.size}.jsonl"
+    if jsonl.exists() and (directory / "groups.json").exists():  # the same corpus: it is deterministic
+        groups = json.loads((directory / "groups.json").read_text())
+    else:
+        jsonl, groups = write_corpus(args.size, directory)
+        (directory / "groups.json").write_text(json.dumps(groups))
     print(
         f"corpus: {args.size:,} snapshots in {len(set(groups.values())):,} groups ({time.perf_counter() - began:.0f} s)"
     )
@@ -305,6 +354,12 @@ def main() -> None:
     if "import_baseline_seconds" in result:
         result["import_slowdown"] = round(result["import_seconds"] / result["import_baseline_seconds"] - 1, 4)
         print(f"import slowdown: {result['import_slowdown']:.1%}")
+    result["database"] = database
+    return result
+
+
+def run_workers(args, database: str, groups: dict[str, int], result: dict) -> None:
+    """Steps 3 and 4: the queued tasks through the workers, then the figures."""
     result["worker_seconds"] = round(
         manage(
             database,
@@ -323,11 +378,12 @@ def main() -> None:
     for entry in result["tasks"].values():
         entry["snapshots_per_second"] = round(args.size / entry["seconds"]) if entry["seconds"] else None
     print(f"worker: {result['worker_seconds']} s; tasks: {json.dumps(result['tasks'])}")
+    print(f"lists never computed: {result['lists_never_computed']:,}; stale at the end: {result['lists_stale']:,}")
     print(
         f"precision {result['precision']}, recall {result['recall']} ({result['pairs']}); "
         f"{result['stories_formed']:,} stories formed, {result['true_groups_with_reprints']:,} groups with reprints"
     )
-    vendor = "postgresql" if args.database_url else "sqlite"
+    vendor = "sqlite" if database.startswith("sqlite") else "postgresql"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"stories-{vendor}-{args.size}.json").write_text(json.dumps(result, indent=2) + "\n")
 
