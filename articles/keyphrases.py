@@ -29,7 +29,9 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import rjieba
 from django.conf import settings
@@ -249,7 +251,11 @@ class _Segmented:
     title: str
     body: str
     words: list
-    candidates: list
+
+    @cached_property
+    def candidates(self) -> list:
+        # Only when asked: counting the words (the placing task) needs none.
+        return phrase_candidates(self.words)
 
 
 def segment(snapshot_ids: list[int]) -> dict[int, _Segmented]:
@@ -265,7 +271,7 @@ def segment(snapshot_ids: list[int]) -> dict[int, _Segmented]:
             "pk", "title", "body"
         ):
             tokens = words(phrase_text(title, body))
-            found[pk] = _Segmented(title=title, body=body, words=tokens, candidates=phrase_candidates(tokens))
+            found[pk] = _Segmented(title=title, body=body, words=tokens)
     return found
 
 
@@ -292,49 +298,86 @@ def count_terms(segmented: dict[int, _Segmented]) -> int:
     return len(uncounted)
 
 
-@transaction.atomic
-def phrases_compute(*, snapshot_ids: list[int], segmented: dict[int, _Segmented] | None = None) -> int:
+def phrases_compute(
+    *, snapshot_ids: list[int], segmented: dict[int, _Segmented] | None = None, then: Callable[[], object] | None = None
+) -> int:
     """Weigh and store the key phrases of each snapshot (steps 1 and 2 of the module's docstring),
     without their related lists: the first of the two tasks after placing, so that the phrases of a
-    whole bulk load are stored before the first of its lists looks for them. Returns how many."""
-    docs, _, _ = _weigh(sorted(set(snapshot_ids)), reuse_terms=False, segmented=segmented or {})
-    return len(docs)
+    whole bulk load are stored before the first of its lists looks for them. Returns how many.
+
+    The reading and weighing happen before the transaction, which only writes: on SQLite a
+    transaction holds the database's one write lock from its start, and two workers weighing inside
+    theirs took turns for the whole of it. A snapshot whose text changed in between, or whose words
+    are not counted yet, is weighed inside, as `related_compute` does. `then` is called inside the
+    transaction, after the writing (the task queues the lists there)."""
+    ids = sorted(set(snapshot_ids))
+    segmented = segmented or {}
+    docs, phrases, ranked, seen = _weigh_apart(ids, segmented)
+    with transaction.atomic():
+        current = _lock_texts(ids)
+        ready = [doc for doc in docs if current.get(doc.pk) == seen[doc.pk]]
+        _store_phrases(ready, phrases, ranked)
+        done = {doc.pk for doc in ready}
+        again, _, _ = _weigh([pk for pk in ids if pk in current and pk not in done], reuse_terms=False, segmented={})
+        if then is not None:
+            then()
+    return len(ready) + len(again)
+
+
+def lists_compute(*, snapshot_ids: list[int]) -> RelatedResult:
+    """The related lists of snapshots whose key phrases are stored (`phrases_compute`): chosen
+    before the transaction, written in it (see phrases_compute for why). A snapshot deleted in
+    between gets none, and a target deleted in between is left out."""
+    result = RelatedResult()
+    ids = sorted(set(snapshot_ids))
+    docs, phrases, total = _read_weighed(ids)
+    holders: dict[str, list] = {}
+    published_with = _PublishedWith()
+    chosen = {doc.pk: _choose_related(doc, phrases[doc.pk], holders, published_with) for doc in docs}
+    rows = _link_rows(chosen)
+    with transaction.atomic():
+        present = _lock_analyses(list(chosen))
+        targets = sorted({row["target_id"] for row in rows})
+        kept = set()
+        for start in range(0, len(targets), CHUNK):
+            kept.update(Snapshot.objects.filter(pk__in=targets[start : start + CHUNK]).values_list("pk", flat=True))
+        rows = [row for row in rows if row["snapshot_id"] in present and row["target_id"] in kept]
+        result.links = _write_lists([pk for pk in chosen if pk in present], rows, total)
+    result.computed = len(present)
+    return result
 
 
 @transaction.atomic
 def related_compute(
-    *,
-    snapshot_ids: list[int],
-    reuse_terms: bool = False,
-    segmented: dict[int, _Segmented] | None = None,
-    weighed: bool = False,
+    *, snapshot_ids: list[int], reuse_terms: bool = False, segmented: dict[int, _Segmented] | None = None
 ) -> RelatedResult:
     """Compute the key phrases and the related list of each snapshot (see the module's docstring),
-    replacing what was stored. Hidden and withheld snapshots get theirs too (they may be published
-    again), but are never anyone's related news. `reuse_terms` (a refresh: the texts are unchanged)
-    weighs the phrase candidates stored the last time instead of segmenting the texts again;
-    `segmented` (from `segment`) saves segmenting the texts that have not changed since; `weighed`
-    takes the key phrases `phrases_compute` stored and computes only the lists."""
+    replacing what was stored, in one transaction. Hidden and withheld snapshots get theirs too (they
+    may be published again), but are never anyone's related news. `reuse_terms` (a refresh: the
+    texts are unchanged) weighs the phrase candidates stored the last time instead of segmenting the
+    texts again; `segmented` (from `segment`) saves segmenting the texts that have not changed since."""
     result = RelatedResult()
-    ids = sorted(set(snapshot_ids))
-    if weighed:
-        docs, phrases, total = _read_weighed(ids)
-    else:
-        docs, phrases, total = _weigh(ids, reuse_terms=reuse_terms, segmented=segmented or {})
+    docs, phrases, total = _weigh(sorted(set(snapshot_ids)), reuse_terms=reuse_terms, segmented=segmented or {})
     if not docs:
         return result
-    doc_ids = [doc.pk for doc in docs]
     holders: dict[str, list] = {}
     published_with = _PublishedWith()
     chosen = {doc.pk: _choose_related(doc, phrases[doc.pk], holders, published_with) for doc in docs}
-    result.links = _store_links(chosen)
+    result.links = _write_lists(list(chosen), _link_rows(chosen), total)
+    result.computed = len(docs)
+    return result
+
+
+def _write_lists(doc_ids: list[int], rows: list[dict], total: int) -> int:
+    """Replace the documents' computed links with `rows`, and note the archive's size."""
+    ComputedRelatedLink.objects.filter(snapshot_id__in=doc_ids).delete()
+    insert_rows(ComputedRelatedLink, rows)
     SnapshotAnalysis.objects.filter(pk__in=doc_ids).update(related_documents=total)
     # Their pages show the new lists (a CDN's copies go; the page cache's key moved by trigger).
     if settings.ARTICLES_PURGE_HOOK:
         keys = Snapshot.objects.filter(pk__in=doc_ids).values_list("key", flat=True)
         purge_enqueue(purge.snapshot_key(key) for key in keys)
-    result.computed = len(docs)
-    return result
+    return len(rows)
 
 
 def _weigh(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segmented]) -> tuple[list, dict, int]:
@@ -346,7 +389,14 @@ def _weigh(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segmented
     if uncounted:
         _count_terms(uncounted)
         SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
+    phrases, ranked, total = _weighed(docs)
+    _store_phrases(docs, phrases, ranked)
+    return docs, phrases, total
 
+
+def _weighed(docs: list["_Doc"]) -> tuple[dict, dict, int]:
+    """Each document's key phrases and ranked candidates under the frequencies counted, and the
+    number of documents counted."""
     needed = {word for doc in docs for _, _, *parts in doc.candidates for word in parts}
     frequencies = _frequencies(needed)
     total = frequencies.get(DOCUMENTS, 0)
@@ -355,26 +405,69 @@ def _weigh(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segmented
     phrases = {
         pk: [(phrase, round(-weight, 4)) for weight, phrase in best[:KEY_PHRASES]] for pk, best in ranked.items()
     }
-    _store_phrases(docs, phrases, ranked)
-    return docs, phrases, total
+    return phrases, ranked, total
+
+
+def _weigh_apart(ids: list[int], segmented: dict[int, _Segmented]) -> tuple[list, dict, dict, dict]:
+    """Outside any transaction: the documents whose words are counted, weighed (not stored), and
+    the (title, body) each was weighed from."""
+    counted = set(SnapshotAnalysis.objects.filter(pk__in=ids, terms_counted=True).values_list("pk", flat=True))
+    docs, seen = [], {}
+    for start in range(0, len(ids), CHUNK):
+        rows = Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list(
+            "pk", "published_at", "story_id", "title", "body"
+        )
+        for pk, published_at, story_id, title, body in rows:
+            if pk not in counted:
+                continue
+            ready = segmented.get(pk)
+            if ready is None or ready.title != title or ready.body != body:
+                ready = _Segmented(title=title, body=body, words=words(phrase_text(title, body)))
+            docs.append(_Doc(pk, published_at, story_id, ready.words, ready.candidates))
+            seen[pk] = (title, body)
+    if not docs:
+        return [], {}, {}, {}
+    phrases, ranked, _ = _weighed(docs)
+    return docs, phrases, ranked, seen
+
+
+def _lock_analyses(ids: list[int]) -> set[int]:
+    """Lock the snapshots' analysis rows in id order (as `_read_docs` does: two tasks on the same
+    snapshot take turns), and return the ids that have one."""
+    return set(
+        SnapshotAnalysis.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def _lock_texts(ids: list[int]) -> dict[int, tuple[str, str]]:
+    """In the transaction: lock the snapshots' analysis rows, and return the (title, body) of each
+    snapshot whose words are counted; those not counted (and those with no analysis row yet) map to
+    None, to be weighed inside."""
+    SnapshotAnalysis.objects.bulk_create(
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in ids], ignore_conflicts=True
+    )
+    _lock_analyses(ids)
+    counted = set(SnapshotAnalysis.objects.filter(pk__in=ids, terms_counted=True).values_list("pk", flat=True))
+    current = {}
+    for start in range(0, len(ids), CHUNK):
+        for pk, title, body in Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list(
+            "pk", "title", "body"
+        ):
+            current[pk] = (title, body) if pk in counted else None
+    return current
 
 
 def _read_weighed(ids: list[int]) -> tuple[list["_Doc"], dict, int]:
     """The snapshots as documents with the key phrases stored for them, best first (as
-    `key_phrases` gives them), and the number of documents counted. Their analysis rows are locked
-    in id order, as `_read_docs` locks them."""
-    locked = set(
-        SnapshotAnalysis.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
-    )
+    `key_phrases` gives them), and the number of documents counted."""
     docs, phrases = [], {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         for pk, published_at, story_id in Snapshot.objects.filter(pk__in=chunk).values_list(
             "pk", "published_at", "story_id"
         ):
-            if pk in locked:
-                docs.append(_Doc(pk=pk, published_at=published_at, story_id=story_id, words=None, candidates=[]))
-                phrases[pk] = []
+            docs.append(_Doc(pk=pk, published_at=published_at, story_id=story_id, words=None, candidates=[]))
+            phrases[pk] = []
         for pk, phrase, weight in (
             KeyPhrase.objects.filter(snapshot_id__in=chunk).order_by("snapshot_id", "-weight", "phrase")
         ).values_list("snapshot_id", "phrase", "weight"):
@@ -472,15 +565,14 @@ def _choose_related(doc: "_Doc", phrases: list, holders: dict, published_with) -
     return picked
 
 
-def _store_links(chosen: dict[int, list[tuple[int, str]]]) -> int:
-    """Replace the documents' computed links with the chosen ones, each with its excerpt."""
+def _link_rows(chosen: dict[int, list[tuple[int, str]]]) -> list[dict]:
+    """The chosen links as rows of ComputedRelatedLink, each with its excerpt."""
     target_ids = sorted({pk for picked in chosen.values() for pk, _ in picked})
     texts = {}
     for start in range(0, len(target_ids), CHUNK):
-        rows = Snapshot.objects.filter(pk__in=target_ids[start : start + CHUNK]).values_list("pk", "title", "body")
-        texts.update((pk, nfkc(body_text(body))) for pk, title, body in rows)
-    ComputedRelatedLink.objects.filter(snapshot_id__in=list(chosen)).delete()
-    links = [
+        rows = Snapshot.objects.filter(pk__in=target_ids[start : start + CHUNK]).values_list("pk", "body")
+        texts.update((pk, nfkc(body_text(body))) for pk, body in rows)
+    return [
         {
             "snapshot_id": doc_pk,
             "position": position,
@@ -492,8 +584,6 @@ def _store_links(chosen: dict[int, list[tuple[int, str]]]) -> int:
         for position, (pk, phrase) in enumerate(picked, start=1)
         if pk in texts
     ]
-    insert_rows(ComputedRelatedLink, links)
-    return len(links)
 
 
 def _related_links(snapshot_id: int) -> models.QuerySet:

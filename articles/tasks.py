@@ -63,15 +63,18 @@ def _chunks(snapshot_ids: list[int]) -> list[list[int]]:
 @task(queue_name="stories")
 def compute_key_phrases(snapshot_ids: list[int]) -> str:
     """Weigh and store the snapshots' key phrases, then queue their related lists (in the last
-    transaction). Their texts are segmented first, outside any transaction (see keyphrases.segment)."""
+    transaction). Their texts are segmented first, and weighed, outside any transaction (see
+    keyphrases.segment and keyphrases.phrases_compute)."""
     segmented = keyphrases.segment(snapshot_ids)
     chunks = _chunks(snapshot_ids)
     weighed = 0
     for number, chunk in enumerate(chunks, start=1):
-        with transaction.atomic():
-            weighed += keyphrases.phrases_compute(snapshot_ids=chunk, segmented=segmented)
-            if number == len(chunks):
-                compute_related.enqueue(snapshot_ids, weighed=True)
+        last = number == len(chunks)
+        weighed += keyphrases.phrases_compute(
+            snapshot_ids=chunk,
+            segmented=segmented,
+            then=(lambda: compute_related.enqueue(snapshot_ids, weighed=True)) if last else None,
+        )
     statistics_refresh_grown(tables=["articles_keyphrase", "articles_snapshotanalysis"])
     return f"key phrases of {weighed} snapshots"
 
@@ -79,17 +82,20 @@ def compute_key_phrases(snapshot_ids: list[int]) -> str:
 @task(queue_name="stories")
 def compute_related(snapshot_ids: list[int], weighed: bool = False) -> str:
     """Compute the snapshots' related lists, and as many lists gone stale as the archive grew, a few
-    snapshots a transaction. `weighed`: their key phrases are stored (compute_key_phrases); else they
-    are weighed here too, the texts segmented first, outside any transaction (a task queued before
-    the phrases had a task of their own)."""
+    snapshots a transaction. `weighed`: their key phrases are stored (compute_key_phrases), and the
+    lists are chosen outside the transactions that write them (keyphrases.lists_compute); else the
+    phrases are weighed here too, the texts segmented first, outside any transaction (a task queued
+    before the phrases had a task of their own)."""
     segmented = {} if weighed else keyphrases.segment(snapshot_ids)
     result = keyphrases.RelatedResult()
     for chunk in _chunks(snapshot_ids):
-        with transaction.atomic():
-            done = keyphrases.related_compute(snapshot_ids=chunk, segmented=segmented, weighed=weighed)
-            stale = keyphrases.stale_related(limit=len(chunk))
-            if stale:
-                done.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
+        if weighed:
+            done = keyphrases.lists_compute(snapshot_ids=chunk)
+        else:
+            done = keyphrases.related_compute(snapshot_ids=chunk, segmented=segmented)
+        stale = keyphrases.stale_related(limit=len(chunk))
+        if stale:
+            done.refreshed = keyphrases.related_compute(snapshot_ids=stale, reuse_terms=True).computed
         result.add(done)
     statistics_refresh_grown(tables=["articles_keyphrase", "articles_computedrelatedlink", "articles_termfrequency"])
     return str(result)

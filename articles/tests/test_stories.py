@@ -415,6 +415,55 @@ class SegmentedBeforeTheTransactionTests(TestCase):
         self.assertFalse(phrases & {phrase for phrase, *_ in ready[changed.pk].candidates})
 
 
+class WeighedBeforeTheTransactionTests(TestCase):
+    """phrases_compute and lists_compute read and weigh outside their transaction; what changed in
+    between is not written from the old reading."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.reprints = make_reprints()
+        cls.others = make_same_topic()
+        for snapshot in [*cls.reprints, *cls.others]:
+            place_in_stories.call([snapshot.pk])  # placed and counted, one at a time
+
+    def test_a_text_changed_while_it_was_weighed_gets_the_phrases_of_its_new_text(self):
+        changed = self.others[0]
+        real = keyphrases._weigh_apart
+
+        def then_edited(*args):
+            weighed = real(*args)
+            Snapshot.objects.filter(pk=changed.pk).update(
+                title="城市马拉松周日开跑", body=html(["三万名跑者将沿江而行。"])
+            )
+            return weighed
+
+        with mock.patch("articles.keyphrases._weigh_apart", side_effect=then_edited):
+            self.assertEqual(keyphrases.phrases_compute(snapshot_ids=[s.pk for s in self.others]), len(self.others))
+        phrases = set(KeyPhrase.objects.filter(snapshot=changed).values_list("phrase", flat=True))
+        self.assertIn("马拉松", phrases)
+        self.assertNotIn("鲁西新区", phrases)
+        self.assertTrue(KeyPhrase.objects.filter(snapshot=self.others[1]).exists())
+
+    def test_a_target_deleted_while_the_lists_were_chosen_is_left_out(self):
+        everything = [*self.reprints, *self.others]
+        keyphrases.phrases_compute(snapshot_ids=[s.pk for s in everything])
+        gone = self.others[0]
+        real = keyphrases._link_rows
+
+        def then_deleted(chosen):
+            rows = real(chosen)
+            self.assertIn(gone.pk, {row["target_id"] for row in rows})
+            Snapshot.objects.filter(pk=gone.pk).delete()
+            return rows
+
+        with mock.patch("articles.keyphrases._link_rows", side_effect=then_deleted):
+            result = keyphrases.lists_compute(snapshot_ids=[s.pk for s in self.reprints])
+        self.assertEqual(result.computed, len(self.reprints))
+        targets = set(ComputedRelatedLink.objects.values_list("target", flat=True))
+        self.assertTrue(targets)
+        self.assertNotIn(gone.pk, targets)
+
+
 class CatchUpTests(TestCase):
     """`manage.py stories_catch_up` queues again the snapshots whose stories or related-list task was
     lost, and only those."""
