@@ -146,20 +146,54 @@ class _Text:
     story_id: int | None
     shingles: np.ndarray
     digest: str
+    buckets: list[int] | None = None  # computed beforehand (texts_prepare), else by _Placement
 
 
-def _read_texts(ids: Iterable[int]) -> dict[int, _Text]:
+@dataclass(frozen=True)
+class Prepared:
+    """A body's shingles, digest and LSH buckets, computed before the placing transaction."""
+
+    body: str
+    shingles: np.ndarray
+    digest: str
+    buckets: list[int] | None
+
+
+def _compared(body: str) -> tuple[np.ndarray, str]:
+    """A body's shingle hashes, and the digest of its text (empty when too short to compare)."""
+    text = story_text(body)
+    hashes = shingles(text)
+    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest() if len(hashes) >= MIN_SHINGLES else ""
+    return hashes, digest
+
+
+def texts_prepare(snapshot_ids: Iterable[int]) -> dict[int, Prepared]:
+    """What `stories_place(prepared=…)` would compute of each snapshot's body: the placing task runs
+    this before its transaction, which holds the stories lock (and, on SQLite, the database's one
+    write lock), so that a second worker prepares its batch while the first places. A body changed
+    in between is computed again inside."""
+    prepared = {}
+    ids = sorted(set(snapshot_ids))
+    for start in range(0, len(ids), CHUNK):
+        for pk, body in Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list("pk", "body"):
+            hashes, digest = _compared(body)
+            buckets = band_buckets(signature(hashes)) if digest else None
+            prepared[pk] = Prepared(body=body, shingles=hashes, digest=digest, buckets=buckets)
+    return prepared
+
+
+def _read_texts(ids: Iterable[int], prepared: dict[int, Prepared] | None = None) -> dict[int, _Text]:
     texts = {}
+    prepared = prepared or {}
     ids = sorted(set(ids))
     for start in range(0, len(ids), CHUNK):
         rows = Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list("pk", "story_id", "body")
         for pk, story_id, body in rows:
-            text = story_text(body)
-            hashes = shingles(text)
-            digest = (
-                hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest() if len(hashes) >= MIN_SHINGLES else ""
-            )
-            texts[pk] = _Text(pk=pk, story_id=story_id, shingles=hashes, digest=digest)
+            ready = prepared.get(pk)
+            if ready is not None and ready.body == body:
+                texts[pk] = _Text(pk, story_id, ready.shingles, ready.digest, ready.buckets)
+            else:
+                texts[pk] = _Text(pk, story_id, *_compared(body))
     return texts
 
 
@@ -191,14 +225,15 @@ class PlaceResult:
 
 
 @transaction.atomic
-def stories_place(*, snapshot_ids: list[int]) -> PlaceResult:
+def stories_place(*, snapshot_ids: list[int], prepared: dict[int, Prepared] | None = None) -> PlaceResult:
     """Place snapshots in stories: compare each one whose text is new or changed since it was last
     compared with the snapshots stored (and with each other), and join it to the story of its
     closest verified reprint. A snapshot whose body changed first leaves its story. See the module's
-    docstring for the method. Idempotent: an unchanged text is left where it is."""
+    docstring for the method. Idempotent: an unchanged text is left where it is. `prepared` (from
+    `texts_prepare`) saves computing again what a body unchanged since gives."""
     _lock_stories()
     result = PlaceResult()
-    texts = _read_texts(snapshot_ids)
+    texts = _read_texts(snapshot_ids, prepared)
     stored = dict(SnapshotAnalysis.objects.filter(pk__in=list(texts)).values_list("pk", "text_digest"))
     todo = [t for t in texts.values() if t.pk not in stored or stored[t.pk] != t.digest]
     result.unchanged = len(texts) - len(todo)
@@ -220,7 +255,9 @@ class _Placement:
         self.todo, self.result = todo, result
         self.todo_ids = [t.pk for t in todo]
         self.comparable = [t for t in todo if t.digest]
-        self.buckets = {t.pk: band_buckets(signature(t.shingles)) for t in self.comparable}
+        self.buckets = {
+            t.pk: t.buckets if t.buckets is not None else band_buckets(signature(t.shingles)) for t in self.comparable
+        }
         self.left: set[int] = set()
         self.stored_candidates: dict[int, Counter] = defaultdict(Counter)
         self.others: dict = {}

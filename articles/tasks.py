@@ -28,7 +28,8 @@ def purge_surrogate_keys(keys: list[str]) -> int:
 @task(queue_name="stories")
 def place_in_stories(snapshot_ids: list[int]) -> str:
     """Place the snapshots in stories and count their words in the document frequencies, then queue
-    their key phrases, in one transaction. The words are cut before it, outside the stories lock.
+    their key phrases, in one transaction. The words are cut, and the texts' shingles and LSH buckets
+    computed, before it, outside the stories lock.
 
     The work after placing is two more tasks, each queued by the one before: key phrases, then
     related lists. A bulk load queues all its placing tasks first, so every snapshot of the load is
@@ -38,8 +39,9 @@ def place_in_stories(snapshot_ids: list[int]) -> str:
     and go stale as the load went on (a list weighed at 1,000 documents computed again at 1,250,
     1,563…)."""
     segmented = keyphrases.segment(snapshot_ids)
+    prepared = stories.texts_prepare(snapshot_ids)
     with transaction.atomic():
-        result = stories.stories_place(snapshot_ids=snapshot_ids)
+        result = stories.stories_place(snapshot_ids=snapshot_ids, prepared=prepared)
         counted = keyphrases.count_terms(segmented)
         compute_key_phrases.enqueue(snapshot_ids)
     statistics_refresh_grown(tables=["articles_storyband", "articles_snapshotanalysis", "articles_termfrequency"])

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import TestCase, override_settings
 
-from articles import keyphrases, tasks
+from articles import keyphrases, stories, tasks
 from articles.importing import Origin, build_capture
 from articles.keyphrases import (
     excerpt,
@@ -28,7 +28,7 @@ from articles.models import (
     TermFrequency,
 )
 from articles.services import snapshots_import
-from articles.stories import shingles, similarity, stories_place, story_reprints, story_text
+from articles.stories import shingles, similarity, stories_place, story_reprints, story_text, texts_prepare
 from articles.tasks import place_in_stories
 from newsarchive.testing import run_tasks
 
@@ -161,6 +161,22 @@ class PlacingInStoriesTests(TestCase):
         place(changed)
         self.assertIsNotNone(story_of(changed))
         self.assertEqual(story_of(changed), story_of(original))
+
+
+class PreparedBeforeTheLockTests(TestCase):
+    def test_prepared_texts_are_placed_as_others_and_a_body_changed_since_is_computed_again(self):
+        reprints = make_reprints()
+        ids = [s.pk for s in reprints]
+        prepared = texts_prepare(ids)
+        self.assertEqual(len(prepared), len(reprints))
+        Snapshot.objects.filter(pk=reprints[4].pk).update(body=SAME_TOPIC[0])  # edited after preparing
+        with mock.patch("articles.stories.signature", side_effect=stories.signature) as computed:
+            stories_place(snapshot_ids=ids, prepared=prepared)
+        self.assertEqual(computed.call_count, 1)  # the edited body's, alone
+        story = story_of(reprints[0])
+        self.assertIsNotNone(story)
+        self.assertEqual([story_of(s) for s in reprints[:4]], [story] * 4)
+        self.assertIsNone(story_of(reprints[4]))
 
 
 class StoryReprintsTests(TestCase):
