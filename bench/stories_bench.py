@@ -245,12 +245,19 @@ from django.conf import settings
 from articles.models import Snapshot, SnapshotAnalysis, StoryBand, ComputedRelatedLink, TermFrequency
 documents = TermFrequency.objects.filter(term="").values_list("documents", flat=True).first() or 0
 tasks = {}
+spans = {}
 for path, started, finished, status in DBTaskResult.objects.values_list("task_path", "started_at", "finished_at", "status"):
-    entry = tasks.setdefault(path.rsplit(".", 1)[-1], {"tasks": 0, "seconds": 0.0, "failed": 0})
+    kind = path.rsplit(".", 1)[-1]
+    entry = tasks.setdefault(kind, {"tasks": 0, "seconds": 0.0, "failed": 0})
     entry["tasks"] += 1
     entry["failed"] += status != "SUCCESSFUL"
     if started and finished:
         entry["seconds"] += (finished - started).total_seconds()
+        first, last = spans.get(kind, (started, finished))
+        spans[kind] = (min(first, started), max(last, finished))
+for kind, (first, last) in spans.items():
+    # From the first task's start to the last one's end: the kinds of a bulk load run one after the other.
+    tasks[kind]["wall_seconds"] = round((last - first).total_seconds(), 1)
 print(json.dumps({
     "tasks": tasks,
     "stories": dict(Snapshot.objects.values_list("original_url", "story_id")),
