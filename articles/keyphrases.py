@@ -443,18 +443,19 @@ def _lock_texts(ids: list[int]) -> dict[int, tuple[str, str]]:
     """In the transaction: lock the snapshots' analysis rows, and return the (title, body) of each
     snapshot whose words are counted; those not counted (and those with no analysis row yet) map to
     None, to be weighed inside."""
-    SnapshotAnalysis.objects.bulk_create(
-        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in ids], ignore_conflicts=True
-    )
-    _lock_analyses(ids)
-    counted = set(SnapshotAnalysis.objects.filter(pk__in=ids, terms_counted=True).values_list("pk", flat=True))
-    current = {}
+    texts = {}
     for start in range(0, len(ids), CHUNK):
         for pk, title, body in Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list(
             "pk", "title", "body"
         ):
-            current[pk] = (title, body) if pk in counted else None
-    return current
+            texts[pk] = (title, body)
+    # Only for snapshots still there: a row for one deleted since would break its foreign key.
+    SnapshotAnalysis.objects.bulk_create(
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in texts], ignore_conflicts=True
+    )
+    _lock_analyses(ids)
+    counted = set(SnapshotAnalysis.objects.filter(pk__in=ids, terms_counted=True).values_list("pk", flat=True))
+    return {pk: text if pk in counted else None for pk, text in texts.items()}
 
 
 def _read_weighed(ids: list[int]) -> tuple[list["_Doc"], dict, int]:

@@ -460,6 +460,19 @@ class WeighedBeforeTheTransactionTests(TestCase):
         self.assertNotIn("鲁西新区", phrases)
         self.assertTrue(KeyPhrase.objects.filter(snapshot=self.others[1]).exists())
 
+    def test_a_snapshot_deleted_while_it_was_weighed_is_left_out(self):
+        gone = self.others[0]
+        real = keyphrases._weigh_apart
+
+        def then_deleted(*args):
+            weighed = real(*args)
+            Snapshot.objects.filter(pk=gone.pk).delete()
+            return weighed
+
+        with mock.patch("articles.keyphrases._weigh_apart", side_effect=then_deleted):
+            self.assertEqual(keyphrases.phrases_compute(snapshot_ids=[s.pk for s in self.others]), len(self.others) - 1)
+        self.assertFalse(KeyPhrase.objects.filter(snapshot_id=gone.pk).exists())
+
     def test_a_target_deleted_while_the_lists_were_chosen_is_left_out(self):
         everything = [*self.reprints, *self.others]
         keyphrases.phrases_compute(snapshot_ids=[s.pk for s in everything])
