@@ -482,9 +482,13 @@ def _read_docs(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segme
     """The snapshots as documents, with their phrase candidates (segmented, or the stored ones on a
     refresh), and what was stored of each. Rows are locked in id order: two tasks computing the same
     snapshot (an arrival and a refresh) take turns instead of both replacing its links. A row the
-    stories task has not made yet is made here (it fills in the text digest)."""
+    stories task has not made yet is made here (it fills in the text digest), only for a snapshot
+    still there: a row for one deleted since would break its foreign key."""
+    existing = []
+    for start in range(0, len(ids), CHUNK):
+        existing += Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list("pk", flat=True)
     SnapshotAnalysis.objects.bulk_create(
-        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in ids], ignore_conflicts=True
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in existing], ignore_conflicts=True
     )
     stored = {
         pk: (counted, terms)
@@ -499,6 +503,8 @@ def _read_docs(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segme
             "pk", "published_at", "story_id", "title", "body"
         )
         for pk, published_at, story_id, title, body in rows:
+            if pk not in stored:  # not there yet when the analysis rows were made
+                continue
             counted, terms = stored[pk]
             doc = _Doc(pk=pk, published_at=published_at, story_id=story_id, words=None, candidates=terms)
             if not (reuse_terms and counted and terms):

@@ -473,6 +473,13 @@ class WeighedBeforeTheTransactionTests(TestCase):
             self.assertEqual(keyphrases.phrases_compute(snapshot_ids=[s.pk for s in self.others]), len(self.others) - 1)
         self.assertFalse(KeyPhrase.objects.filter(snapshot_id=gone.pk).exists())
 
+    def test_a_snapshot_deleted_before_its_list_is_computed_is_left_out(self):
+        gone = self.others[0]
+        Snapshot.objects.filter(pk=gone.pk).delete()
+        result = related_compute(snapshot_ids=[gone.pk, self.others[1].pk])
+        self.assertEqual(result.computed, 1)
+        self.assertFalse(SnapshotAnalysis.objects.filter(snapshot_id=gone.pk).exists())
+
     def test_a_target_deleted_while_the_lists_were_chosen_is_left_out(self):
         everything = [*self.reprints, *self.others]
         keyphrases.phrases_compute(snapshot_ids=[s.pk for s in everything])
