@@ -25,7 +25,6 @@ queues them all. A refresh weighs the phrase candidates kept from the last compu
 (`SnapshotAnalysis.terms`) under the new frequencies, without segmenting the text again.
 """
 
-import logging
 import math
 import re
 from collections import Counter, defaultdict
@@ -66,8 +65,6 @@ STOP_WORDS = frozenset(
     """.split()
 )
 _WORD = re.compile(r"[^\W\d_]")  # a letter of any script: words without one (numbers, signs) are not phrases
-
-logger = logging.getLogger(__name__)
 
 
 def phrase_text(title: str, body: str) -> str:
@@ -110,10 +107,6 @@ class _Doc:
     story_id: int | None
     words: list[str | None] | None  # None when its stored candidates are reused
     candidates: list[list]
-
-    @property
-    def counts(self) -> Counter:
-        return Counter(word for word in self.words if word)
 
 
 def phrase_candidates(doc_words: list[str | None]) -> list[list]:
@@ -165,13 +158,13 @@ def excerpt(text: str, phrase: str, length: int = EXCERPT_CHARS) -> str:
     return ("…" if start > 0 else "") + text[start : start + length]
 
 
-def _count_terms(docs: list[_Doc]) -> None:
-    """Add each document's words, once each, to the document frequencies. Sorted, so that two
-    workers lock the rows in the same order."""
+def _count_terms(words_of: dict[int, list[str | None]]) -> None:
+    """Add each snapshot's words, once each, to the document frequencies, and mark it counted.
+    Sorted, so that two workers lock the rows in the same order."""
     frequencies = Counter()
-    for doc in docs:
-        frequencies.update(set(doc.counts))
-    frequencies[DOCUMENTS] = len(docs)
+    for found in words_of.values():
+        frequencies.update(set(filter(None, found)))
+    frequencies[DOCUMENTS] = len(words_of)
     table = connection.ops.quote_name(TermFrequency._meta.db_table)
     # Identifiers from the model's metadata; every value a parameter.
     sql = (
@@ -180,6 +173,9 @@ def _count_terms(docs: list[_Doc]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, sorted(frequencies.items()))
+    counted = sorted(words_of)
+    for start in range(0, len(counted), CHUNK):
+        SnapshotAnalysis.objects.filter(pk__in=counted[start : start + CHUNK]).update(terms_counted=True)
 
 
 def _frequencies(terms: set[str]) -> dict[str, int]:
@@ -292,9 +288,7 @@ def count_terms(segmented: dict[int, _Segmented]) -> int:
             .values_list("pk", flat=True)
         )
     if uncounted:
-        _count_terms([_Doc(pk, None, None, segmented[pk].words, []) for pk in uncounted])
-        for start in range(0, len(uncounted), CHUNK):
-            SnapshotAnalysis.objects.filter(pk__in=uncounted[start : start + CHUNK]).update(terms_counted=True)
+        _count_terms({pk: segmented[pk].words for pk in uncounted})
     return len(uncounted)
 
 
@@ -385,10 +379,9 @@ def _weigh(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segmented
     docs, stored = _read_docs(ids, reuse_terms=reuse_terms, segmented=segmented)
     if not docs:
         return [], {}, 0
-    uncounted = [doc for doc in docs if not stored[doc.pk][0]]
+    uncounted = {doc.pk: doc.words for doc in docs if not stored[doc.pk][0]}
     if uncounted:
         _count_terms(uncounted)
-        SnapshotAnalysis.objects.filter(pk__in=[doc.pk for doc in uncounted]).update(terms_counted=True)
     phrases, ranked, total = _weighed(docs)
     _store_phrases(docs, phrases, ranked)
     return docs, phrases, total
@@ -431,6 +424,14 @@ def _weigh_apart(ids: list[int], segmented: dict[int, _Segmented]) -> tuple[list
     return docs, phrases, ranked, seen
 
 
+def _make_analyses(existing) -> None:
+    """Make the analysis rows the stories task has not made yet (it fills in the text digest), for
+    snapshots known to exist: a row for one deleted since would break its foreign key."""
+    SnapshotAnalysis.objects.bulk_create(
+        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in existing], ignore_conflicts=True
+    )
+
+
 def _lock_analyses(ids: list[int]) -> set[int]:
     """Lock the snapshots' analysis rows in id order (as `_read_docs` does: two tasks on the same
     snapshot take turns), and return the ids that have one."""
@@ -449,10 +450,7 @@ def _lock_texts(ids: list[int]) -> dict[int, tuple[str, str]]:
             "pk", "title", "body"
         ):
             texts[pk] = (title, body)
-    # Only for snapshots still there: a row for one deleted since would break its foreign key.
-    SnapshotAnalysis.objects.bulk_create(
-        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in texts], ignore_conflicts=True
-    )
+    _make_analyses(texts)
     _lock_analyses(ids)
     counted = set(SnapshotAnalysis.objects.filter(pk__in=ids, terms_counted=True).values_list("pk", flat=True))
     return {pk: text if pk in counted else None for pk, text in texts.items()}
@@ -482,14 +480,11 @@ def _read_docs(ids: list[int], *, reuse_terms: bool, segmented: dict[int, _Segme
     """The snapshots as documents, with their phrase candidates (segmented, or the stored ones on a
     refresh), and what was stored of each. Rows are locked in id order: two tasks computing the same
     snapshot (an arrival and a refresh) take turns instead of both replacing its links. A row the
-    stories task has not made yet is made here (it fills in the text digest), only for a snapshot
-    still there: a row for one deleted since would break its foreign key."""
+    stories task has not made yet is made here (`_make_analyses`)."""
     existing = []
     for start in range(0, len(ids), CHUNK):
         existing += Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list("pk", flat=True)
-    SnapshotAnalysis.objects.bulk_create(
-        [SnapshotAnalysis(snapshot_id=pk, text_digest="") for pk in existing], ignore_conflicts=True
-    )
+    _make_analyses(existing)
     stored = {
         pk: (counted, terms)
         for pk, counted, terms in SnapshotAnalysis.objects.select_for_update()

@@ -167,18 +167,16 @@ def _compared(body: str) -> tuple[np.ndarray, str]:
     return hashes, digest
 
 
-def texts_prepare(snapshot_ids: Iterable[int]) -> dict[int, Prepared]:
-    """What `stories_place(prepared=…)` would compute of each snapshot's body: the placing task runs
-    this before its transaction, which holds the stories lock (and, on SQLite, the database's one
-    write lock), so that a second worker prepares its batch while the first places. A body changed
-    in between is computed again inside."""
+def texts_prepare(bodies: dict[int, str]) -> dict[int, Prepared]:
+    """What `stories_place(prepared=…)` would compute of each snapshot's body (by id): the placing
+    task runs this before its transaction, which holds the stories lock (and, on SQLite, the
+    database's one write lock), so that a second worker prepares its batch while the first places.
+    A body changed in between is computed again inside."""
     prepared = {}
-    ids = sorted(set(snapshot_ids))
-    for start in range(0, len(ids), CHUNK):
-        for pk, body in Snapshot.objects.filter(pk__in=ids[start : start + CHUNK]).values_list("pk", "body"):
-            hashes, digest = _compared(body)
-            buckets = band_buckets(signature(hashes)) if digest else None
-            prepared[pk] = Prepared(body=body, shingles=hashes, digest=digest, buckets=buckets)
+    for pk, body in bodies.items():
+        hashes, digest = _compared(body)
+        buckets = band_buckets(signature(hashes)) if digest else None
+        prepared[pk] = Prepared(body=body, shingles=hashes, digest=digest, buckets=buckets)
     return prepared
 
 

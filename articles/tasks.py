@@ -39,7 +39,7 @@ def place_in_stories(snapshot_ids: list[int]) -> str:
     and go stale as the load went on (a list weighed at 1,000 documents computed again at 1,250,
     1,563…)."""
     segmented = keyphrases.segment(snapshot_ids)
-    prepared = stories.texts_prepare(snapshot_ids)
+    prepared = stories.texts_prepare({pk: text.body for pk, text in segmented.items()})
     with transaction.atomic():
         result = stories.stories_place(snapshot_ids=snapshot_ids, prepared=prepared)
         counted = keyphrases.count_terms(segmented)

@@ -167,7 +167,7 @@ class PreparedBeforeTheLockTests(TestCase):
     def test_prepared_texts_are_placed_as_others_and_a_body_changed_since_is_computed_again(self):
         reprints = make_reprints()
         ids = [s.pk for s in reprints]
-        prepared = texts_prepare(ids)
+        prepared = texts_prepare({s.pk: s.body for s in reprints})
         self.assertEqual(len(prepared), len(reprints))
         Snapshot.objects.filter(pk=reprints[4].pk).update(body=SAME_TOPIC[0])  # edited after preparing
         with mock.patch("articles.stories.signature", side_effect=stories.signature) as computed:
