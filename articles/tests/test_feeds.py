@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import feedparser
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from articles.models import SHANGHAI, Snapshot
 from articles.sitemaps import SnapshotSitemap
@@ -143,7 +144,8 @@ class SitemapTests(TestCase):
         self.assertEqual(urls, [f"http://testserver{s.get_absolute_url()}" for s in self.snapshots])
         root = ET.fromstring(response.content)  # noqa: S314 - our own sitemap, from the test client
         lastmods = [element.text for element in root.findall(".//sm:lastmod", SITEMAP_NS)]
-        self.assertEqual(lastmods, [s.updated_at.date().isoformat() for s in self.snapshots])
+        # The day in the site's time zone (Asia/Shanghai), as the sitemap writes it, not in UTC.
+        self.assertEqual(lastmods, [timezone.localdate(s.updated_at).isoformat() for s in self.snapshots])
 
     def test_hidden_and_withheld_snapshots_are_not_in_the_sitemap(self):
         urls = self.locations(self.client.get("/sitemap-snapshots.xml"))
