@@ -1,7 +1,7 @@
 """Atom feeds, the sitemap and robots.txt, read as a feed reader and a crawler read them."""
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -144,8 +144,16 @@ class SitemapTests(TestCase):
         self.assertEqual(urls, [f"http://testserver{s.get_absolute_url()}" for s in self.snapshots])
         root = ET.fromstring(response.content)  # noqa: S314 - our own sitemap, from the test client
         lastmods = [element.text for element in root.findall(".//sm:lastmod", SITEMAP_NS)]
-        # The day in the site's time zone (Asia/Shanghai), as the sitemap writes it, not in UTC.
         self.assertEqual(lastmods, [timezone.localdate(s.updated_at).isoformat() for s in self.snapshots])
+
+    def test_lastmod_is_the_day_in_the_sites_time_zone(self):
+        # 20:00 UTC on 1 March is 04:00 on 2 March in Asia/Shanghai: the day a reader there saw.
+        Snapshot.objects.filter(pk__in=[s.pk for s in self.snapshots]).update(
+            updated_at=datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+        )
+        root = ET.fromstring(self.client.get("/sitemap-snapshots.xml").content)  # noqa: S314 - our own sitemap
+        lastmods = [element.text for element in root.findall(".//sm:lastmod", SITEMAP_NS)]
+        self.assertEqual(lastmods, ["2026-03-02"] * len(self.snapshots))
 
     def test_hidden_and_withheld_snapshots_are_not_in_the_sitemap(self):
         urls = self.locations(self.client.get("/sitemap-snapshots.xml"))
