@@ -85,7 +85,7 @@ def _read_version(connection) -> str:
 def fragment_key(request, params) -> str | None:
     """The key of a part of a reader page that depends on the archive, the language and the query
     parameters `params` only (a filter form: the same on every page of a category and for every
-    `before=`), for `{% fragment %}` (newsarchive/fragments.py). None when the request's archive
+    `before=`), for `fragment()` (newsarchive/jinja2.py). None when the request's archive
     version was not read (a logged-in reader's page without a replica): the part is then rendered
     each time."""
     version = getattr(request, "archive_version", None)

@@ -1,4 +1,5 @@
 import re
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -6,9 +7,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
+
+from newsarchive.jinja2 import ENGINE as JINJA2
 
 from . import purge, withholding
 from .caching import fragment_key, reader_page_cache
@@ -16,7 +20,7 @@ from .captures import compare_captures, single_capture
 from .filters import SearchFilter, SnapshotFilter
 from .forms import SearchForm
 from .keyphrases import related_links_of
-from .models import Category, Snapshot
+from .models import Category, Snapshot, snapshot_address
 from .pagination import Cursor, InvalidCursor, KeysetPage, cursors_from, keyset_page, older_page
 from .prepared import PreparedQuery
 from .search import NEWEST, highlight_excerpt, highlight_title, search_snapshots
@@ -101,6 +105,7 @@ class HomeView(KeysetListView):
     """The latest published snapshots across all categories, with what editors feature on top."""
 
     template_name = "articles/snapshot_home.html"
+    template_engine = JINJA2
     context_object_name = "snapshots"
 
     def get_queryset(self):
@@ -136,11 +141,33 @@ def _category_page(size: int, *, category_id: int, since=None, until=None, sourc
         queryset = queryset.filter(source=source_id)
     if published_at is not None:
         queryset = queryset.filter(Cursor(published_at, pk).older())
-    return queryset[: size + 1]
+    return queryset.values(*LISTED)[: size + 1]
 
 
 # A crawler's walk is made of these pages, each with its own cursor: compiled once per filter shape.
 category_page = PreparedQuery(Snapshot, _category_page)
+
+LISTED = ("pk", "key", "title", "published_at", "source_id", "source__name")
+
+
+class Named(NamedTuple):
+    pk: int
+    name: str
+
+
+class ListedSnapshot:
+    """A row of a category page as `category_page` reads it (LISTED): what the list shows, at a fifth
+    of the CPU of a Snapshot with its category and source (21 rows: 0.12 against 0.68 ms)."""
+
+    __slots__ = ("pk", "key", "title", "published_at", "category", "source", "story_size")
+
+    def __init__(self, row: dict, category: Category):
+        self.pk, self.key, self.title, self.published_at = row["pk"], row["key"], row["title"], row["published_at"]
+        self.category, self.source = category, Named(row["source_id"], row["source__name"])
+        self.story_size = None
+
+    def get_absolute_url(self) -> str:
+        return snapshot_address(self.key)
 
 
 @method_decorator(reader_page_cache(params=CATEGORY_PARAMS), name="dispatch")
@@ -148,6 +175,7 @@ class CategoryView(KeysetListView):
     """One category, newest first, paged with cursors, filtered by publication dates and source."""
 
     template_name = "articles/category_detail.html"
+    template_engine = JINJA2
     context_object_name = "snapshots"
 
     def get_queryset(self):
@@ -155,12 +183,27 @@ class CategoryView(KeysetListView):
         if not found:
             raise Http404("No Category matches the given query.")
         self.category = found[0]
+        # Most pages of a crawler's walk carry a cursor and no filter: their form is unbound, and built
+        # only if the page renders its fields (they are kept between pages), and their rows come from
+        # `category_page`, so neither the FilterSet nor the QuerySet below is made for them.
+        self.filtered = any(name in self.request.GET for name in SnapshotFilter.base_filters)
+        if self.filtered:
+            self.filterset = self.make_filterset()
+        else:
+            self.filterset = SimpleLazyObject(self.make_filterset)
+        return SimpleLazyObject(self.filtered_queryset)
+
+    def make_filterset(self) -> SnapshotFilter:
         queryset = category_snapshots(category_id=self.category.pk)
-        self.filterset = SnapshotFilter(self.request.GET or None, queryset=queryset, request=self.request)
-        self.filterset.keep_options(fragment_key(self.request, ()))
+        filterset = SnapshotFilter(self.request.GET if self.filtered else None, queryset=queryset, request=self.request)
+        filterset.keep_options(fragment_key(self.request, ()))
+        return filterset
+
+    def filtered_queryset(self):
+        """The list as the filters make it, for the pages `category_page` does not serve."""
         if self.filterset.is_bound and not self.filterset.is_valid():
             # The form shows what is wrong; no results are better than unfiltered ones.
-            return queryset.none()
+            return self.filterset.queryset.none()
         if self.filterset.one_per_story:
             return self.filterset.qs.one_per_story()
         return self.filterset.qs
@@ -168,20 +211,26 @@ class CategoryView(KeysetListView):
     def list_page(self, *, before: Cursor | None, after: Cursor | None) -> KeysetPage:
         """The page's rows through `category_page` (the same rows as the filtered QuerySet's, without
         building it again for each page), except for the rarer "newer" and one-per-story pages."""
-        valid = not self.filterset.is_bound or self.filterset.is_valid()
-        if after is not None or not valid or self.filterset.one_per_story:
+        if self.filtered:
+            valid, one_per_story, bounds = self.filterset.is_valid(), self.filterset.one_per_story, None
+        else:
+            valid, one_per_story, bounds = True, False, {}
+        if after is not None or not valid or one_per_story:
             return super().list_page(before=before, after=after)
-        values = {"category_id": self.category.pk, **self.filterset.bounds()}
+        values = {"category_id": self.category.pk, **(self.filterset.bounds() if bounds is None else bounds)}
         if before is not None:
             values |= {"published_at": before.published_at, "pk": before.pk}
         size = self.get_paginate_by(None)
-        return older_page(category_page(size, **values), size=size, before=before)
+        rows = [ListedSnapshot(row, self.category) for row in category_page(size, **values)]
+        return older_page(rows, size=size, before=before)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             category=self.category,
             filter=self.filterset,
-            filter_key=fragment_key(self.request, self.filterset.form.fields),
+            filter_errors=self.filtered and self.filterset.form.errors,
+            is_filtering=self.filtered and self.filterset.is_filtering,
+            filter_key=fragment_key(self.request, SnapshotFilter.base_filters),
             **kwargs,
         )
 
@@ -236,6 +285,7 @@ class SnapshotDetailView(DetailView):
     """One snapshot, laid out as the seed page: everything captured, related links, more in its category."""
 
     template_name = "articles/snapshot_detail.html"
+    template_engine = JINJA2
     context_object_name = "snapshot"
 
     def get(self, request, *args, **kwargs):

@@ -101,11 +101,32 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "libraries": {"fragments": "newsarchive.fragments"},
+            "libraries": {"jinja": "newsarchive.jinja2"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "articles.context_processors.site",
+            ],
+        },
+    },
+    {
+        # The home, category and snapshot pages (newsarchive/jinja2.py): a crawler's walk renders them.
+        "NAME": "jinja2",
+        "BACKEND": "newsarchive.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "newsarchive.jinja2.environment",
+            "globals": {
+                "capture_count": "articles.templating.capture_count",
+                "reprint_count": "articles.templating.reprint_count",
+                "subscription_for": "subscriptions.templating.subscription_for",
+            },
+            "filters": {"strftime": "articles.templating.local_strftime"},
+            "context_processors": [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "articles.context_processors.site",

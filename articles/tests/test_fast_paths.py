@@ -13,7 +13,7 @@ from django.utils import timezone
 from articles.filters import SnapshotFilter
 from articles.models import SHANGHAI, Snapshot, snapshot_address
 from articles.pagination import Cursor, keyset_page
-from articles.views import category_page, category_snapshots
+from articles.views import ListedSnapshot, category_page, category_snapshots
 
 from .helpers import make_category, make_snapshot, make_source
 
@@ -142,7 +142,19 @@ class CategoryPageTests(TestCase):
                     with self.assertNumQueries(1):
                         rows = category_page(3, **values)
                     expected = list(keyset_page(queryset, size=3, before=before).object_list)
-                    self.assertEqual(rows[:3], expected)
-                    self.assertEqual([row.source.name for row in rows[:3]], [row.source.name for row in expected])
+                    listed = [ListedSnapshot(row, self.category) for row in rows[:3]]
+                    self.assertEqual(
+                        [
+                            (row.pk, row.key, row.title, row.published_at, row.source.pk, row.source.name)
+                            for row in listed
+                        ],
+                        [
+                            (row.pk, row.key, row.title, row.published_at, row.source.pk, row.source.name)
+                            for row in expected
+                        ],
+                    )
+                    self.assertEqual(
+                        [row.get_absolute_url() for row in listed], [row.get_absolute_url() for row in expected]
+                    )
                     rows_checked += len(expected)
         self.assertGreater(rows_checked, 100)

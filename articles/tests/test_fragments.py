@@ -5,12 +5,10 @@ page that reuses them shows what a page rendered from nothing shows."""
 import re
 from datetime import datetime, timedelta
 
-from django.template import Context, Template, TemplateSyntaxError
-from django.test import SimpleTestCase, TestCase
+from django.test import TestCase
 
 from articles.models import SHANGHAI, Category
 from articles.pagination import Cursor
-from newsarchive import fragments
 from newsarchive.testing import clear_caches
 
 from .helpers import make_category, make_snapshot, make_source
@@ -115,39 +113,3 @@ class KeptPartsTests(TestCase):
         response = self.client.get(self.snapshots[0].get_absolute_url())
         self.assertNotIn("aria-current", part(CATEGORY_NAV, response))
         self.assertEqual(response.content, self.fresh(self.snapshots[0].get_absolute_url()).content)
-
-
-class FragmentTagTests(SimpleTestCase):
-    def setUp(self):
-        fragments.forget()
-        self.addCleanup(fragments.forget)
-        self.renders = 0
-
-    def count(self):
-        self.renders += 1
-        return self.renders
-
-    def render(self, key, **context):
-        template = Template("{% load fragments %}{% fragment part key extra %}{{ count }}{% endfragment %}")
-        return template.render(Context({"key": key, "count": self.count, **context}))
-
-    def test_a_part_is_rendered_once_per_key(self):
-        self.assertEqual(self.render("a", extra=1), "1")
-        self.assertEqual(self.render("a", extra=1), "1")
-        self.assertEqual(self.render("a", extra=2), "2")
-        self.assertEqual(self.render("b", extra=1), "3")
-
-    def test_a_false_key_renders_the_part_each_time(self):
-        self.assertEqual(self.render(None, extra=1), "1")
-        self.assertEqual(self.render("", extra=1), "2")
-
-    def test_at_most_limit_parts_are_kept_the_least_recently_used_going_first(self):
-        for n in range(fragments.LIMIT + 10):
-            self.render("k", extra=n)
-        self.assertEqual(len(fragments._kept), fragments.LIMIT)
-        self.assertEqual(self.render("k", extra=0), str(fragments.LIMIT + 11))  # gone: rendered again
-        self.assertEqual(self.render("k", extra=fragments.LIMIT + 9), str(fragments.LIMIT + 10))  # kept
-
-    def test_the_tag_needs_a_name_and_a_key(self):
-        with self.assertRaisesMessage(TemplateSyntaxError, "fragment takes a name and at least one key"):
-            Template("{% load fragments %}{% fragment part %}x{% endfragment %}")

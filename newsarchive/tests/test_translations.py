@@ -36,6 +36,12 @@ class CatalogueTests(SimpleTestCase):
             merged = polib.pofile(str(copy / "zh_Hans" / "LC_MESSAGES" / "django.po"))
 
         self.assertEqual(entries_needing_work(merged), [], "translate these in django.po, then run `make messages`")
+        # The Jinja2 templates' `_("…")` strings are read too (newsarchive/jinja2.py), and the plural
+        # forms they take from Python.
+        found_in = {entry.msgid: {path for path, _ in entry.occurrences} for entry in merged}
+        self.assertIn("templates/jinja2/articles/snapshot_detail.html", found_in["More news about %(category)s"])
+        self.assertIn("templates/jinja2/layout/header.html", found_in["Skip to content"])
+        self.assertIn("articles/templating.py", found_in["%(counter)s capture"])
 
     def test_the_compiled_catalogue_holds_what_the_source_says(self):
         source = polib.pofile(str(CATALOGUE))
