@@ -62,7 +62,7 @@ class PreparedQuery:
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = self._compile(alias, shape, values)
-        queryset, compiler, sql, params, slots = compiled
+        queryset, compiler, sql, params, slots, converters = compiled
         # The connection of this thread (a live test server runs pages in another one).
         connection = connections[alias]
         run_params = list(params)
@@ -71,6 +71,7 @@ class PreparedQuery:
         run = _copy(compiler)
         run.connection = connection
         run.as_sql = lambda *args, **kwargs: (sql, tuple(run_params))
+        run.get_converters = lambda expressions: converters
         query = _copy(queryset.query)
         query.get_compiler = lambda *args, **kwargs: run
         rows = _copy(queryset)
@@ -89,4 +90,6 @@ class PreparedQuery:
             raise ValueError(
                 f"the SQL of {self.build.__qualname__} takes no parameter for {', '.join(sorted(missing))}"
             )
-        return queryset, compiler, sql, tuple(params), slots
+        # The columns' converters (dates from SQLite's text, decimals…), found once too: 0.1 ms a page.
+        converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
+        return queryset, compiler, sql, tuple(params), slots, converters
