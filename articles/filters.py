@@ -144,6 +144,14 @@ class SnapshotFilter(django_filters.FilterSet):
     def keep(self, queryset, name, value):
         return queryset
 
+    def get_form_class(self):
+        """The form class, made once per FilterSet class instead of once a page (its fields are
+        copied into each form, so a page changing its own, as `keep_options` does, changes no other)."""
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def bounds(self) -> dict:
         """The valid form's filters as the values of a prepared query (articles.views.category_page):
         `since` and `until`, the instants the publication dates stand for, and `source_id`."""

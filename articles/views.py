@@ -200,13 +200,14 @@ class CategoryView(KeysetListView):
         return SimpleLazyObject(self.filtered_queryset)
 
     def make_filterset(self) -> SnapshotFilter:
-        queryset = category_snapshots(category_id=self.category.pk)
-        filterset = SnapshotFilter(self.request.GET if self.filtered else None, queryset=queryset, request=self.request)
+        # Its QuerySet is the category's list, set by `filtered_queryset` when a page needs it.
+        filterset = SnapshotFilter(self.request.GET if self.filtered else None, request=self.request)
         filterset.keep_options(fragment_key(self.request, ()))
         return filterset
 
     def filtered_queryset(self):
         """The list as the filters make it, for the pages `category_page` does not serve."""
+        self.filterset.queryset = category_snapshots(category_id=self.category.pk)
         if self.filterset.is_bound and not self.filterset.is_valid():
             # The form shows what is wrong; no results are better than unfiltered ones.
             return self.filterset.queryset.none()
