@@ -4,9 +4,11 @@ page that reuses them shows what a page rendered from nothing shows."""
 
 import re
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from django.test import TestCase
 
+from articles.filters import SnapshotFilter
 from articles.models import SHANGHAI, Category
 from articles.pagination import Cursor
 from newsarchive.testing import clear_caches
@@ -113,3 +115,30 @@ class KeptPartsTests(TestCase):
         response = self.client.get(self.snapshots[0].get_absolute_url())
         self.assertNotIn("aria-current", part(CATEGORY_NAV, response))
         self.assertEqual(response.content, self.fresh(self.snapshots[0].get_absolute_url()).content)
+
+    def test_a_page_with_only_a_cursor_builds_no_filterset_once_the_fields_are_kept(self):
+        url = self.finance.get_absolute_url()
+        first = self.fresh(url)
+        built = []
+        original = SnapshotFilter.__init__
+
+        def counting(filterset, *args, **kwargs):
+            built.append(args[0] if args else kwargs.get("data"))
+            original(filterset, *args, **kwargs)
+
+        with patch.object(SnapshotFilter, "__init__", counting):
+            deeper = self.client.get(url, self.deeper())
+            self.assertEqual(built, [])
+            # A filter in the address: its form is built and checked.
+            filtered = self.client.get(url, self.deeper(source=self.sources[0].pk))
+            self.assertEqual(len(built), 1)
+        self.assertEqual(part(FILTER_FIELDS, deeper), part(FILTER_FIELDS, first))
+        self.assertIn(f'<option value="{self.sources[0].pk}" selected>', part(FILTER_FIELDS, filtered))
+
+    def test_each_filterset_has_its_own_fields_though_they_share_a_form_class(self):
+        one, other = SnapshotFilter(None), SnapshotFilter({"source": "1"})
+        self.assertIs(type(one.form), type(other.form))
+        one.keep_options("a key")
+        self.assertEqual(one.form.fields["source"].widget.kept_key, "a key")
+        self.assertIsNone(other.form.fields["source"].widget.kept_key)
+        self.assertIsNot(one.form.fields["source"], other.form.fields["source"])
