@@ -218,13 +218,11 @@ class CategoryView(KeysetListView):
     def list_page(self, *, before: Cursor | None, after: Cursor | None) -> KeysetPage:
         """The page's rows through `category_page` (the same rows as the filtered QuerySet's, without
         building it again for each page), except for the rarer "newer" and one-per-story pages."""
-        if self.filtered:
-            valid, one_per_story, bounds = self.filterset.is_valid(), self.filterset.one_per_story, None
-        else:
-            valid, one_per_story, bounds = True, False, {}
-        if after is not None or not valid or one_per_story:
+        # An unfiltered page leaves its FilterSet unbuilt: valid, no filter, not one per story.
+        valid = not self.filtered or self.filterset.is_valid()
+        if after is not None or not valid or (self.filtered and self.filterset.one_per_story):
             return super().list_page(before=before, after=after)
-        values = {"category_id": self.category.pk, **(self.filterset.bounds() if bounds is None else bounds)}
+        values = {"category_id": self.category.pk, **(self.filterset.bounds() if self.filtered else {})}
         if before is not None:
             values |= {"published_at": before.published_at, "pk": before.pk}
         size = self.get_paginate_by(None)

@@ -4,7 +4,7 @@ Those pages miss the page cache whenever a visitor opens one nobody opened latel
 template engine was most of their CPU: it resolves each variable and renders each node at run time,
 where Jinja2 compiles a template to Python once (docs/performance.md, "A crawler's walk"). The rest
 of the site keeps Django's templates: `templates/base.html` draws the same header and footer as
-`templates/jinja2/base.html`, through `{% jinja %}` (newsarchive/templatetags/jinja.py).
+`templates/jinja2/base.html`, through `{% jinja %}` (below: the "jinja" library of Django's templates).
 
 The environment behaves as Django's templates do where the pages rely on it: an undefined name or
 attribute is empty, a template's last newline is kept, dates are shown in the current time zone,
