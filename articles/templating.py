@@ -7,7 +7,7 @@ from datetime import datetime
 
 import jinja2
 from django.conf import settings
-from django.utils.timezone import template_localtime
+from django.utils.timezone import get_current_timezone
 from django.utils.translation import ngettext
 
 from newsarchive.jinja2 import TIMEZONE
@@ -20,16 +20,13 @@ def local_strftime(context, value, format_string: str) -> str:
     """`strftime` (articles/templatetags/archive_dates.py) of the time in the current time zone, as
     Django's templates convert a time before a filter that expects local time (`template_localtime`),
     with the zone looked up once a page (`Template.render`)."""
-    timezone = context.get(TIMEZONE)
-    if timezone is None:
-        return strftime(template_localtime(value), format_string)
     if (
         settings.USE_TZ
         and isinstance(value, datetime)
         and value.utcoffset() is not None
         and getattr(value, "convert_to_local_time", True)
     ):
-        value = value.astimezone(timezone)
+        value = value.astimezone(context.get(TIMEZONE) or get_current_timezone())
     return strftime(value, format_string)
 
 
